@@ -1,0 +1,51 @@
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Reproduce published LSTM trading models from YAML and sweep their hyperparameters.
+#[derive(Debug, Parser)]
+#[command(name = "quantsweep", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a pipeline's sweep: train and backtest every trial, write Parquet tables and
+    /// TensorBoard logs under --out. Resumes when --out holds part of the same sweep.
+    Run(RunArgs),
+    /// Check a pipeline without training anything; print its trial count.
+    Validate(PipelineArgs),
+}
+
+/// The pipeline file and its overrides, shared by every command that reads one.
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    /// The pipeline YAML file.
+    pub pipeline: PathBuf,
+    /// Override a key of the YAML by its dotted path, e.g. `--set train.lr=0.001`
+    /// (repeatable; the value is read as YAML).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// Output folder. Default: results/<pipeline name>.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Timely worker threads in this process (trials run in parallel, one per worker).
+    /// Default: the number of CPU cores.
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Device to train on: auto (CUDA when available), cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// libtorch intra-op threads per process. One thread per trial with trials in parallel is
+    /// fastest for small LSTMs on CPU.
+    #[arg(long, default_value_t = 1)]
+    pub torch_threads: usize,
+}

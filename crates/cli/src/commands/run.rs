@@ -1,0 +1,214 @@
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use quantsweep_core::TrialRecord;
+use quantsweep_sweep::{
+    JOURNAL_FILE, Journal, Objective, ObjectiveFactory, best_trial, run_trials, status_counts,
+    write_tables,
+};
+use quantsweep_train::{DeviceRequest, set_torch_threads};
+
+use crate::args::RunArgs;
+use crate::config::Pipeline;
+use crate::objective::{PipelineObjective, Shared, build_dataset, load_candles};
+use crate::progress::Progress;
+
+const RESOLVED_FILE: &str = "pipeline.resolved.yaml";
+
+/// `quantsweep run`: every trial of the sweep, journaled as it finishes, then the tables.
+pub fn run(args: RunArgs) -> Result<()> {
+    let pipeline = Pipeline::load(&args.pipeline.pipeline, &args.pipeline.overrides)?;
+    let device: DeviceRequest =
+        args.device.parse().map_err(|e: String| anyhow::anyhow!("--device: {e}"))?;
+    device.resolve().context("--device")?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("results").join(safe_name(&pipeline.config.name)));
+    let workers = args
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    if args.workers == Some(0) {
+        bail!("--workers: must be at least 1");
+    }
+
+    let (candles, report) = load_candles(&pipeline.config)?;
+    if !report.gaps.is_empty() || report.duplicates_dropped > 0 || report.null_rows_dropped > 0 {
+        eprintln!(
+            "note: {}: {} gaps left as they are, {} duplicate and {} null rows dropped",
+            pipeline.config.data.source,
+            report.gaps.len(),
+            report.duplicates_dropped,
+            report.null_rows_dropped
+        );
+    }
+    // Data problems every trial would hit are reported once, before anything runs.
+    let first = pipeline.trials.first().context("the sweep has no trials")?;
+    build_dataset(&pipeline.trial_config(first)?, &candles)
+        .with_context(|| format!("{}", args.pipeline.pipeline.display()))?;
+
+    let previous = resume_state(&out, &pipeline)?;
+    write_resolved(&out, &pipeline)?;
+    let done: BTreeSet<u64> = previous.iter().map(|r| r.spec.id.0).collect();
+    let todo: Vec<_> =
+        pipeline.trials.iter().filter(|t| !done.contains(&t.id.0)).cloned().collect();
+    if !previous.is_empty() {
+        eprintln!(
+            "resuming {}: {} of {} trials already finished, {} to run",
+            out.display(),
+            previous.len(),
+            pipeline.trials.len(),
+            todo.len()
+        );
+    }
+
+    set_torch_threads(args.torch_threads);
+    let metric = pipeline.config.sweep.metric.clone();
+    let progress = Arc::new(Progress::new(
+        pipeline.trials.len(),
+        previous.len(),
+        workers.min(todo.len().max(1)),
+        pipeline.config.train.epochs,
+        metric.clone(),
+    ));
+    let total = pipeline.trials.len();
+    let shared =
+        Arc::new(Shared { pipeline, candles, tensorboard_dir: out.join("tensorboard"), device });
+    let factory: Arc<ObjectiveFactory> = {
+        let shared = Arc::clone(&shared);
+        Arc::new(move |_worker| {
+            Ok(Box::new(PipelineObjective::new(Arc::clone(&shared))) as Box<dyn Objective>)
+        })
+    };
+    let journal = Journal::open(&out)?;
+    let clock = std::time::Instant::now();
+    let new = run_trials(todo, workers, factory, progress.clone(), Some(journal));
+    progress.finish();
+    let new = new?;
+
+    let mut all: Vec<TrialRecord> = previous.into_iter().chain(new).collect();
+    all.sort_by_key(|r| r.spec.id);
+    write_tables(&out, &all, &metric)?;
+    print_summary(&out, &all, &metric, total, clock.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Records already journaled under `out` for this same pipeline (empty for a new `out`).
+fn resume_state(out: &Path, pipeline: &Pipeline) -> Result<Vec<TrialRecord>> {
+    if !out.join(JOURNAL_FILE).exists() {
+        return Ok(Vec::new());
+    }
+    let resolved_path = out.join(RESOLVED_FILE);
+    let before = std::fs::read_to_string(&resolved_path).unwrap_or_default();
+    if strip_comments(&before) != strip_comments(&pipeline.resolved_yaml()?) {
+        bail!(
+            "{} holds results of a different pipeline (its {RESOLVED_FILE} differs from this one): \
+             choose another --out, or remove that folder to start over",
+            out.display()
+        );
+    }
+    let mut records = Journal::read(out)?;
+    // A trial journaled twice (it cannot be, but a journal is data) counts once: the last wins.
+    records.reverse();
+    let mut seen = BTreeSet::new();
+    records.retain(|r| seen.insert(r.spec.id));
+    records.reverse();
+    let known: BTreeSet<u64> = pipeline.trials.iter().map(|t| t.id.0).collect();
+    records.retain(|r| known.contains(&r.spec.id.0));
+    Ok(records)
+}
+
+fn strip_comments(text: &str) -> String {
+    text.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n")
+}
+
+fn write_resolved(out: &Path, pipeline: &Pipeline) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let header = format!(
+        "# The pipeline as run by quantsweep {} (git {}), from {}, with --set overrides applied.\n\
+         # Written {}.\n",
+        env!("CARGO_PKG_VERSION"),
+        env!("QUANTSWEEP_GIT_REV"),
+        pipeline.path.display(),
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    );
+    let path = out.join(RESOLVED_FILE);
+    let tmp = out.join(format!(".{RESOLVED_FILE}.tmp"));
+    std::fs::write(&tmp, header + &pipeline.resolved_yaml()?)
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// A pipeline name made safe as one folder name.
+fn safe_name(name: &str) -> PathBuf {
+    let s: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+        .collect();
+    PathBuf::from(if s.is_empty() || s.chars().all(|c| c == '.') { "pipeline".into() } else { s })
+}
+
+fn print_summary(
+    out: &Path,
+    records: &[TrialRecord],
+    metric: &quantsweep_sweep::MetricConfig,
+    total: usize,
+    seconds: f64,
+) {
+    let counts = status_counts(records);
+    let described: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    println!(
+        "{} trials of {total} in {}: {} ({seconds:.1}s this run)",
+        records.len(),
+        out.display(),
+        described.join(", ")
+    );
+    let refs: Vec<&TrialRecord> = records.iter().collect();
+    let mut ranked: Vec<&TrialRecord> = refs.clone();
+    ranked.retain(|r| r.metrics.get(&metric.name).is_some_and(|v| !v.is_nan()));
+    ranked.sort_by(|a, b| {
+        let (va, vb) = (a.metrics[&metric.name], b.metrics[&metric.name]);
+        match metric.goal {
+            quantsweep_sweep::Goal::Maximize => vb.total_cmp(&va),
+            quantsweep_sweep::Goal::Minimize => va.total_cmp(&vb),
+        }
+    });
+    if !ranked.is_empty() {
+        println!(
+            "{:>6}  {:>10}  {:>12}  {:>12}  {:>12}  params",
+            "trial", metric.name, "total_return", "max_drawdown", "buy_hold"
+        );
+        let get =
+            |r: &TrialRecord, k: &str| r.metrics.get(k).map_or("-".into(), |v| format!("{v:.4}"));
+        for r in ranked.iter().take(5) {
+            let params: Vec<String> =
+                r.spec.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            println!(
+                "{:>6}  {:>10}  {:>12}  {:>12}  {:>12}  {} seed={}",
+                r.spec.id.0,
+                get(r, &metric.name),
+                get(r, "total_return"),
+                get(r, "max_drawdown"),
+                get(r, "buy_hold_return"),
+                params.join(" "),
+                r.spec.seed
+            );
+        }
+    }
+    if let Some(best) = best_trial(&refs, metric) {
+        println!(
+            "best: trial {} ({} = {:.4})",
+            best.spec.id, metric.name, best.metrics[&metric.name]
+        );
+    }
+    for r in records.iter().filter(|r| r.error.is_some()).take(3) {
+        println!("trial {} failed: {}", r.spec.id, r.error.as_deref().unwrap_or_default());
+    }
+    println!(
+        "tables: {0}/trials.parquet, epochs.parquet, equity.parquet; TensorBoard: tensorboard --logdir {0}/tensorboard",
+        out.display()
+    );
+}

@@ -1,0 +1,31 @@
+use anyhow::{Context, Result};
+
+use crate::args::PipelineArgs;
+use crate::config::Pipeline;
+use crate::objective::{build_dataset, load_candles};
+
+/// `quantsweep validate`: load and check everything a run would, short of training.
+pub fn validate(args: &PipelineArgs) -> Result<()> {
+    let pipeline = Pipeline::load(&args.pipeline, &args.overrides)?;
+    let path = args.pipeline.display();
+    let (candles, report) = load_candles(&pipeline.config).with_context(|| path.to_string())?;
+    let first = pipeline.trials.first().context("the sweep has no trials")?;
+    let data = build_dataset(&pipeline.trial_config(first)?, &candles)
+        .with_context(|| format!("{path}: trial 0"))?;
+    println!(
+        "{path}: ok: {} trials ({:?} sweep); {} candles from {} ({} gaps, {} duplicates, {} null rows repaired); \
+         {} samples: train {}, validation {}, test {}",
+        pipeline.trials.len(),
+        pipeline.config.sweep.method,
+        candles.len(),
+        pipeline.config.data.source,
+        report.gaps.len(),
+        report.duplicates_dropped,
+        report.null_rows_dropped,
+        data.len(),
+        data.train.len(),
+        data.val.len(),
+        data.test.len(),
+    );
+    Ok(())
+}

@@ -1,0 +1,409 @@
+//! The pipeline YAML: the only module that parses YAML. Raw text (+ `--set` overrides) →
+//! typed, validated [`Pipeline`] → one resolved config per trial.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use quantsweep_core::{ParamValue, TrialSpec};
+use quantsweep_evaluate::{BacktestConfig, StrategyConfig};
+use quantsweep_features::{FeatureConfig, SplitConfig, TargetConfig, WindowConfig};
+use quantsweep_sweep::SweepConfig;
+use quantsweep_train::{ModelConfig, TrainConfig};
+use serde::{Deserialize, Serialize};
+use serde_yaml::Value;
+
+/// A pipeline file: data → features → target → model → training → strategy → backtest,
+/// and the sweep over it. docs/pipeline.md documents every key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// Names the sweep; the default output folder is `results/<name>`.
+    pub name: String,
+    /// Free text for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Where the candles come from.
+    pub data: DataConfig,
+    /// Indicator columns computed from the candles.
+    pub features: Vec<FeatureConfig>,
+    /// What the model predicts.
+    pub target: TargetConfig,
+    /// How samples are cut.
+    #[serde(default)]
+    pub window: WindowConfig,
+    /// Train / validation / test spans.
+    #[serde(default)]
+    pub split: SplitConfig,
+    /// The network.
+    pub model: ModelConfig,
+    /// The training loop.
+    #[serde(default)]
+    pub train: TrainConfig,
+    /// Predictions → positions.
+    #[serde(default)]
+    pub strategy: StrategyConfig,
+    /// Costs and fills.
+    #[serde(default)]
+    pub backtest: BacktestConfig,
+    /// What is swept.
+    #[serde(default)]
+    pub sweep: SweepConfig,
+}
+
+/// The `data:` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Path of the candle file, relative to the current directory.
+    pub source: String,
+    /// First candle to use (ISO date, inclusive). Default: the first in the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    /// Candles before this date are used (ISO date, exclusive). Default: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+}
+
+/// A loaded pipeline: its typed config, the YAML value trials are resolved from, and the
+/// list of trials.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// Overrides applied, typed, defaults filled.
+    pub config: PipelineConfig,
+    /// The same, as a YAML value (sweep parameters are set on it per trial).
+    pub value: Value,
+    /// Every trial of the sweep, in order.
+    pub trials: Vec<TrialSpec>,
+}
+
+impl Pipeline {
+    /// Reads `path`, applies `overrides` (`KEY=VALUE`), and checks the result, the data
+    /// range and every trial's configuration.
+    pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read pipeline {}", path.display()))?;
+        // Typed parse of the file as written, so that errors carry its line and column.
+        let parsed: PipelineConfig =
+            serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &text, &e))?;
+        let config = if overrides.is_empty() {
+            parsed
+        } else {
+            let mut value: Value =
+                serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &text, &e))?;
+            for o in overrides {
+                let (key, raw) =
+                    o.split_once('=').with_context(|| format!("--set {o}: expected KEY=VALUE"))?;
+                let v: Value = serde_yaml::from_str(raw)
+                    .with_context(|| format!("--set {o}: the value is not valid YAML"))?;
+                set_path(&mut value, key.trim(), v).with_context(|| format!("--set {o}"))?;
+            }
+            serde_yaml::from_value(value).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: after --set overrides: {}",
+                    path.display(),
+                    with_hint(&e.to_string())
+                )
+            })?
+        };
+        let value = serde_yaml::to_value(&config).context("re-serializing the pipeline")?;
+        validate_data(&config.data).with_context(|| format!("{}", path.display()))?;
+        let trials = config.sweep.trials().with_context(|| format!("{}", path.display()))?;
+        let pipeline = Self { path: path.to_path_buf(), config, value, trials };
+        // Every trial's parameters must name real keys with valid values.
+        for key in pipeline.config.sweep.parameters.keys() {
+            if key == "sweep" || key.starts_with("sweep.") || key == "name" {
+                bail!("{}: sweep.parameters.{key}: the sweep cannot sweep `{key}`", path.display());
+            }
+        }
+        for t in &pipeline.trials {
+            pipeline.trial_config(t).with_context(|| format!("{}", path.display()))?;
+        }
+        Ok(pipeline)
+    }
+
+    /// The configuration one trial runs: the pipeline with the trial's parameters set.
+    pub fn trial_config(&self, trial: &TrialSpec) -> Result<PipelineConfig> {
+        if trial.params.is_empty() {
+            return Ok(self.config.clone());
+        }
+        let mut value = self.value.clone();
+        for (key, v) in &trial.params {
+            set_path(&mut value, key, param_to_yaml(v))
+                .with_context(|| format!("sweep.parameters.{key}"))?;
+        }
+        serde_yaml::from_value(value).map_err(|e| {
+            let keys: Vec<&str> = trial.params.keys().map(String::as_str).collect();
+            anyhow::anyhow!("sweep.parameters ({}): {}", keys.join(", "), with_hint(&e.to_string()))
+        })
+    }
+
+    /// The resolved pipeline as YAML (what `pipeline.resolved.yaml` holds, without its header).
+    pub fn resolved_yaml(&self) -> Result<String> {
+        serde_yaml::to_string(&self.config).context("serializing the resolved pipeline")
+    }
+}
+
+fn param_to_yaml(v: &ParamValue) -> Value {
+    match v {
+        ParamValue::Bool(b) => Value::Bool(*b),
+        ParamValue::Int(i) => Value::Number((*i).into()),
+        ParamValue::Float(f) => Value::Number((*f).into()),
+        ParamValue::Str(s) => Value::String(s.clone()),
+    }
+}
+
+/// Sets `value` at a dotted path (`train.lr`, `features.1.period`), creating mappings on the
+/// way; a key that does not exist is then refused by the typed parse, naming it.
+fn set_path(root: &mut Value, dotted: &str, new: Value) -> Result<()> {
+    if dotted.is_empty() || dotted.split('.').any(str::is_empty) {
+        bail!("`{dotted}` is not a dotted key like train.lr");
+    }
+    let mut node = root;
+    for part in dotted.split('.') {
+        if node.is_null() {
+            *node = Value::Mapping(Default::default());
+        }
+        node = match node {
+            Value::Sequence(items) => {
+                let len = items.len();
+                let i: usize = part.parse().ok().filter(|i| *i < len).with_context(|| {
+                    format!("`{part}` in `{dotted}`: expected an index below {len}")
+                })?;
+                &mut items[i]
+            }
+            Value::Mapping(map) => {
+                let key = Value::String(part.into());
+                if !map.contains_key(&key) {
+                    map.insert(key.clone(), Value::Mapping(Default::default()));
+                }
+                map.get_mut(&key).context("a key just inserted is present")?
+            }
+            _ => bail!("`{dotted}`: `{part}` is inside a value that is not a mapping"),
+        };
+    }
+    *node = new;
+    Ok(())
+}
+
+/// `file:line:column: key.path: message`, plus a did-you-mean for unknown keys.
+fn yaml_error(path: &Path, text: &str, e: &serde_yaml::Error) -> anyhow::Error {
+    // serde_yaml puts " at line L column C" in its messages; we put the location first instead.
+    let msg = with_hint(&strip_location(&e.to_string()));
+    // Inside internally tagged enums (`kind: ...`) serde_yaml loses the position and reports
+    // 1:1, so find the offending key or value in the text instead.
+    let named = ["unknown field `", "unknown variant `", "missing field `"]
+        .iter()
+        .find_map(|p| msg.find(p).map(|i| (p, i + p.len())))
+        .and_then(|(p, at)| msg[at..].find('`').map(|len| (*p, &msg[at..at + len])));
+    let found = match named {
+        Some((p, token)) if p != "missing field `" => locate(text, token),
+        _ => None,
+    };
+    // serde_yaml's position is exact where the token is on its line; elsewhere it points at
+    // the enclosing document or mapping, and the token's own line is the better one.
+    let token_on_reported_line = |l: &serde_yaml::Location| {
+        named.is_some_and(|(_, token)| {
+            text.lines().nth(l.line() - 1).is_some_and(|t| t.contains(token))
+        })
+    };
+    match (found, e.location()) {
+        (Some((line, col, key)), loc) if !loc.as_ref().is_some_and(token_on_reported_line) => {
+            anyhow::anyhow!("{}:{line}:{col}: {key}: {msg}", path.display())
+        }
+        (_, Some(loc)) => {
+            anyhow::anyhow!("{}:{}:{}: {msg}", path.display(), loc.line(), loc.column())
+        }
+        (_, None) => anyhow::anyhow!("{}: {msg}", path.display()),
+    }
+}
+
+/// `msg` without serde_yaml's " at line L column C".
+fn strip_location(msg: &str) -> String {
+    let Some(at) = msg.find(" at line ") else { return msg.to_owned() };
+    let rest = &msg[at + " at line ".len()..];
+    let Some(col) = rest.find(" column ") else { return msg.to_owned() };
+    let after = &rest[col + " column ".len()..];
+    let digits = after.chars().take_while(char::is_ascii_digit).count();
+    format!("{}{}", &msg[..at], &after[digits..])
+}
+
+/// The first line where `token` appears as a key (`token:`) or a value (`: token`), with its
+/// column and its dotted path from the enclosing keys (by indentation).
+fn locate(text: &str, token: &str) -> Option<(usize, usize, String)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let is_key = |l: &str| {
+        let t = l.trim_start().trim_start_matches("- ").trim_start();
+        t.strip_prefix(token).is_some_and(|rest| rest.trim_start().starts_with(':'))
+    };
+    let is_value = |l: &str| {
+        l.split_once(':')
+            .is_some_and(|(_, v)| v.trim().trim_matches(|c| c == '"' || c == '\'') == token)
+    };
+    let (i, line) = lines
+        .iter()
+        .enumerate()
+        .find(|(_, l)| !l.trim_start().starts_with('#') && is_key(l))
+        .or_else(|| {
+            lines.iter().enumerate().find(|(_, l)| !l.trim_start().starts_with('#') && is_value(l))
+        })?;
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let mut path =
+        vec![line.trim_start().trim_start_matches("- ").split(':').next()?.trim().to_owned()];
+    let mut level = indent(line);
+    for l in lines[..i].iter().rev() {
+        let t = l.trim_start();
+        if t.is_empty() || t.starts_with('#') || indent(l) >= level {
+            continue;
+        }
+        level = indent(l);
+        if t.starts_with("- ") {
+            path.push("[]".into());
+            continue;
+        }
+        path.push(t.split(':').next()?.trim().to_owned());
+        if level == 0 {
+            break;
+        }
+    }
+    path.reverse();
+    let dotted = path.join(".").replace(".[]", "[]");
+    Some((i + 1, indent(line) + 1, dotted))
+}
+
+/// Adds "did you mean `x`?" to serde's "unknown field `y`, expected one of ..." messages.
+fn with_hint(msg: &str) -> String {
+    let Some(start) = msg.find("unknown field `").map(|i| i + "unknown field `".len()) else {
+        return msg.to_owned();
+    };
+    let Some(len) = msg[start..].find('`') else { return msg.to_owned() };
+    let unknown = &msg[start..start + len];
+    let expected: Vec<&str> = msg[start + len + 1..].split('`').skip(1).step_by(2).collect();
+    let best = expected
+        .iter()
+        .map(|cand| (edit_distance(unknown, cand), *cand))
+        .filter(|(d, cand)| *d <= 2.max(cand.len() / 3))
+        .min();
+    match best {
+        Some((_, cand)) => format!("{msg} (did you mean `{cand}`?)"),
+        None => msg.to_owned(),
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Milliseconds since the epoch of an ISO date (`2021-03-08`) or date-time.
+pub fn parse_date(key: &str, s: &str) -> Result<i64> {
+    let parsed = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .or_else(|| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").ok())
+        .or_else(|| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").ok());
+    match parsed {
+        Some(dt) => Ok(dt.and_utc().timestamp_millis()),
+        None => bail!("{key}: {s:?} is not a date like 2021-03-08"),
+    }
+}
+
+fn validate_data(data: &DataConfig) -> Result<()> {
+    let start = data.start.as_deref().map(|s| parse_date("data.start", s)).transpose()?;
+    let end = data.end.as_deref().map(|s| parse_date("data.end", s)).transpose()?;
+    if let (Some(s), Some(e)) = (start, end)
+        && s >= e
+    {
+        bail!("data.end: must be after data.start");
+    }
+    if data.source.trim().is_empty() {
+        bail!("data.source: is empty");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "\
+name: t
+data: {source: x.csv}
+features:
+  - {kind: close_ratio}
+  - {kind: rsi, period: 14}
+target: {kind: next_close_ratios}
+model: {kind: blankly}
+sweep:
+  parameters:
+    train.lr: {values: [0.1, 0.01]}
+    model.hidden: {values: [4, 8]}
+";
+
+    fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("p.yaml");
+        std::fs::write(&path, text).expect("write pipeline");
+        (dir, path)
+    }
+
+    #[test]
+    fn trials_resolve_their_parameters() {
+        let (_d, path) = write(MINIMAL);
+        let p = Pipeline::load(&path, &[]).expect("valid pipeline");
+        assert_eq!(p.trials.len(), 4);
+        let c = p.trial_config(&p.trials[3]).expect("trial config");
+        assert_eq!(c.train.lr, 0.01);
+        assert_eq!(c.model, ModelConfig::Blankly { hidden: 8, head: Default::default() });
+    }
+
+    #[test]
+    fn overrides_set_dotted_keys_and_list_items() {
+        let (_d, path) = write(MINIMAL);
+        let sets = ["train.epochs=7".to_owned(), "features.1.period=10".to_owned()];
+        let p = Pipeline::load(&path, &sets).expect("valid overrides");
+        assert_eq!(p.config.train.epochs, 7);
+        assert_eq!(p.config.features[1], FeatureConfig::Rsi { name: None, period: 10 });
+    }
+
+    #[test]
+    fn unknown_keys_name_file_line_and_suggest() {
+        let (_d, path) = write(
+            &MINIMAL.replace("model: {kind: blankly}", "model:\n  kind: blankly\n  hiden: 3"),
+        );
+        let err = format!("{:#}", Pipeline::load(&path, &[]).expect_err("unknown key"));
+        assert!(err.contains("p.yaml:9:3: model.hiden: unknown field"), "{err}");
+        assert!(err.contains("unknown field `hiden`"), "{err}");
+        assert!(err.contains("did you mean `hidden`?"), "{err}");
+    }
+
+    #[test]
+    fn swept_typos_and_bad_overrides_name_the_key() {
+        let (_d, path) = write(&MINIMAL.replace("train.lr:", "train.lrr:"));
+        let err = format!("{:#}", Pipeline::load(&path, &[]).expect_err("typo"));
+        assert!(err.contains("train.lrr") && err.contains("did you mean `lr`?"), "{err}");
+        let (_d, path) = write(MINIMAL);
+        let err =
+            format!("{:#}", Pipeline::load(&path, &["train.epochs".into()]).expect_err("no ="));
+        assert!(err.contains("expected KEY=VALUE"), "{err}");
+    }
+
+    #[test]
+    fn yaml_syntax_errors_carry_the_line_once() {
+        let (_d, path) = write("name: t\ndata: {source: [x.csv\n");
+        let err = format!("{:#}", Pipeline::load(&path, &[]).expect_err("syntax"));
+        assert!(err.contains("p.yaml:3:"), "{err}");
+        assert!(!err.contains("at line"), "{err}");
+        assert_eq!(strip_location("bad at line 3 column 7, while x"), "bad, while x");
+    }
+}

@@ -1,0 +1,31 @@
+//! The `quantsweep` binary: parse arguments, run one command, print one clear error.
+//!
+//! YAML is parsed only in [`config`]; [`objective`] wires ingest → features → train →
+//! evaluate for the sweep.
+
+mod args;
+mod commands;
+mod config;
+mod objective;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => commands::run::run(args),
+        Command::Validate(args) => commands::validate::validate(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

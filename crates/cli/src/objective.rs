@@ -1,0 +1,165 @@
+//! The pipeline as a sweep objective: ingest → features → train → evaluate, one trial at a
+//! time, on one worker's device.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use quantsweep_core::{
+    Observer, Stop, TeeObserver, TrialError, TrialResult, TrialSpec, TrialStatus,
+};
+use quantsweep_evaluate::{Bar, backtest_long_flat, ratio_prediction_metrics, trading_metrics};
+use quantsweep_features::{Dataset, FeatureTable};
+use quantsweep_ingest::{Candles, LoadReport, load_csv};
+use quantsweep_sweep::Objective;
+use quantsweep_tblog::TensorBoardObserver;
+use quantsweep_train::{DeviceRequest, TrainError, fit};
+
+use crate::config::{Pipeline, PipelineConfig, parse_date};
+
+/// What every trial of a sweep shares: the pipeline, its candles, where logs go.
+pub struct Shared {
+    pub pipeline: Pipeline,
+    pub candles: Candles,
+    pub tensorboard_dir: PathBuf,
+    pub device: DeviceRequest,
+}
+
+/// Loads the candles `config.data` names, restricted to its date range.
+pub fn load_candles(config: &PipelineConfig) -> Result<(Candles, LoadReport)> {
+    let (candles, report) = load_csv(&config.data.source).context("data.source")?;
+    let start = config.data.start.as_deref().map(|s| parse_date("data.start", s)).transpose()?;
+    let end = config.data.end.as_deref().map(|s| parse_date("data.end", s)).transpose()?;
+    let candles = candles.between(start, end);
+    if candles.len() < 2 {
+        anyhow::bail!(
+            "data.start/data.end: only {} candles of {} fall in the range",
+            candles.len(),
+            config.data.source
+        );
+    }
+    Ok((candles, report))
+}
+
+/// Builds the dataset a trial configuration trains on.
+pub fn build_dataset(config: &PipelineConfig, candles: &Candles) -> Result<Dataset> {
+    let table = FeatureTable::build(candles, &config.features)?;
+    Ok(Dataset::build(candles, &table, &config.window, &config.target, &config.split)?)
+}
+
+/// One worker's objective.
+pub struct PipelineObjective {
+    shared: Arc<Shared>,
+}
+
+impl PipelineObjective {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+
+    fn run_trial(
+        &self,
+        trial: &TrialSpec,
+        obs: &mut dyn Observer,
+    ) -> Result<TrialResult, TrialError> {
+        let failed = |e: anyhow::Error| TrialError::failed(format!("{e:#}"));
+        let config = self.shared.pipeline.trial_config(trial).map_err(failed)?;
+        let candles = &self.shared.candles;
+        let data = build_dataset(&config, candles).map_err(failed)?;
+
+        // A rerun (after a crash) starts its TensorBoard run afresh.
+        let tb_dir = self.shared.tensorboard_dir.join(trial.id.to_string());
+        if tb_dir.exists() {
+            std::fs::remove_dir_all(&tb_dir)
+                .map_err(|e| TrialError::failed(format!("clearing {}: {e}", tb_dir.display())))?;
+        }
+        // TensorBoard groups sessions by this name: one group per configuration, whose seed
+        // repeats then show as one row with averaged metrics.
+        let group: Vec<String> = trial.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let group = if group.is_empty() { config.name.clone() } else { group.join(",") };
+        let mut tb = TensorBoardObserver::create(&tb_dir, &trial.params, &group)
+            .map_err(|e| TrialError::failed(e.to_string()))?;
+
+        let fitted = {
+            let mut tee = TeeObserver::new(obs, &mut tb);
+            fit(&config.model, &config.train, &data, trial.seed, self.shared.device, &mut tee)
+        };
+        let fitted = match fitted {
+            Ok(f) => f,
+            Err(e) => {
+                let status = match &e {
+                    TrainError::Stopped { stop: Stop::Pruned, .. } => TrialStatus::Pruned,
+                    _ => TrialStatus::Failed,
+                };
+                let _ = tb.finish(status, std::iter::empty(), 0);
+                return Err(match e {
+                    TrainError::Stopped { stop: Stop::Pruned, epochs } => {
+                        TrialError::Pruned { epochs }
+                    }
+                    TrainError::Diverged { epoch, epochs } => TrialError::Failed {
+                        reason: format!("loss became NaN at epoch {epoch}"),
+                        epochs,
+                    },
+                    TrainError::Stopped { epochs, .. } => {
+                        TrialError::Failed { reason: "cancelled".into(), epochs }
+                    }
+                    other => TrialError::failed(other.to_string()),
+                });
+            }
+        };
+        let epochs = fitted.epochs.clone();
+        let with_curve = |reason: String| TrialError::Failed { reason, epochs: epochs.clone() };
+
+        let pred =
+            fitted.predict(&data, data.test.clone()).map_err(|e| with_curve(e.to_string()))?;
+        let mut signals = config
+            .strategy
+            .signals(&pred, data.n_targets)
+            .map_err(|e| with_curve(e.to_string()))?;
+        // The test span's decision bars, plus the bar after the last decision (to fill it).
+        let rows = data.decision_row[data.test.start]..=data.decision_row[data.test.end - 1] + 1;
+        let bars: Vec<Bar> = rows
+            .clone()
+            .map(|i| Bar {
+                timestamp_ms: candles.timestamp_ms[i],
+                open: candles.open[i],
+                close: candles.close[i],
+            })
+            .collect();
+        signals.push(false);
+        let run = backtest_long_flat(&bars, &signals, &config.backtest)
+            .map_err(|e| with_curve(e.to_string()))?;
+
+        let periods = candles.timeframe().map_or(365.0, |tf| tf.periods_per_year());
+        let mut metrics = trading_metrics(&run.equity, periods);
+        let first = candles.close[*rows.start()];
+        let last = candles.close[*rows.end()];
+        metrics.insert("buy_hold_return".into(), last / first - 1.0);
+        metrics.insert("trades".into(), run.trades as f64);
+        metrics.extend(ratio_prediction_metrics(
+            &pred,
+            data.y_slice(data.test.clone()),
+            data.n_targets,
+        ));
+        let final_epoch = epochs.last();
+        if let Some(v) = final_epoch.and_then(|m| m.val_loss) {
+            metrics.insert("val_loss".into(), v);
+        }
+        if let Some(m) = final_epoch {
+            metrics.insert("train_loss".into(), m.train_loss);
+        }
+        tb.finish(TrialStatus::Complete, &metrics, epochs.len() as i64)
+            .map_err(|e| with_curve(e.to_string()))?;
+        Ok(TrialResult { metrics, epochs, equity: run.equity, device: fitted.device_name() })
+    }
+}
+
+impl Objective for PipelineObjective {
+    fn run(
+        &mut self,
+        trial: &TrialSpec,
+        obs: &mut dyn Observer,
+    ) -> Result<TrialResult, TrialError> {
+        self.run_trial(trial, obs)
+    }
+}

@@ -1,0 +1,208 @@
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{EpochMetrics, Params};
+
+/// A trial's number within its sweep, from 0 in the order trials were suggested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TrialId(pub u64);
+
+impl fmt::Display for TrialId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// What one trial runs: the swept parameters and the seed of every random choice in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrialSpec {
+    /// The trial's number.
+    pub id: TrialId,
+    /// Swept parameters by dotted pipeline key.
+    pub params: Params,
+    /// Seed for weight initialisation, shuffling and dropout.
+    pub seed: u64,
+}
+
+/// One bar of a backtest's equity curve.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EquityPoint {
+    /// Bar open time, milliseconds since the Unix epoch (UTC).
+    pub timestamp_ms: i64,
+    /// The price the bar is marked at (its close).
+    pub price: f64,
+    /// Units of the asset held at the end of the bar.
+    pub position: f64,
+    /// Cash at the end of the bar.
+    pub cash: f64,
+    /// Cash plus position marked at `price`.
+    pub equity: f64,
+}
+
+/// What a trial that ran to the end reports.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrialResult {
+    /// Final metrics by name (`sharpe`, `val_loss`, ...).
+    pub metrics: BTreeMap<String, f64>,
+    /// One entry per epoch trained.
+    pub epochs: Vec<EpochMetrics>,
+    /// The backtest's equity curve, when the trial has one.
+    pub equity: Vec<EquityPoint>,
+    /// The device the trial trained on (`cpu`, `cuda:0`).
+    pub device: String,
+}
+
+/// Why a trial did not complete. Recorded with the trial; never a program error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum TrialError {
+    /// The trial could not run or went wrong (bad parameters, NaN loss, out of memory, ...).
+    Failed {
+        /// The reason, for a person.
+        reason: String,
+        /// Epochs trained before it failed, with their metrics.
+        epochs: Vec<EpochMetrics>,
+    },
+    /// A pruner stopped it after the given number of epochs.
+    Pruned {
+        /// Epochs trained before it was stopped, with their metrics.
+        epochs: Vec<EpochMetrics>,
+    },
+}
+
+impl TrialError {
+    /// A failure with a reason and no learning curve.
+    pub fn failed(reason: impl Into<String>) -> Self {
+        TrialError::Failed { reason: reason.into(), epochs: Vec::new() }
+    }
+}
+
+impl fmt::Display for TrialError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrialError::Failed { reason, .. } => f.write_str(reason),
+            TrialError::Pruned { epochs } => write!(f, "pruned after {} epochs", epochs.len()),
+        }
+    }
+}
+
+impl std::error::Error for TrialError {}
+
+/// A trial's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrialStatus {
+    /// Ran to the end; its metrics are valid.
+    Complete,
+    /// Went wrong; `error` says why.
+    Failed,
+    /// Stopped early by a pruner.
+    Pruned,
+}
+
+impl TrialStatus {
+    /// The name used in tables (`complete`, `failed`, `pruned`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrialStatus::Complete => "complete",
+            TrialStatus::Failed => "failed",
+            TrialStatus::Pruned => "pruned",
+        }
+    }
+}
+
+/// Everything the sweep stores about one trial: one line of the journal, one row of
+/// `trials.parquet` plus its rows in `epochs.parquet` and `equity.parquet`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrialRecord {
+    /// What ran.
+    pub spec: TrialSpec,
+    /// How it ended.
+    pub status: TrialStatus,
+    /// Why it failed, for failed trials.
+    pub error: Option<String>,
+    /// Final metrics (empty unless complete).
+    pub metrics: BTreeMap<String, f64>,
+    /// The learning curve, also for failed and pruned trials.
+    pub epochs: Vec<EpochMetrics>,
+    /// The backtest's equity curve (empty unless complete).
+    pub equity: Vec<EquityPoint>,
+    /// Start time, milliseconds since the Unix epoch.
+    pub started_at_ms: i64,
+    /// End time, milliseconds since the Unix epoch.
+    pub finished_at_ms: i64,
+    /// Wall-clock duration in seconds.
+    pub duration_s: f64,
+    /// Index of the timely worker that ran it.
+    pub worker: u64,
+    /// Device it trained on.
+    pub device: String,
+}
+
+impl TrialRecord {
+    /// Builds the record of a trial from its outcome.
+    pub fn from_outcome(
+        spec: TrialSpec,
+        outcome: Result<TrialResult, TrialError>,
+        worker: u64,
+        started_at_ms: i64,
+        finished_at_ms: i64,
+        duration_s: f64,
+    ) -> Self {
+        let (status, error, metrics, epochs, equity, device) = match outcome {
+            Ok(r) => (TrialStatus::Complete, None, r.metrics, r.epochs, r.equity, r.device),
+            Err(TrialError::Failed { reason, epochs }) => (
+                TrialStatus::Failed,
+                Some(reason),
+                BTreeMap::new(),
+                epochs,
+                Vec::new(),
+                String::new(),
+            ),
+            Err(TrialError::Pruned { epochs }) => {
+                (TrialStatus::Pruned, None, BTreeMap::new(), epochs, Vec::new(), String::new())
+            }
+        };
+        Self {
+            spec,
+            status,
+            error,
+            metrics,
+            epochs,
+            equity,
+            started_at_ms,
+            finished_at_ms,
+            duration_s,
+            worker,
+            device,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_outcome_keeps_reason_and_curve() {
+        let spec = TrialSpec { id: TrialId(3), params: Params::new(), seed: 7 };
+        let err = TrialError::Failed {
+            reason: "loss became NaN at epoch 2".into(),
+            epochs: vec![EpochMetrics::new(1.0), EpochMetrics::new(2.0)],
+        };
+        let r = TrialRecord::from_outcome(spec, Err(err), 1, 0, 10, 0.01);
+        assert_eq!(r.status, TrialStatus::Failed);
+        assert_eq!(r.error.as_deref(), Some("loss became NaN at epoch 2"));
+        assert_eq!(r.epochs.len(), 2);
+        assert!(r.metrics.is_empty());
+    }
+
+    #[test]
+    fn status_names_are_the_table_names() {
+        let json = serde_json::to_string(&TrialStatus::Pruned).expect("serialize status");
+        assert_eq!(json, "\"pruned\"");
+        assert_eq!(TrialStatus::Complete.as_str(), "complete");
+    }
+}

@@ -1,0 +1,29 @@
+//! Causal features, targets and windows: candles in, model-ready samples out.
+//!
+//! - [`indicators`]: TA-Lib-exact indicators (same values, same warm-up rows).
+//! - [`FeatureTable`]: the pipeline's `features:` list computed on candles.
+//! - [`Dataset`]: windows of `input_bars`, the target after each, and chronological
+//!   train / validation / test spans with purge gaps.
+//!
+//! Everything here is causal: a feature row reads only candles at or before it, a scaler is
+//! fitted on the training span only, and no window holds a bar at or after its target's first.
+//!
+//! ```
+//! use quantsweep_features::{indicators, FeatureConfig};
+//! let close = [1.0, 2.0, 1.5, 1.8, 2.2];
+//! assert!(indicators::rsi(&close, 3)[2].is_nan());
+//! let f = FeatureConfig::Macd { name: Some("macd".into()), fast: 12, slow: 26, signal: 9 };
+//! assert_eq!(f.output_names(), ["macd.macd", "macd.signal", "macd.hist"]);
+//! ```
+#![deny(missing_docs)]
+
+mod config;
+mod error;
+pub mod indicators;
+mod table;
+mod windows;
+
+pub use config::{FeatureConfig, Scale, SplitConfig, TargetConfig, WindowConfig};
+pub use error::FeatureError;
+pub use table::FeatureTable;
+pub use windows::Dataset;

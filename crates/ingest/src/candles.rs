@@ -1,0 +1,171 @@
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Array, TimestampMillisecondArray};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::error::ArrowError;
+use arrow::record_batch::RecordBatch;
+
+/// The spacing of candles, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timeframe(pub i64);
+
+impl Timeframe {
+    /// One day.
+    pub const DAY: Timeframe = Timeframe(86_400_000);
+
+    /// Bars per 365-day year: the crypto convention (markets never close).
+    pub fn periods_per_year(self) -> f64 {
+        365.0 * Self::DAY.0 as f64 / self.0 as f64
+    }
+}
+
+impl fmt::Display for Timeframe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.0;
+        for (unit, len) in [("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000)]
+        {
+            if ms % len == 0 {
+                return write!(f, "{}{unit}", ms / len);
+            }
+        }
+        write!(f, "{ms}ms")
+    }
+}
+
+/// OHLCV candles, sorted by time, one per timestamp, all prices positive.
+///
+/// Columns are plain vectors of equal length: indicators read them as slices. Timestamps are
+/// candle open times in milliseconds since the Unix epoch, UTC.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Candles {
+    /// Open time of each candle, ms since the epoch, strictly increasing.
+    pub timestamp_ms: Vec<i64>,
+    /// Opening prices.
+    pub open: Vec<f64>,
+    /// Highest prices.
+    pub high: Vec<f64>,
+    /// Lowest prices.
+    pub low: Vec<f64>,
+    /// Closing prices.
+    pub close: Vec<f64>,
+    /// Traded volume in the base asset (NaN where the source has none).
+    pub volume: Vec<f64>,
+}
+
+impl Candles {
+    /// Number of candles.
+    pub fn len(&self) -> usize {
+        self.timestamp_ms.len()
+    }
+
+    /// True when there are no candles.
+    pub fn is_empty(&self) -> bool {
+        self.timestamp_ms.is_empty()
+    }
+
+    /// The most common spacing between consecutive candles, if there are at least two.
+    pub fn timeframe(&self) -> Option<Timeframe> {
+        let mut diffs: Vec<i64> = self.timestamp_ms.windows(2).map(|w| w[1] - w[0]).collect();
+        if diffs.is_empty() {
+            return None;
+        }
+        diffs.sort_unstable();
+        // The mode of a sorted list: the longest run.
+        let (mut best, mut best_len, mut run_len) = (diffs[0], 0, 0);
+        for i in 0..diffs.len() {
+            run_len = if i > 0 && diffs[i] == diffs[i - 1] { run_len + 1 } else { 1 };
+            if run_len > best_len {
+                best = diffs[i];
+                best_len = run_len;
+            }
+        }
+        Some(Timeframe(best))
+    }
+
+    /// The candles whose open time lies in `[start_ms, end_ms)`; `None` leaves an end open.
+    pub fn between(&self, start_ms: Option<i64>, end_ms: Option<i64>) -> Candles {
+        let lo = start_ms.map_or(0, |s| self.timestamp_ms.partition_point(|&t| t < s));
+        let hi = end_ms.map_or(self.len(), |e| self.timestamp_ms.partition_point(|&t| t < e));
+        let hi = hi.max(lo);
+        Candles {
+            timestamp_ms: self.timestamp_ms[lo..hi].to_vec(),
+            open: self.open[lo..hi].to_vec(),
+            high: self.high[lo..hi].to_vec(),
+            low: self.low[lo..hi].to_vec(),
+            close: self.close[lo..hi].to_vec(),
+            volume: self.volume[lo..hi].to_vec(),
+        }
+    }
+
+    /// The candles as an Arrow record batch: `timestamp` (ms, UTC), open, high, low, close, volume.
+    pub fn to_record_batch(&self) -> Result<RecordBatch, ArrowError> {
+        let schema = Schema::new(vec![
+            Field::new(
+                "timestamp",
+                DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+                false,
+            ),
+            Field::new("open", DataType::Float64, false),
+            Field::new("high", DataType::Float64, false),
+            Field::new("low", DataType::Float64, false),
+            Field::new("close", DataType::Float64, false),
+            Field::new("volume", DataType::Float64, false),
+        ]);
+        let f = |v: &Vec<f64>| Arc::new(Float64Array::from(v.clone())) as ArrayRef;
+        let ts = TimestampMillisecondArray::from(self.timestamp_ms.clone()).with_timezone("UTC");
+        RecordBatch::try_new(
+            Arc::new(schema),
+            vec![
+                Arc::new(ts),
+                f(&self.open),
+                f(&self.high),
+                f(&self.low),
+                f(&self.close),
+                f(&self.volume),
+            ],
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candles(ts: &[i64]) -> Candles {
+        let n = ts.len();
+        Candles {
+            timestamp_ms: ts.to_vec(),
+            open: vec![1.0; n],
+            high: vec![1.0; n],
+            low: vec![1.0; n],
+            close: vec![1.0; n],
+            volume: vec![1.0; n],
+        }
+    }
+
+    #[test]
+    fn timeframe_is_the_most_common_spacing() {
+        let c = candles(&[0, 10, 20, 30, 50, 60]);
+        assert_eq!(c.timeframe(), Some(Timeframe(10)));
+        assert_eq!(Timeframe::DAY.to_string(), "1d");
+        assert_eq!(Timeframe(900_000).to_string(), "15m");
+        assert_eq!(Timeframe::DAY.periods_per_year(), 365.0);
+    }
+
+    #[test]
+    fn between_is_half_open() {
+        let c = candles(&[0, 10, 20, 30]);
+        assert_eq!(c.between(Some(10), Some(30)).timestamp_ms, vec![10, 20]);
+        assert_eq!(c.between(None, Some(5)).len(), 1);
+        assert_eq!(c.between(Some(40), None).len(), 0);
+    }
+
+    #[test]
+    fn record_batch_has_the_documented_columns() {
+        let b = candles(&[0, 10]).to_record_batch().expect("valid batch");
+        let names: Vec<_> = b.schema().fields().iter().map(|f| f.name().clone()).collect();
+        assert_eq!(names, ["timestamp", "open", "high", "low", "close", "volume"]);
+        assert_eq!(b.num_rows(), 2);
+    }
+}

@@ -1,0 +1,236 @@
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDate, NaiveDateTime};
+
+use crate::validate::{RawRow, repair};
+use crate::{Candles, IngestError, LoadReport};
+
+/// Reads an OHLCV CSV file from disk; see the crate docs for the layouts it understands.
+pub fn load_csv(path: impl AsRef<Path>) -> Result<(Candles, LoadReport), IngestError> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| IngestError::Io { path: path.to_path_buf(), error })?;
+    parse_csv(&text, path)
+}
+
+/// Parses OHLCV CSV text; `path` only names the source in errors and the report.
+pub fn parse_csv(text: &str, path: &Path) -> Result<(Candles, LoadReport), IngestError> {
+    // CryptoDataDownload puts its URL on a line of its own before the header.
+    let (body, skipped_lines) = match text.split_once('\n') {
+        Some((first, rest)) if first.trim_start().to_ascii_lowercase().starts_with("http") => {
+            (rest, 1)
+        }
+        _ => (text, 0),
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_reader(body.as_bytes());
+    let csv_err = |e: csv::Error| IngestError::Csv {
+        path: path.to_path_buf(),
+        line: e.position().map_or(0, |p| p.line()) + skipped_lines,
+        message: e.to_string(),
+    };
+    let header: Vec<String> =
+        reader.headers().map_err(csv_err)?.iter().map(str::to_owned).collect();
+    let columns = Columns::find(&header, path)?;
+
+    let mut rows = Vec::new();
+    let mut null_rows = 0;
+    let mut record = csv::StringRecord::new();
+    while reader.read_record(&mut record).map_err(csv_err)? {
+        let line = record.position().map_or(0, |p| p.line()) + skipped_lines;
+        let field = |i: usize| record.get(i).unwrap_or("");
+        let values = [columns.open, columns.high, columns.low, columns.close, columns.volume]
+            .map(|c| c.map(field));
+        if values.iter().flatten().any(|v| is_null(v)) {
+            null_rows += 1;
+            continue;
+        }
+        let bad = |column: usize, value: &str, expected| IngestError::BadValue {
+            path: path.to_path_buf(),
+            line,
+            column: header[column].clone(),
+            value: value.to_owned(),
+            expected,
+        };
+        let number = |column: Option<usize>| -> Result<f64, IngestError> {
+            match column {
+                None => Ok(f64::NAN),
+                Some(c) => field(c).parse::<f64>().map_err(|_| bad(c, field(c), "a number")),
+            }
+        };
+        let time_field = field(columns.time);
+        let timestamp_ms = match columns.time_kind {
+            TimeKind::Unix => parse_unix(time_field),
+            TimeKind::Text => parse_datetime(time_field),
+        }
+        .ok_or_else(|| bad(columns.time, time_field, "a timestamp"))?;
+        rows.push(RawRow {
+            line,
+            timestamp_ms,
+            open: number(columns.open)?,
+            high: number(columns.high)?,
+            low: number(columns.low)?,
+            close: number(columns.close)?,
+            volume: number(columns.volume)?,
+        });
+    }
+    repair(rows, null_rows, path)
+}
+
+fn is_null(field: &str) -> bool {
+    field.is_empty() || ["null", "nan", "none", "n/a"].iter().any(|n| field.eq_ignore_ascii_case(n))
+}
+
+#[derive(Debug, Clone, Copy)]
+enum TimeKind {
+    Unix,
+    Text,
+}
+
+struct Columns {
+    time: usize,
+    time_kind: TimeKind,
+    open: Option<usize>,
+    high: Option<usize>,
+    low: Option<usize>,
+    close: Option<usize>,
+    volume: Option<usize>,
+}
+
+impl Columns {
+    fn find(header: &[String], path: &Path) -> Result<Self, IngestError> {
+        let lower: Vec<String> = header.iter().map(|h| h.to_ascii_lowercase()).collect();
+        let pos = |names: &[&str]| lower.iter().position(|h| names.contains(&h.as_str()));
+        let missing = |column| IngestError::MissingColumn {
+            path: PathBuf::from(path),
+            column,
+            found: header.join(","),
+        };
+        let (time, time_kind) = match pos(&["unix", "unix timestamp", "open_time", "timestamp_ms"])
+        {
+            Some(i) => (i, TimeKind::Unix),
+            None => (
+                pos(&["date", "datetime", "timestamp", "time", "open time"])
+                    .ok_or_else(|| missing("date"))?,
+                TimeKind::Text,
+            ),
+        };
+        let required = |name: &'static str| pos(&[name]).ok_or_else(|| missing(name)).map(Some);
+        // CryptoDataDownload names volumes `Volume <BASE>` then `Volume <QUOTE>`: the first is
+        // the base-asset volume.
+        let volume =
+            pos(&["volume"]).or_else(|| lower.iter().position(|h| h.starts_with("volume")));
+        Ok(Columns {
+            time,
+            time_kind,
+            open: required("open")?,
+            high: required("high")?,
+            low: required("low")?,
+            close: required("close")?,
+            volume,
+        })
+    }
+}
+
+/// Unix times in seconds, milliseconds or microseconds (told apart by magnitude), possibly
+/// written with a fractional part (`1524783600.0`).
+fn parse_unix(field: &str) -> Option<i64> {
+    let v: f64 = field.parse().ok()?;
+    if !v.is_finite() || v < 0.0 {
+        return None;
+    }
+    let ms = if v >= 1e14 {
+        v / 1000.0
+    } else if v >= 1e11 {
+        v
+    } else {
+        v * 1000.0
+    };
+    Some(ms.round() as i64)
+}
+
+/// Dates and date-times in UTC: `2021-06-10`, `2021-06-10 00:00:00`, `2021-06-10T00:00:00Z`,
+/// and CryptoDataDownload's 12-hour `2020-11-20 07-AM`.
+fn parse_datetime(field: &str) -> Option<i64> {
+    let field = field.trim_end_matches('Z').trim_end_matches("+00:00");
+    for fmt in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(field, fmt) {
+            return Some(dt.and_utc().timestamp_millis());
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(field, "%Y-%m-%d") {
+        return Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis());
+    }
+    // `YYYY-MM-DD HH-AM`: chrono cannot parse an hour without minutes, so split it by hand.
+    let (date, hour) = field.split_once(' ')?;
+    let (h, ampm) = hour.split_once('-')?;
+    let h: u32 = h.parse().ok()?;
+    if !(1..=12).contains(&h) {
+        return None;
+    }
+    let h24 = match ampm.to_ascii_uppercase().as_str() {
+        "AM" => h % 12,
+        "PM" => h % 12 + 12,
+        _ => return None,
+    };
+    let d = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
+    Some(d.and_hms_opt(h24, 0, 0)?.and_utc().timestamp_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86_400_000;
+
+    #[test]
+    fn cryptodatadownload_banner_newest_first() {
+        let text = "https://www.CryptoDataDownload.com\n\
+            Unix,Date,Symbol,Open,High,Low,Close,Volume ETH,Volume USDT,tradecount\n\
+            1609545600000,2021-01-02,ETHUSDT,3,4,2,3.5,10,35,5\n\
+            1609459200000,2021-01-01,ETHUSDT,2,3,1,2.5,20,50,NULL\n";
+        let (c, report) = parse_csv(text, Path::new("x.csv")).expect("valid file");
+        assert_eq!(c.timestamp_ms, vec![1_609_459_200_000, 1_609_459_200_000 + DAY]);
+        assert_eq!(c.close, vec![2.5, 3.5]);
+        assert_eq!(c.volume, vec![20.0, 10.0]);
+        assert!(report.reordered);
+    }
+
+    #[test]
+    fn yahoo_null_rows_are_dropped_and_counted() {
+        let text = "Date,Open,High,Low,Close,Adj Close,Volume\n\
+            2020-04-16,1,2,0.5,1.5,1.5,100\n\
+            2020-04-17,null,null,null,null,null,null\n\
+            2020-04-18,1,2,0.5,1.5,1.5,100\n\
+            2020-04-19,1,2,0.5,1.5,1.5,100\n";
+        let (c, report) = parse_csv(text, Path::new("y.csv")).expect("valid file");
+        assert_eq!(c.len(), 3);
+        assert_eq!(report.null_rows_dropped, 1);
+        assert_eq!(report.gaps.len(), 1);
+    }
+
+    #[test]
+    fn timestamps_in_every_spelling() {
+        assert_eq!(parse_unix("1524783600.0"), Some(1_524_783_600_000));
+        assert_eq!(parse_unix("1623283200000"), Some(1_623_283_200_000));
+        assert_eq!(parse_unix("1735689600000000"), Some(1_735_689_600_000));
+        assert_eq!(parse_datetime("2018-04-26 11-PM"), parse_datetime("2018-04-26 23:00:00"));
+        assert_eq!(parse_datetime("2018-04-26 12-AM"), parse_datetime("2018-04-26"));
+        assert_eq!(parse_datetime("2018-04-26T00:00:00Z"), parse_datetime("2018-04-26"));
+        assert_eq!(parse_datetime("2018-04-26 13-PM"), None);
+        assert_eq!(parse_datetime("yesterday"), None);
+    }
+
+    #[test]
+    fn errors_name_file_line_and_column() {
+        let text = "Date,Open,High,Low,Close\n2020-01-01,1,2,0.5,1.5\n2020-01-02,1,2,abc,1.5\n";
+        let err = parse_csv(text, Path::new("z.csv")).expect_err("bad number");
+        assert_eq!(err.to_string(), "z.csv:3: column `Low`: cannot parse \"abc\" as a number");
+        let err = parse_csv("Date,Open,High,Low\n", Path::new("z.csv")).expect_err("no close");
+        assert!(err.to_string().contains("no `close` column"), "{err}");
+        let err = parse_csv("Date,Open,High,Low,Close\n", Path::new("z.csv")).expect_err("empty");
+        assert!(matches!(err, IngestError::Empty { .. }));
+    }
+}

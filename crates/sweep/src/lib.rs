@@ -1,0 +1,38 @@
+//! Sweeps: search spaces, the timely-dataflow runner, and durable storage of results.
+//!
+//! - [`SweepConfig`] (the pipeline's `sweep:` section, W&B-style) lists the trials.
+//! - [`run_trials`] runs them on timely worker threads, each worker with its own
+//!   [`Objective`]; a failed or panicking trial is recorded, never fatal.
+//! - [`Journal`] makes each finished trial durable as it arrives; [`write_tables`] writes
+//!   `trials.parquet`, `epochs.parquet`, `equity.parquet` and `summary.json` atomically.
+//!
+//! The crate is generic over [`Objective`]: it never names libtorch, features or YAML.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use quantsweep_core::{Observer, TrialError, TrialResult, TrialSpec};
+//! use quantsweep_sweep::{run_trials, Objective, ObjectiveFactory, SilentMonitor, SweepConfig};
+//!
+//! struct Constant;
+//! impl Objective for Constant {
+//!     fn run(&mut self, _: &TrialSpec, _: &mut dyn Observer) -> Result<TrialResult, TrialError> {
+//!         Ok(TrialResult::default())
+//!     }
+//! }
+//! let trials = SweepConfig::default().trials()?;
+//! let factory: Arc<ObjectiveFactory> = Arc::new(|_| Ok(Box::new(Constant) as Box<dyn Objective>));
+//! let records = run_trials(trials, 2, factory, Arc::new(SilentMonitor), None)?;
+//! assert_eq!(records.len(), 1);
+//! # Ok::<(), quantsweep_sweep::SweepError>(())
+//! ```
+#![deny(missing_docs)]
+
+mod error;
+mod runner;
+mod space;
+mod storage;
+
+pub use error::SweepError;
+pub use runner::{Objective, ObjectiveFactory, SilentMonitor, SweepMonitor, run_trials};
+pub use space::{Goal, Method, MetricConfig, ParameterConfig, SweepConfig};
+pub use storage::{JOURNAL_FILE, Journal, best_trial, status_counts, write_tables};

@@ -1,0 +1,262 @@
+//! End-to-end tests of the `quantsweep` binary on the bundled real data, in temp dirs.
+//!
+//! Outputs are read back with the tools users read them with: pyarrow/pandas for Parquet and
+//! TensorBoard's own event loader, from the venv `scripts/setup` creates (`.venv`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+}
+
+fn quantsweep(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_quantsweep"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("the quantsweep binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn python() -> PathBuf {
+    let p = repo().join(".venv/bin/python");
+    assert!(p.exists(), "{} is missing: run scripts/setup first", p.display());
+    p
+}
+
+/// Runs a Python snippet with `out` as `sys.argv[1]`; panics with its output if it fails.
+fn check_with_python(script: &str, out: &Path) -> String {
+    let o = Command::new(python()).arg("-c").arg(script).arg(out).output().expect("python runs");
+    assert!(o.status.success(), "python check failed:\n{}", text(&o));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The quickstart at a smoke budget, into `out`.
+fn smoke(out: &Path, extra: &[&str]) -> Output {
+    let out = out.to_str().expect("utf-8 temp path");
+    let mut args =
+        vec!["run", "pipelines/quickstart.yaml", "--set", "train.epochs=15", "--out", out];
+    args.extend_from_slice(extra);
+    quantsweep(&args)
+}
+
+const READ_BACK: &str = r#"
+import sys, glob, os
+import pandas as pd, pyarrow.parquet as pq
+out = sys.argv[1]
+t = pd.read_parquet(os.path.join(out, "trials.parquet"))
+spec = ["trial_id", "status", "error", "params.model.hidden", "params.train.lr", "seed",
+        "started_at", "finished_at", "duration_s", "worker", "device", "epochs"]
+missing = [c for c in spec if c not in t.columns]
+assert not missing, missing
+metrics = ["sharpe", "sortino", "calmar", "cagr", "total_return", "max_drawdown", "volatility",
+           "var_95", "cvar_95", "buy_hold_return", "accuracy", "val_loss"]
+missing = [m for m in metrics if "metric." + m not in t.columns]
+assert not missing, missing
+assert len(t) == 4, len(t)
+assert list(t.trial_id) == [0, 1, 2, 3]
+assert set(t.status) == {"complete"}, t.status
+assert t.error.isna().all()
+assert (t.epochs == 15).all()
+assert sorted(set(t["params.model.hidden"])) == [16, 32]
+assert str(t["started_at"].dtype).startswith("datetime64"), t["started_at"].dtype
+assert t["metric.val_loss"].notna().all() and (t["metric.val_loss"] > 0).all()
+assert t["metric.accuracy"].between(0, 1).all()
+assert set(t.worker) == {0, 1}, t.worker
+e = pq.read_table(os.path.join(out, "epochs.parquet")).to_pandas()
+assert len(e) == 4 * 15 and list(e.columns[:4]) == ["trial_id", "epoch", "train_loss", "val_loss"]
+q = pd.read_parquet(os.path.join(out, "equity.parquet"))
+assert list(q.columns) == ["trial_id", "timestamp", "price", "position", "cash", "equity"]
+assert q.groupby("trial_id").size().nunique() == 1 and len(q) > 4 * 100
+first = q[q.trial_id == 0].iloc[0]
+assert first.equity == 10000.0 and first.position == 0.0
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import plugin_data_pb2
+runs = sorted(os.listdir(os.path.join(out, "tensorboard")), key=int)
+assert runs == ["0", "1", "2", "3"], runs
+for run in runs:
+    ea = EventAccumulator(os.path.join(out, "tensorboard", run)); ea.Reload()
+    train = ea.Scalars("loss/train")
+    assert [s.step for s in train] == list(range(15)), [s.step for s in train]
+    assert len(ea.Scalars("loss/val")) == 15
+    assert "metric/sharpe" in ea.Tags()["scalars"]
+    content = ea.PluginTagToContent("hparams")
+    start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"])
+    hp = start.session_start_info.hparams
+    row = t[t.trial_id == int(run)].iloc[0]
+    assert hp["model.hidden"].number_value == row["params.model.hidden"]
+    assert abs(hp["train.lr"].number_value - row["params.train.lr"]) < 1e-12
+    end = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_end_info"])
+    assert end.session_end_info.status == 1  # STATUS_SUCCESS
+print("ok", len(t), t["metric.sharpe"].round(6).tolist())
+"#;
+
+#[test]
+fn quickstart_writes_tables_and_tensorboard_that_pandas_and_tensorboard_read() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("qs");
+    let o = smoke(&out, &["--workers", "2"]);
+    assert!(o.status.success(), "run failed:\n{}", text(&o));
+    for f in [
+        "trials.parquet",
+        "epochs.parquet",
+        "equity.parquet",
+        "summary.json",
+        "pipeline.resolved.yaml",
+    ] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let resolved = std::fs::read_to_string(out.join("pipeline.resolved.yaml")).expect("resolved");
+    assert!(resolved.contains("epochs: 15"), "overrides are applied in the resolved pipeline");
+    let printed = check_with_python(READ_BACK, &out);
+    assert!(printed.starts_with("ok 4"), "{printed}");
+
+    // The same sweep on one worker gives the same results: trials are independent of
+    // scheduling (seeded init under a lock, one torch thread).
+    let serial = dir.path().join("serial");
+    let o = smoke(&serial, &["--workers", "1"]);
+    assert!(o.status.success(), "serial run failed:\n{}", text(&o));
+    let compare = r#"
+import sys, pandas as pd
+a = pd.read_parquet(sys.argv[1] + "/qs/trials.parquet")
+b = pd.read_parquet(sys.argv[1] + "/serial/trials.parquet")
+cols = [c for c in a.columns if c.startswith("metric.") or c.startswith("params.")] + ["seed"]
+pd.testing.assert_frame_equal(a[cols], b[cols])
+ea = pd.read_parquet(sys.argv[1] + "/qs/epochs.parquet")
+eb = pd.read_parquet(sys.argv[1] + "/serial/epochs.parquet")
+pd.testing.assert_frame_equal(ea, eb)
+print("identical")
+"#;
+    assert_eq!(check_with_python(compare, dir.path()).trim(), "identical");
+}
+
+#[test]
+fn rerun_resumes_and_only_runs_unfinished_trials() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("resume");
+    assert!(smoke(&out, &[]).status.success());
+    // Drop the last finished trial from the journal, as if the run had died before it.
+    let journal = out.join("journal.jsonl");
+    let lines: Vec<String> =
+        std::fs::read_to_string(&journal).expect("journal").lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 4);
+    std::fs::write(&journal, lines[..3].join("\n") + "\n").expect("truncate journal");
+    let o = smoke(&out, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("3 of 4 trials already finished, 1 to run"), "{}", text(&o));
+    let again = std::fs::read_to_string(&journal).expect("journal");
+    assert_eq!(again.lines().count(), 4);
+    let count = r#"
+import sys, pandas as pd
+t = pd.read_parquet(sys.argv[1] + "/trials.parquet")
+assert list(t.trial_id) == [0, 1, 2, 3] and (t.status == "complete").all(), t
+print("ok")
+"#;
+    check_with_python(count, &out);
+
+    // A different pipeline into the same folder is refused, and nothing there is touched.
+    let o = quantsweep(&[
+        "run",
+        "pipelines/quickstart.yaml",
+        "--set",
+        "train.epochs=16",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("holds results of a different pipeline"), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(&journal).expect("journal"), again);
+}
+
+#[test]
+fn a_failing_trial_is_recorded_and_the_sweep_goes_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("failing");
+    let pipeline = std::fs::read_to_string(repo().join("pipelines/quickstart.yaml"))
+        .expect("quickstart")
+        .replace("train.lr: {values: [0.001, 0.003]}", "train.lr: {values: [0.001, -1.0]}");
+    let path = dir.path().join("failing.yaml");
+    std::fs::write(&path, pipeline).expect("write pipeline");
+    let o = quantsweep(&[
+        "run",
+        path.to_str().expect("utf-8"),
+        "--set",
+        "train.epochs=5",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let check = r#"
+import sys, pandas as pd
+t = pd.read_parquet(sys.argv[1] + "/trials.parquet")
+assert (t.status == "failed").sum() == 2 and (t.status == "complete").sum() == 2, t.status
+err = t[t.status == "failed"].error.iloc[0]
+assert "train.lr: must be a positive number" in err, err
+print("ok")
+"#;
+    check_with_python(check, &out);
+}
+
+#[test]
+fn bad_input_gives_one_clear_error_and_no_panic() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let quickstart =
+        std::fs::read_to_string(repo().join("pipelines/quickstart.yaml")).expect("quickstart");
+    let cases = [
+        (
+            "missing-data",
+            quickstart.replace("datasets/eth-usdt-1d.csv", "datasets/nope.csv"),
+            vec!["data.source", "datasets/nope.csv", "No such file"],
+        ),
+        (
+            "syntax",
+            quickstart.replace("  horizon_bars: 3", "  horizon_bars: [3"),
+            vec!["syntax.yaml:"],
+        ),
+        (
+            "unknown-key",
+            quickstart.replace("  hidden: 20", "  hiden: 20"),
+            vec!["syntax.yaml", "unknown field `hiden`", "did you mean `hidden`?"],
+        ),
+        (
+            "unknown-feature",
+            quickstart.replace("kind: rsi", "kind: rsx"),
+            vec!["unknown variant `rsx`"],
+        ),
+    ];
+    for (name, yaml, expected) in cases {
+        let path =
+            dir.path().join(if name == "missing-data" { "missing.yaml" } else { "syntax.yaml" });
+        std::fs::write(&path, yaml).expect("write case");
+        let out = dir.path().join(format!("out-{name}"));
+        for command in ["validate", "run"] {
+            let mut args = vec![command, path.to_str().expect("utf-8")];
+            if command == "run" {
+                args.extend(["--out", out.to_str().expect("utf-8")]);
+            }
+            let o = quantsweep(&args);
+            let msg = text(&o);
+            assert_eq!(o.status.code(), Some(1), "{name}/{command}: {msg}");
+            assert!(!msg.contains("panicked"), "{name}/{command}: {msg}");
+            assert_eq!(msg.trim().lines().count(), 1, "{name}/{command}: one line: {msg}");
+            assert!(msg.starts_with("error: "), "{name}/{command}: {msg}");
+            for e in &expected {
+                assert!(msg.contains(e), "{name}/{command}: expected {e:?} in {msg}");
+            }
+            assert!(!out.join("trials.parquet").exists(), "{name}: nothing written on error");
+        }
+    }
+}
+
+#[test]
+fn validate_prints_the_trial_count() {
+    let o = quantsweep(&["validate", "pipelines/quickstart.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("ok: 4 trials"), "{}", text(&o));
+    let o = quantsweep(&["validate", "pipelines/quickstart.yaml", "--set", "sweep.seeds=3"]);
+    assert!(text(&o).contains("ok: 12 trials"), "{}", text(&o));
+}
