@@ -400,9 +400,10 @@ sweep:
 
     #[test]
     fn yaml_syntax_errors_carry_the_line_once() {
-        let (_d, path) = write("name: t\ndata: {source: [x.csv\n");
+        let (_d, path) = write("name: t\n  data: 1\n");
         let err = format!("{:#}", Pipeline::load(&path, &[]).expect_err("syntax"));
-        assert!(err.contains("p.yaml:3:"), "{err}");
+        assert!(err.contains("p.yaml:2:"), "{err}");
+        assert!(err.contains("mapping values are not allowed"), "{err}");
         assert!(!err.contains("at line"), "{err}");
         assert_eq!(strip_location("bad at line 3 column 7, while x"), "bad, while x");
     }

@@ -66,11 +66,11 @@ pub fn rsi(x: &[f64], period: usize) -> Vec<f64> {
         if total.abs() < 1e-14 { 0.0 } else { 100.0 * gain / total }
     };
     out[period] = value(gain, loss);
-    for i in period + 1..x.len() {
+    for (i, o) in out.iter_mut().enumerate().skip(period + 1) {
         let (up, down) = up_down(i);
         gain = (gain * (n - 1.0) + up) / n;
         loss = (loss * (n - 1.0) + down) / n;
-        out[i] = value(gain, loss);
+        *o = value(gain, loss);
     }
     out
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use quantsweep_core::{
     EpochMetrics, Observer, Stop, TrialError, TrialRecord, TrialResult, TrialSpec,
 };
-use timely::dataflow::operators::vec::Map;
+use timely::dataflow::operators::vec::Map as _;
 use timely::dataflow::operators::{Exchange, Input, Inspect, Probe};
 use timely::dataflow::{InputHandle, ProbeHandle};
 
@@ -31,7 +31,8 @@ pub trait SweepMonitor: Send + Sync {
     fn trial_started(&self, _worker: usize, _spec: &TrialSpec) {}
     /// A worker finished an epoch of a trial.
     fn epoch(&self, _worker: usize, _spec: &TrialSpec, _epoch: usize, _m: &EpochMetrics) {}
-    /// A trial's record reached worker 0 and was journaled. Called once per trial.
+    /// A trial finished and its record is journaled. Called once per trial, from the worker
+    /// that ran it.
     fn trial_finished(&self, _record: &TrialRecord) {}
 }
 
@@ -46,10 +47,14 @@ pub type ObjectiveFactory = dyn Fn(usize) -> Result<Box<dyn Objective>, String> 
 
 /// Runs `trials` on `workers` timely worker threads of this process.
 ///
-/// Worker 0 owns the trial list and the journal: it feeds the trials into the dataflow, each
-/// worker runs the ones routed to it, and every record flows back to worker 0, which appends
-/// it to `journal` (made durable before the trial counts as done) and to the returned list.
-/// The returned records are in trial-id order.
+/// Worker 0 owns the trial list: it feeds the trials into the dataflow and each worker runs
+/// the ones routed to it. A finished trial is appended to `journal` (and synced to disk) by
+/// the worker that ran it, before it counts as done and before that worker starts another:
+/// a crash can lose only trials that were still running. Records then flow to worker 0,
+/// which collects them; the returned list is in trial-id order.
+///
+/// If the journal cannot be written, the trials not yet started are skipped and the error is
+/// returned: a sweep whose results cannot be kept stops.
 ///
 /// Trials are routed by id over the workers (a static assignment). A trial runs inside the
 /// operator on its worker's thread. See docs/architecture.md ("dispatch") for the pull-based
@@ -64,63 +69,69 @@ pub fn run_trials(
     let workers = workers.max(1);
     let trials = Arc::new(Mutex::new(Some(trials)));
     let journal = Arc::new(Mutex::new(journal));
+    let journal_error: Arc<Mutex<Option<SweepError>>> = Arc::default();
+    let failure = Arc::clone(&journal_error);
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
         let index = worker.index();
         let peers = worker.peers() as u64;
         let mut input = InputHandle::new();
         let probe = ProbeHandle::new();
         let collected: Rc<RefCell<Vec<TrialRecord>>> = Rc::default();
-        let sink_error: Rc<RefCell<Option<SweepError>>> = Rc::default();
+        let sink = Rc::clone(&collected);
         let mut objective = factory(index);
         let monitor = Arc::clone(&monitor);
         let journal = Arc::clone(&journal);
-        let (sink, sink_err) = (Rc::clone(&collected), Rc::clone(&sink_error));
-        let finished_monitor = Arc::clone(&monitor);
+        let journal_error = Arc::clone(&journal_error);
         worker.dataflow::<u64, _, _>(|scope| {
             scope
                 .input_from(&mut input)
                 .container::<Vec<TrialSpec>>()
                 .exchange(move |spec: &TrialSpec| spec.id.0 % peers)
-                .map(move |spec: TrialSpec| run_one(&mut objective, spec, index, &*monitor))
-                .exchange(|_: &TrialRecord| 0)
-                .inspect(move |record: &TrialRecord| {
-                    if sink_err.borrow().is_some() {
-                        return;
+                .flat_map(move |spec: TrialSpec| {
+                    if lock(&journal_error).is_some() {
+                        return None;
                     }
-                    let mut guard = journal.lock().unwrap_or_else(|p| p.into_inner());
-                    if let Some(j) = guard.as_mut()
-                        && let Err(e) = j.append(record)
+                    let record = run_one(&mut objective, spec, index, &*monitor);
+                    if let Some(j) = lock(&journal).as_mut()
+                        && let Err(e) = j.append(&record)
                     {
-                        *sink_err.borrow_mut() = Some(e);
-                        return;
+                        lock(&journal_error).get_or_insert(e);
+                        return None;
                     }
-                    finished_monitor.trial_finished(record);
-                    sink.borrow_mut().push(record.clone());
+                    monitor.trial_finished(&record);
+                    Some(record)
                 })
+                .exchange(|_: &TrialRecord| 0)
+                .inspect(move |record: &TrialRecord| sink.borrow_mut().push(record.clone()))
                 .probe_with(&probe);
         });
         if index == 0 {
-            let list = trials.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let list = lock(&trials).take();
             for t in list.into_iter().flatten() {
                 input.send(t);
             }
         }
         input.close();
         while worker.step_or_park(None) {}
-        let error = sink_error.borrow_mut().take();
-        match error {
-            Some(e) => Err(e),
-            None => Ok(collected.take()),
-        }
+        collected.take()
     })
     .map_err(SweepError::Timely)?;
 
     let mut records = Vec::new();
     for result in guards.join() {
-        records.extend(result.map_err(SweepError::Timely)??);
+        records.extend(result.map_err(SweepError::Timely)?);
+    }
+    if let Some(e) = lock(&failure).take() {
+        return Err(e);
     }
     records.sort_by_key(|r| r.spec.id);
     Ok(records)
+}
+
+/// Locks a mutex, carrying on if another thread panicked while holding it (the data here
+/// stays consistent: every update is a single assignment or append).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Runs one trial, turning every outcome — a panic included — into a record.
@@ -241,6 +252,38 @@ mod tests {
             rs.into_iter().map(|r| (r.spec, r.status, r.error, r.metrics)).collect()
         };
         assert_eq!(strip(run(1, None)), strip(run(4, None)));
+    }
+
+    /// Regression (found by watching the progress bar): records used to be journaled only by
+    /// worker 0 between its own trials, so a finished trial could wait unjournaled while
+    /// another trained — and be lost if the process died then.
+    #[test]
+    fn a_finished_trial_is_on_disk_before_the_worker_starts_another() {
+        struct ReadsJournal(std::path::PathBuf);
+        impl Objective for ReadsJournal {
+            fn run(
+                &mut self,
+                t: &TrialSpec,
+                _: &mut dyn Observer,
+            ) -> Result<TrialResult, TrialError> {
+                let on_disk = Journal::read(&self.0).map_or(0, |r| r.len()) as f64;
+                let mut r = TrialResult::default();
+                r.metrics.insert("journaled_before".into(), on_disk);
+                r.metrics.insert("id".into(), t.id.0 as f64);
+                Ok(r)
+            }
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().to_path_buf();
+        let factory: Arc<ObjectiveFactory> =
+            Arc::new(move |_| Ok(Box::new(ReadsJournal(path.clone())) as Box<dyn Objective>));
+        let journal = Journal::open(dir.path()).expect("journal");
+        let records = run_trials(trials(), 1, factory, Arc::new(SilentMonitor), Some(journal))
+            .expect("sweep runs");
+        // One worker runs the trials in order: trial i sees the i trials before it on disk.
+        for r in &records {
+            assert_eq!(r.metrics["journaled_before"], r.metrics["id"], "trial {}", r.spec.id);
+        }
     }
 
     #[test]
