@@ -260,3 +260,58 @@ fn validate_prints_the_trial_count() {
     let o = quantsweep(&["validate", "pipelines/quickstart.yaml", "--set", "sweep.seeds=3"]);
     assert!(text(&o).contains("ok: 12 trials"), "{}", text(&o));
 }
+
+#[test]
+fn data_inspect_reports_format_range_and_repairs() {
+    let o = quantsweep(&["data", "inspect", "datasets/eth-usdt-1d.csv"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    for expected in [
+        "format      crypto_data_download",
+        "rows        3142 read, 3142 candles kept",
+        "first       2017-08-17 00:00:00 UTC",
+        "last        2026-03-30 00:00:00 UTC",
+        "timeframe   1d",
+        "gaps        4 (6 candles missing)",
+    ] {
+        assert!(out.contains(expected), "{expected:?} in\n{out}");
+    }
+    let o = quantsweep(&["data", "inspect", "datasets/eth-usdt-1d.csv", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("--json prints JSON");
+    assert_eq!(report["candles"], 3142);
+    assert_eq!(report["format"], "crypto_data_download");
+    assert_eq!(report["gaps"].as_array().map(Vec::len), Some(4));
+}
+
+#[test]
+fn corrupt_data_files_give_one_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv = std::fs::read(repo().join("datasets/eth-usdt-1d.csv")).expect("bundled data");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty.csv", Vec::new(), "no candles"),
+        ("cut.csv", csv[..csv.len() / 2 - 7].to_vec(), "fields, the header has"),
+        (
+            "bad.csv",
+            b"Date,Open,High,Low,Close\n2020-01-01,1,2,0.5,x\n".to_vec(),
+            "bad.csv:2: column `Close`",
+        ),
+        ("bad.json", b"[[1,2,3,4".to_vec(), "not freqtrade JSON"),
+        ("bad.json.gz", vec![0x1f, 0x8b, 8, 0, 0, 0], "not a complete gzip stream"),
+        ("bad.feather", b"ARROW1\0\0garbage".to_vec(), "not a readable Feather"),
+        ("bad.parquet", b"PAR1garbagePAR1".to_vec(), "not a readable Parquet"),
+        ("binary.csv", vec![0xff, 0xfe, 0, 1, 2], "not UTF-8"),
+    ];
+    for (name, bytes, expected) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).expect("write case");
+        let o = quantsweep(&["data", "inspect", path.to_str().expect("utf-8")]);
+        let msg = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{name}: {msg}");
+        assert!(!msg.contains("panicked"), "{name}: {msg}");
+        assert_eq!(msg.trim().lines().count(), 1, "{name}: one line: {msg}");
+        assert!(
+            msg.contains(name) && msg.contains(expected),
+            "{name}: expected {expected:?} in {msg}"
+        );
+    }
+}

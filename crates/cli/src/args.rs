@@ -1,6 +1,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use quantsweep_ingest::{DuplicatePolicy, Format, InvalidPolicy};
+
+use crate::commands::data::parse_option;
 
 /// Reproduce published LSTM trading models from YAML and sweep their hyperparameters.
 #[derive(Debug, Parser)]
@@ -17,6 +20,36 @@ pub enum Command {
     Run(RunArgs),
     /// Check a pipeline without training anything; print its trial count.
     Validate(PipelineArgs),
+    /// Work with candle data sources.
+    #[command(subcommand)]
+    Data(DataCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Rows, first/last time, timeframe, gaps, duplicates, nulls and OHLC violations of a
+    /// candle file, and the format it was read as.
+    Inspect(InspectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A candle file: CSV (Binance, CryptoDataDownload, Yahoo, generic), freqtrade JSON
+    /// (.json, .json.gz), Feather or Parquet.
+    pub source: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Read as this format instead of detecting it (binance_kline, crypto_data_download,
+    /// yahoo, csv, freqtrade_json, feather, parquet).
+    #[arg(long, value_parser = parse_option::<Format>)]
+    pub format: Option<Format>,
+    /// keep_last (default), keep_first or error.
+    #[arg(long, value_parser = parse_option::<DuplicatePolicy>)]
+    pub duplicates: Option<DuplicatePolicy>,
+    /// drop (default here: count them) or error.
+    #[arg(long, value_parser = parse_option::<InvalidPolicy>)]
+    pub invalid: Option<InvalidPolicy>,
 }
 
 /// The pipeline file and its overrides, shared by every command that reads one.

@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 use quantsweep_core::{ParamValue, TrialSpec};
 use quantsweep_evaluate::{BacktestConfig, StrategyConfig};
 use quantsweep_features::{FeatureConfig, SplitConfig, TargetConfig, WindowConfig};
+use quantsweep_ingest::{DuplicatePolicy, Format, InvalidPolicy, LoadOptions, Timerange};
 use quantsweep_sweep::SweepConfig;
 use quantsweep_train::{ModelConfig, TrainConfig};
 use serde::{Deserialize, Serialize};
@@ -56,12 +57,50 @@ pub struct PipelineConfig {
 pub struct DataConfig {
     /// Path of the candle file, relative to the current directory.
     pub source: String,
+    /// File format. Default: `auto` (detected from the name and contents).
+    #[serde(default)]
+    pub format: Format,
+    /// Candles sharing a timestamp. Default: `keep_last`.
+    #[serde(default)]
+    pub duplicates: DuplicatePolicy,
+    /// Candles breaking OHLC consistency. Default: `error`.
+    #[serde(default)]
+    pub invalid: InvalidPolicy,
+    /// freqtrade-style range (`20230101-20240529`, open ends allowed) or `2023-01-01..2024-05-29`.
+    /// The end is exclusive. Not together with `start`/`end`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timerange: Option<String>,
     /// First candle to use (ISO date, inclusive). Default: the first in the file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<String>,
     /// Candles before this date are used (ISO date, exclusive). Default: all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<String>,
+}
+
+impl DataConfig {
+    /// How the source is read.
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions { format: self.format, duplicates: self.duplicates, invalid: self.invalid }
+    }
+
+    /// The candles to use, from `timerange` or `start`/`end`.
+    pub fn range(&self) -> Result<Timerange> {
+        if let Some(t) = &self.timerange {
+            if self.start.is_some() || self.end.is_some() {
+                bail!("data.timerange: give either timerange or start/end, not both");
+            }
+            return Timerange::parse(t).map_err(|e| anyhow::anyhow!("data.timerange: {e}"));
+        }
+        let start_ms = self.start.as_deref().map(|s| parse_date("data.start", s)).transpose()?;
+        let end_ms = self.end.as_deref().map(|s| parse_date("data.end", s)).transpose()?;
+        if let (Some(s), Some(e)) = (start_ms, end_ms)
+            && s >= e
+        {
+            bail!("data.end: must be after data.start");
+        }
+        Ok(Timerange { start_ms, end_ms })
+    }
 }
 
 /// A loaded pipeline: its typed config, the YAML value trials are resolved from, and the
@@ -319,13 +358,7 @@ pub fn parse_date(key: &str, s: &str) -> Result<i64> {
 }
 
 fn validate_data(data: &DataConfig) -> Result<()> {
-    let start = data.start.as_deref().map(|s| parse_date("data.start", s)).transpose()?;
-    let end = data.end.as_deref().map(|s| parse_date("data.end", s)).transpose()?;
-    if let (Some(s), Some(e)) = (start, end)
-        && s >= e
-    {
-        bail!("data.end: must be after data.start");
-    }
+    data.range()?;
     if data.source.trim().is_empty() {
         bail!("data.source: is empty");
     }

@@ -13,13 +13,14 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, DataCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Validate(args) => commands::validate::validate(&args),
+        Command::Data(DataCommand::Inspect(args)) => commands::data::inspect(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

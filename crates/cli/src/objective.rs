@@ -10,12 +10,12 @@ use quantsweep_core::{
 };
 use quantsweep_evaluate::{Bar, backtest_long_flat, ratio_prediction_metrics, trading_metrics};
 use quantsweep_features::{Dataset, FeatureTable};
-use quantsweep_ingest::{Candles, LoadReport, load_csv};
+use quantsweep_ingest::{Candles, LoadReport, load};
 use quantsweep_sweep::Objective;
 use quantsweep_tblog::TensorBoardObserver;
 use quantsweep_train::{DeviceRequest, TrainError, fit};
 
-use crate::config::{Pipeline, PipelineConfig, parse_date};
+use crate::config::{Pipeline, PipelineConfig};
 
 /// What every trial of a sweep shares: the pipeline, its candles, where logs go.
 pub struct Shared {
@@ -25,17 +25,17 @@ pub struct Shared {
     pub device: DeviceRequest,
 }
 
-/// Loads the candles `config.data` names, restricted to its date range.
+/// Loads the candles `config.data` names, restricted to its time range.
 pub fn load_candles(config: &PipelineConfig) -> Result<(Candles, LoadReport)> {
-    let (candles, report) = load_csv(&config.data.source).context("data.source")?;
-    let start = config.data.start.as_deref().map(|s| parse_date("data.start", s)).transpose()?;
-    let end = config.data.end.as_deref().map(|s| parse_date("data.end", s)).transpose()?;
-    let candles = candles.between(start, end);
+    let data = &config.data;
+    let (candles, report) = load(&data.source, &data.load_options()).context("data.source")?;
+    let range = data.range()?;
+    let candles = candles.between(range.start_ms, range.end_ms);
     if candles.len() < 2 {
         anyhow::bail!(
-            "data.start/data.end: only {} candles of {} fall in the range",
+            "data: only {} candles of {} fall in the selected time range",
             candles.len(),
-            config.data.source
+            data.source
         );
     }
     Ok((candles, report))

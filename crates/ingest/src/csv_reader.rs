@@ -2,19 +2,31 @@ use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use crate::validate::{RawRow, repair};
-use crate::{Candles, IngestError, LoadReport};
+use crate::error::Position;
+use crate::options::header_is_data;
+use crate::validate::{Parsed, RawRow};
+use crate::{Format, IngestError};
 
-/// Reads an OHLCV CSV file from disk; see the crate docs for the layouts it understands.
-pub fn load_csv(path: impl AsRef<Path>) -> Result<(Candles, LoadReport), IngestError> {
-    let path = path.as_ref();
-    let text = std::fs::read_to_string(path)
-        .map_err(|error| IngestError::Io { path: path.to_path_buf(), error })?;
-    parse_csv(&text, path)
-}
+/// The column names of data.binance.vision kline files, for files without a header.
+const BINANCE_COLUMNS: [&str; 12] = [
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "close_time",
+    "quote_volume",
+    "count",
+    "taker_buy_volume",
+    "taker_buy_quote_volume",
+    "ignore",
+];
 
-/// Parses OHLCV CSV text; `path` only names the source in errors and the report.
-pub fn parse_csv(text: &str, path: &Path) -> Result<(Candles, LoadReport), IngestError> {
+/// Parses OHLCV CSV text; `path` only names the source in errors. `format` is `Auto` or one
+/// of the CSV flavours (it is then reported as given).
+pub(crate) fn read_csv(text: &str, path: &Path, format: Format) -> Result<Parsed, IngestError> {
+    let first_line = text.lines().next().unwrap_or("");
     // CryptoDataDownload puts its URL on a line of its own before the header.
     let (body, skipped_lines) = match text.split_once('\n') {
         Some((first, rest)) if first.trim_start().to_ascii_lowercase().starts_with("http") => {
@@ -23,7 +35,8 @@ pub fn parse_csv(text: &str, path: &Path) -> Result<(Candles, LoadReport), Inges
         _ => (text, 0),
     };
     let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
+        .has_headers(false)
+        .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(body.as_bytes());
     let csv_err = |e: csv::Error| IngestError::Csv {
@@ -31,22 +44,50 @@ pub fn parse_csv(text: &str, path: &Path) -> Result<(Candles, LoadReport), Inges
         line: e.position().map_or(0, |p| p.line()) + skipped_lines,
         message: e.to_string(),
     };
-    let header: Vec<String> =
-        reader.headers().map_err(csv_err)?.iter().map(str::to_owned).collect();
+    let mut record = csv::StringRecord::new();
+    if !reader.read_record(&mut record).map_err(csv_err)? {
+        return Err(IngestError::Empty { path: path.to_path_buf() });
+    }
+    let first: Vec<String> = record.iter().map(str::to_owned).collect();
+    let headerless = header_is_data(&first);
+    let header: Vec<String> = if headerless {
+        (0..first.len())
+            .map(|i| {
+                BINANCE_COLUMNS.get(i).map_or_else(|| format!("column_{i}"), |c| (*c).to_owned())
+            })
+            .collect()
+    } else {
+        first.clone()
+    };
+    let format =
+        if format == Format::Auto { Format::sniff_csv(first_line, &first) } else { format };
     let columns = Columns::find(&header, path)?;
 
     let mut rows = Vec::new();
     let mut null_rows = 0;
-    let mut record = csv::StringRecord::new();
-    while reader.read_record(&mut record).map_err(csv_err)? {
-        let line = record.position().map_or(0, |p| p.line()) + skipped_lines;
-        let field = |i: usize| record.get(i).unwrap_or("");
-        let values = [columns.open, columns.high, columns.low, columns.close, columns.volume]
-            .map(|c| c.map(field));
-        if values.iter().flatten().any(|v| is_null(v)) {
-            null_rows += 1;
+    let mut pending = headerless.then(|| record.clone());
+    loop {
+        let rec = match pending.take() {
+            Some(r) => r,
+            None => {
+                if !reader.read_record(&mut record).map_err(csv_err)? {
+                    break;
+                }
+                record.clone()
+            }
+        };
+        let line = rec.position().map_or(0, |p| p.line()) + skipped_lines;
+        if rec.iter().all(str::is_empty) {
             continue;
         }
+        if rec.len() < header.len() {
+            return Err(IngestError::Csv {
+                path: path.to_path_buf(),
+                line,
+                message: format!("{} fields, the header has {}", rec.len(), header.len()),
+            });
+        }
+        let field = |i: usize| rec.get(i).unwrap_or("");
         let bad = |column: usize, value: &str, expected| IngestError::BadValue {
             path: path.to_path_buf(),
             line,
@@ -57,17 +98,22 @@ pub fn parse_csv(text: &str, path: &Path) -> Result<(Candles, LoadReport), Inges
         let number = |column: Option<usize>| -> Result<f64, IngestError> {
             match column {
                 None => Ok(f64::NAN),
+                Some(c) if is_null(field(c)) => Ok(f64::NAN),
                 Some(c) => field(c).parse::<f64>().map_err(|_| bad(c, field(c), "a number")),
             }
         };
         let time_field = field(columns.time);
+        if is_null(time_field) {
+            null_rows += 1;
+            continue;
+        }
         let timestamp_ms = match columns.time_kind {
             TimeKind::Unix => parse_unix(time_field),
             TimeKind::Text => parse_datetime(time_field),
         }
         .ok_or_else(|| bad(columns.time, time_field, "a timestamp"))?;
         rows.push(RawRow {
-            line,
+            at: Position::Line(line),
             timestamp_ms,
             open: number(columns.open)?,
             high: number(columns.high)?,
@@ -76,7 +122,7 @@ pub fn parse_csv(text: &str, path: &Path) -> Result<(Candles, LoadReport), Inges
             volume: number(columns.volume)?,
         });
     }
-    repair(rows, null_rows, path)
+    Ok(Parsed { rows, null_rows, format, columns: header, no_volume: columns.volume.is_none() })
 }
 
 fn is_null(field: &str) -> bool {
@@ -137,7 +183,12 @@ impl Columns {
 /// Unix times in seconds, milliseconds or microseconds (told apart by magnitude), possibly
 /// written with a fractional part (`1524783600.0`).
 fn parse_unix(field: &str) -> Option<i64> {
-    let v: f64 = field.parse().ok()?;
+    unix_to_ms(field.parse().ok()?)
+}
+
+/// Seconds, milliseconds or microseconds since the epoch, told apart by magnitude (any date
+/// after 1973 in ms is above 1e11; in µs above 1e14), to milliseconds.
+pub(crate) fn unix_to_ms(v: f64) -> Option<i64> {
     if !v.is_finite() || v < 0.0 {
         return None;
     }
@@ -182,8 +233,16 @@ fn parse_datetime(field: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{LoadOptions, validate::repair};
 
     const DAY: i64 = 86_400_000;
+
+    fn parse_csv(
+        text: &str,
+        path: &Path,
+    ) -> Result<(crate::Candles, crate::LoadReport), IngestError> {
+        repair(read_csv(text, path, Format::Auto)?, path, &LoadOptions::default())
+    }
 
     #[test]
     fn cryptodatadownload_banner_newest_first() {
@@ -196,6 +255,27 @@ mod tests {
         assert_eq!(c.close, vec![2.5, 3.5]);
         assert_eq!(c.volume, vec![20.0, 10.0]);
         assert!(report.reordered);
+        assert_eq!(report.format, Format::CryptoDataDownload);
+    }
+
+    #[test]
+    fn binance_klines_with_and_without_header() {
+        let rows = "1637971200000,0.00002853,0.00002854,0.00002851,0.00002854,36304.2,1637971259999,1.03,79,19523.0,0.55,0\n\
+                    1637971260000,0.00002854,0.00002860,0.00002854,0.00002859,89196.6,1637971319999,2.54,98,59004.2,1.68,0\n";
+        let (c, r) = parse_csv(rows, Path::new("spot.csv")).expect("headerless");
+        assert_eq!(c.len(), 2);
+        assert_eq!(r.format, Format::BinanceKline);
+        assert_eq!(r.columns[0], "open_time");
+        assert_eq!(c.volume[1], 89196.6);
+        let with_header = format!("{}\n{rows}", BINANCE_COLUMNS.join(","));
+        let (c2, r2) = parse_csv(&with_header, Path::new("futures.csv")).expect("header");
+        assert_eq!((c2, r2.format), (c, Format::BinanceKline));
+        // Spot files since 2025 count microseconds.
+        let micros = rows
+            .replace("1637971200000,", "1637971200000000,")
+            .replace("1637971260000,", "1637971260000000,");
+        let (c3, _) = parse_csv(&micros, Path::new("spot2025.csv")).expect("µs");
+        assert_eq!(c3.timestamp_ms, vec![1_637_971_200_000, 1_637_971_260_000]);
     }
 
     #[test]

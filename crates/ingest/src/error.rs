@@ -1,4 +1,23 @@
+use std::fmt;
 use std::path::PathBuf;
+
+/// Where in a source a problem is: a line of a text file, or a row of a binary one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// 1-based line of a text file, as an editor shows it.
+    Line(u64),
+    /// 1-based data row of a JSON, Feather or Parquet file.
+    Row(u64),
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Position::Line(n) => write!(f, "{n}"),
+            Position::Row(n) => write!(f, "row {n}"),
+        }
+    }
+}
 
 /// Everything that can go wrong reading candles. Each variant names the source and, for text
 /// formats, the line (1-based, as an editor shows it).
@@ -47,12 +66,32 @@ pub enum IngestError {
         expected: &'static str,
     },
     /// A candle breaks OHLC consistency (low above high, a non-positive price).
-    #[error("{path}:{line}: invalid candle: {message}")]
+    #[error("{path}:{at}: invalid candle: {message} (data.invalid: drop skips such candles)")]
     InvalidCandle {
         /// The file.
         path: PathBuf,
-        /// Line number.
-        line: u64,
+        /// Where.
+        at: Position,
+        /// What is wrong.
+        message: String,
+    },
+    /// Two candles share a timestamp and the policy is `error`.
+    #[error(
+        "{path}:{at}: duplicate candle at {timestamp} (data.duplicates: keep_last or keep_first repairs this)"
+    )]
+    Duplicate {
+        /// The file.
+        path: PathBuf,
+        /// The second row with that time.
+        at: Position,
+        /// The timestamp, UTC.
+        timestamp: String,
+    },
+    /// A binary or JSON file is malformed, truncated or lacks a needed column.
+    #[error("{path}: {message}")]
+    Format {
+        /// The file.
+        path: PathBuf,
         /// What is wrong.
         message: String,
     },

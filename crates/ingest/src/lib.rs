@@ -1,26 +1,83 @@
 //! Candle sources and formats, turned into validated [`Candles`] with a [`LoadReport`] of
 //! everything that was repaired.
 //!
-//! Today this reads OHLCV CSV files from local disk: CryptoDataDownload (URL banner line,
-//! newest-first rows, unix times in ms or s, 12-hour date strings, `NULL` fields), Yahoo
-//! (`Date,Open,High,Low,Close,Adj Close,Volume`, `null` rows) and any CSV whose header names a
-//! time column and open/high/low/close. Rows are sorted, duplicates dropped (the last row of a
-//! timestamp wins) and null rows removed; gaps are reported; a candle with `low > high` or a
-//! non-positive price is an error naming its line.
+//! Formats ([`Format`], detected by default): data.binance.vision kline CSV (with or without
+//! header, ms or µs times), CryptoDataDownload CSV (URL banner, newest-first rows, unix times in
+//! s or ms, 12-hour dates, `NULL` fields), Yahoo CSV (`null` rows), any CSV whose header names
+//! a time column and open/high/low/close, freqtrade JSON (`.json`, `.json.gz`), Feather (Arrow
+//! IPC, LZ4-compressed as freqtrade writes it) and Parquet.
+//!
+//! Loading sorts rows, resolves duplicate timestamps ([`DuplicatePolicy`]), drops null rows,
+//! refuses or drops candles that break OHLC consistency ([`InvalidPolicy`]) and reports gaps.
+//! Every repair is counted in the report; none is silent.
 //!
 //! ```no_run
-//! let (candles, report) = quantsweep_ingest::load_csv("datasets/eth-usdt-1d.csv")?;
-//! println!("{} candles, {} duplicates dropped", candles.len(), report.duplicates_dropped);
+//! use quantsweep_ingest::{load, LoadOptions};
+//! let (candles, report) = load("datasets/eth-usdt-1d.csv", &LoadOptions::default())?;
+//! println!("{} candles ({}), {} duplicates dropped", candles.len(), report.format, report.duplicates_dropped);
 //! # Ok::<(), quantsweep_ingest::IngestError>(())
 //! ```
 #![deny(missing_docs)]
 
 mod candles;
+mod columnar;
 mod csv_reader;
 mod error;
+mod json_reader;
+mod options;
+mod timerange;
 mod validate;
 
+use std::path::Path;
+
 pub use candles::{Candles, Timeframe};
-pub use csv_reader::{load_csv, parse_csv};
-pub use error::IngestError;
-pub use validate::{Gap, LoadReport};
+pub use error::{IngestError, Position};
+pub use options::{DuplicatePolicy, Format, InvalidPolicy, LoadOptions};
+pub use timerange::Timerange;
+pub use validate::{Gap, LoadReport, format_ms};
+
+/// Reads, validates and repairs the candles in `path`.
+pub fn load(
+    path: impl AsRef<Path>,
+    options: &LoadOptions,
+) -> Result<(Candles, LoadReport), IngestError> {
+    let path = path.as_ref();
+    let bytes =
+        std::fs::read(path).map_err(|error| IngestError::Io { path: path.to_path_buf(), error })?;
+    parse(bytes, path, options)
+}
+
+/// Parses the bytes of a candle file; `path` names it in errors and drives format detection.
+pub fn parse(
+    bytes: Vec<u8>,
+    path: &Path,
+    options: &LoadOptions,
+) -> Result<(Candles, LoadReport), IngestError> {
+    if bytes.is_empty() {
+        return Err(IngestError::Empty { path: path.to_path_buf() });
+    }
+    let format = match options.format {
+        Format::Auto => Format::from_name(path).unwrap_or(Format::Auto),
+        f => f,
+    };
+    let parsed = match format {
+        Format::FreqtradeJson => json_reader::read_freqtrade_json(&bytes, path)?,
+        Format::Feather => columnar::read_feather(&bytes, path)?,
+        Format::Parquet => columnar::read_parquet(bytes, path)?,
+        Format::Auto
+        | Format::BinanceKline
+        | Format::CryptoDataDownload
+        | Format::Yahoo
+        | Format::Csv => {
+            let text = String::from_utf8(bytes).map_err(|e| IngestError::Format {
+                path: path.to_path_buf(),
+                message: format!(
+                    "not UTF-8 text at byte {}: is this a CSV file? (set data.format otherwise)",
+                    e.utf8_error().valid_up_to()
+                ),
+            })?;
+            csv_reader::read_csv(&text, path, format)?
+        }
+    };
+    validate::repair(parsed, path, options)
+}

@@ -13,7 +13,8 @@ use quantsweep_train::{
 
 fn dataset() -> Dataset {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/eth-usdt-1d.csv");
-    let (candles, _) = quantsweep_ingest::load_csv(path).expect("bundled data loads");
+    let (candles, _) =
+        quantsweep_ingest::load(path, &Default::default()).expect("bundled data loads");
     // 2020-01-01 .. 2021-12-31: a short span keeps the test quick.
     let candles = candles.between(Some(1_577_836_800_000), Some(1_640_995_200_000));
     let features = [

@@ -1,0 +1,77 @@
+use anyhow::{Context, Result};
+use quantsweep_ingest::{DuplicatePolicy, Format, InvalidPolicy, LoadOptions, format_ms, load};
+use serde::de::DeserializeOwned;
+
+use crate::args::InspectArgs;
+
+/// Parses a snake_case option value the way the YAML spells it (`keep_first`, `feather`).
+pub fn parse_option<T: DeserializeOwned>(s: &str) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|e| {
+        let msg = e.to_string();
+        msg.split(" at line").next().unwrap_or(&msg).to_owned()
+    })
+}
+
+/// An option's name as the YAML spells it (`keep_last`).
+fn spelled<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// `quantsweep data inspect`: what a source holds and what loading it repairs.
+pub fn inspect(args: &InspectArgs) -> Result<()> {
+    let options = LoadOptions {
+        format: args.format.unwrap_or(Format::Auto),
+        duplicates: args.duplicates.unwrap_or(DuplicatePolicy::KeepLast),
+        invalid: args.invalid.unwrap_or(InvalidPolicy::Drop),
+    };
+    let (candles, report) = load(&args.source, &options)?;
+    let first = candles.timestamp_ms.first().copied().context("no candles")?;
+    let last = candles.timestamp_ms.last().copied().context("no candles")?;
+    let missing: i64 = report.gaps.iter().map(|g| g.missing).sum();
+    if args.json {
+        let mut value = serde_json::to_value(&report).context("serializing the report")?;
+        value["candles"] = candles.len().into();
+        value["first"] = format_ms(first).into();
+        value["last"] = format_ms(last).into();
+        value["missing_candles"] = missing.into();
+        println!("{}", serde_json::to_string_pretty(&value).context("serializing the report")?);
+        return Ok(());
+    }
+    let gaps: Vec<String> = report
+        .gaps
+        .iter()
+        .take(5)
+        .map(|g| format!("after {} ({} missing)", format_ms(g.after_ms), g.missing))
+        .collect();
+    let more = report.gaps.len().saturating_sub(gaps.len());
+    println!("source      {}", args.source.display());
+    println!("format      {}", report.format);
+    println!("columns     {}", report.columns.join(", "));
+    println!("rows        {} read, {} candles kept", report.rows_read, candles.len());
+    println!("first       {} UTC", format_ms(first));
+    println!("last        {} UTC", format_ms(last));
+    println!("timeframe   {}", report.timeframe.map_or("-".into(), |t| t.to_string()));
+    println!(
+        "order       {}",
+        if report.reordered { "not ascending (sorted)" } else { "ascending" }
+    );
+    println!(
+        "duplicates  {} rows dropped ({})",
+        report.duplicates_dropped,
+        spelled(&options.duplicates)
+    );
+    println!("nulls       {} rows dropped", report.null_rows_dropped);
+    println!(
+        "invalid     {} candles breaking OHLC consistency ({})",
+        report.invalid_dropped,
+        spelled(&options.invalid)
+    );
+    println!(
+        "gaps        {} ({} candles missing){}{}",
+        report.gaps.len(),
+        missing,
+        if gaps.is_empty() { String::new() } else { format!(": {}", gaps.join(", ")) },
+        if more > 0 { format!(", and {more} more") } else { String::new() }
+    );
+    Ok(())
+}

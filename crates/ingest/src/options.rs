@@ -1,0 +1,122 @@
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// A candle file format. `auto` detects it from the name and the first bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// Detect from the file name and contents.
+    #[default]
+    Auto,
+    /// data.binance.vision kline CSV: 12 columns, with or without a header; open time in ms,
+    /// or in µs (spot files since 2025).
+    BinanceKline,
+    /// CryptoDataDownload CSV: URL banner line, newest-first rows, mixed unix/12-hour dates.
+    CryptoDataDownload,
+    /// Yahoo Finance CSV: `Date,Open,High,Low,Close,Adj Close,Volume`, `null` rows.
+    Yahoo,
+    /// Any CSV whose header names a time column and open/high/low/close.
+    Csv,
+    /// freqtrade's JSON data handler: `[[ms, open, high, low, close, volume], ...]`,
+    /// optionally gzip-compressed (`.json.gz`).
+    FreqtradeJson,
+    /// Arrow IPC file (freqtrade's `feather` data handler; LZ4 buffers are supported).
+    Feather,
+    /// Parquet.
+    Parquet,
+}
+
+impl Format {
+    /// The format of `path` from its name alone, when the name is enough.
+    pub(crate) fn from_name(path: &Path) -> Option<Format> {
+        let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+        if name.ends_with(".json") || name.ends_with(".json.gz") {
+            Some(Format::FreqtradeJson)
+        } else if name.ends_with(".feather") || name.ends_with(".arrow") || name.ends_with(".ipc") {
+            Some(Format::Feather)
+        } else if name.ends_with(".parquet") || name.ends_with(".pq") {
+            Some(Format::Parquet)
+        } else {
+            None
+        }
+    }
+
+    /// The flavour of a CSV file from its first lines.
+    pub(crate) fn sniff_csv(first_line: &str, header: &[String]) -> Format {
+        let lower: Vec<String> = header.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
+        let has = |name: &str| lower.iter().any(|h| h == name);
+        if first_line.trim_start().to_ascii_lowercase().starts_with("http")
+            || (has("unix") && has("tradecount"))
+            || (has("date") && has("symbol") && lower.iter().any(|h| h.starts_with("volume ")))
+        {
+            Format::CryptoDataDownload
+        } else if has("adj close") {
+            Format::Yahoo
+        } else if has("open_time") && has("close_time") || header_is_data(header) {
+            Format::BinanceKline
+        } else {
+            Format::Csv
+        }
+    }
+}
+
+/// True when a "header" is really a data row (headerless Binance files): its first field is
+/// a number.
+pub(crate) fn header_is_data(header: &[String]) -> bool {
+    header.first().is_some_and(|f| f.trim().parse::<f64>().is_ok())
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Auto => "auto",
+            Format::BinanceKline => "binance_kline",
+            Format::CryptoDataDownload => "crypto_data_download",
+            Format::Yahoo => "yahoo",
+            Format::Csv => "csv",
+            Format::FreqtradeJson => "freqtrade_json",
+            Format::Feather => "feather",
+            Format::Parquet => "parquet",
+        })
+    }
+}
+
+/// What to do with several candles at the same timestamp.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DuplicatePolicy {
+    /// Keep the row that comes last in the file (the most recent download of that candle).
+    #[default]
+    KeepLast,
+    /// Keep the row that comes first in the file.
+    KeepFirst,
+    /// Refuse the file, naming the first duplicated timestamp.
+    Error,
+}
+
+/// What to do with candles that break OHLC consistency (low above open/close, high below
+/// them, a price that is not positive, negative volume).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvalidPolicy {
+    /// Refuse the file, naming the first bad row.
+    #[default]
+    Error,
+    /// Drop such candles and count them in the report.
+    Drop,
+}
+
+/// How a source is read and repaired. (The pipeline's `data:` keys of the same names set it;
+/// they live in the CLI's config because serde's `flatten` cannot be combined with
+/// `deny_unknown_fields`.)
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Default: `auto`.
+    pub format: Format,
+    /// Default: `keep_last`.
+    pub duplicates: DuplicatePolicy,
+    /// Default: `error`.
+    pub invalid: InvalidPolicy,
+}
