@@ -3,6 +3,9 @@
 //! Outputs are read back with the tools users read them with: pyarrow/pandas for Parquet and
 //! TensorBoard's own event loader, from the venv `scripts/setup` creates (`.venv`).
 
+#[path = "support/moto.rs"]
+mod moto;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -314,4 +317,40 @@ fn corrupt_data_files_give_one_clear_error() {
             "{name}: expected {expected:?} in {msg}"
         );
     }
+}
+
+#[test]
+fn the_pipeline_reads_its_candles_from_s3() {
+    let Some(moto) = moto::Moto::start(&repo()) else { return };
+    moto.create_bucket("market");
+    let csv = std::fs::read(repo().join("datasets/eth-usdt-1d.csv")).expect("bundled data");
+    moto.put("market", "binance/eth-usdt-1d.csv", &csv);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("s3");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_quantsweep"))
+            .args(args)
+            .current_dir(repo())
+            .envs(moto.env())
+            .output()
+            .expect("quantsweep runs")
+    };
+    let o = run(&["data", "inspect", "s3://market/binance/eth-usdt-1d.csv"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("3142 read"), "{}", text(&o));
+    let o = run(&[
+        "run",
+        "pipelines/quickstart.yaml",
+        "--set",
+        "train.epochs=3",
+        "--set",
+        "data.source=s3://market/binance/eth-usdt-1d.csv",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("4 complete"), "{}", text(&o));
+    let resolved = std::fs::read_to_string(out.join("pipeline.resolved.yaml")).expect("resolved");
+    assert!(resolved.contains("source: s3://market/binance/eth-usdt-1d.csv"), "{resolved}");
+    assert!(!resolved.contains("testing"), "credentials stay out of outputs: {resolved}");
 }

@@ -34,9 +34,10 @@ pub enum DataCommand {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// A candle file: CSV (Binance, CryptoDataDownload, Yahoo, generic), freqtrade JSON
-    /// (.json, .json.gz), Feather or Parquet.
-    pub source: PathBuf,
+    /// A candle file — CSV (Binance, CryptoDataDownload, Yahoo, generic), freqtrade JSON
+    /// (.json, .json.gz), Feather or Parquet — by path or URL (s3://, gs://, az://, https://;
+    /// credentials and endpoints from the usual environment variables).
+    pub source: String,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,

@@ -1,6 +1,7 @@
 //! The pipeline YAML: the only module that parses YAML. Raw text (+ `--set` overrides) →
 //! typed, validated [`Pipeline`] → one resolved config per trial.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -55,8 +56,14 @@ pub struct PipelineConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {
-    /// Path of the candle file, relative to the current directory.
+    /// Path of the candle file (relative to the current directory), or an object-store URL:
+    /// `s3://`, `gs://`, `az://`, `http(s)://`, `file://`, `memory://`.
     pub source: String,
+    /// Object-store options by object_store's key names (`aws_endpoint`, `aws_region`,
+    /// `aws_allow_http`, `skip_signature`, ...), over the cloud's usual environment variables.
+    /// Secrets here are redacted in `pipeline.resolved.yaml`; prefer the environment.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub storage: BTreeMap<String, String>,
     /// File format. Default: `auto` (detected from the name and contents).
     #[serde(default)]
     pub format: Format,
@@ -178,10 +185,26 @@ impl Pipeline {
         })
     }
 
-    /// The resolved pipeline as YAML (what `pipeline.resolved.yaml` holds, without its header).
+    /// The resolved pipeline as YAML (what `pipeline.resolved.yaml` holds, without its
+    /// header), with secrets in `data.storage` redacted.
     pub fn resolved_yaml(&self) -> Result<String> {
-        serde_yaml::to_string(&self.config).context("serializing the resolved pipeline")
+        let mut config = self.config.clone();
+        for (key, value) in config.data.storage.iter_mut() {
+            if is_secret(key) {
+                *value = "<redacted>".into();
+            }
+        }
+        serde_yaml::to_string(&config).context("serializing the resolved pipeline")
     }
+}
+
+/// Storage keys whose values are credentials.
+fn is_secret(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    ["secret", "password", "token", "key", "sas", "credential", "service_account"]
+        .iter()
+        .any(|s| k.contains(s))
+        && !k.ends_with("key_id")
 }
 
 fn param_to_yaml(v: &ParamValue) -> Value {
@@ -398,6 +421,20 @@ sweep:
         let c = p.trial_config(&p.trials[3]).expect("trial config");
         assert_eq!(c.train.lr, 0.01);
         assert_eq!(c.model, ModelConfig::Blankly { hidden: 8, head: Default::default() });
+    }
+
+    #[test]
+    fn secrets_never_reach_the_resolved_pipeline() {
+        let (_d, path) = write(&MINIMAL.replace(
+            "data: {source: x.csv}",
+            "data:\n  source: s3://b/x.csv\n  storage: {aws_region: eu-west-1, aws_secret_access_key: hunter2, aws_access_key_id: AKIA1}",
+        ));
+        let yaml = Pipeline::load(&path, &[]).expect("valid").resolved_yaml().expect("yaml");
+        assert!(!yaml.contains("hunter2"), "{yaml}");
+        assert!(
+            yaml.contains("aws_secret_access_key: <redacted>") && yaml.contains("eu-west-1"),
+            "{yaml}"
+        );
     }
 
     #[test]

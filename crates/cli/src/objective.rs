@@ -10,7 +10,7 @@ use quantsweep_core::{
 };
 use quantsweep_evaluate::{Bar, backtest_long_flat, ratio_prediction_metrics, trading_metrics};
 use quantsweep_features::{Dataset, FeatureTable};
-use quantsweep_ingest::{Candles, LoadReport, load};
+use quantsweep_ingest::{Candles, LoadReport, load_source};
 use quantsweep_sweep::Objective;
 use quantsweep_tblog::TensorBoardObserver;
 use quantsweep_train::{DeviceRequest, TrainError, fit};
@@ -28,7 +28,8 @@ pub struct Shared {
 /// Loads the candles `config.data` names, restricted to its time range.
 pub fn load_candles(config: &PipelineConfig) -> Result<(Candles, LoadReport)> {
     let data = &config.data;
-    let (candles, report) = load(&data.source, &data.load_options()).context("data.source")?;
+    let (candles, report) =
+        load_source(&data.source, &data.load_options(), &data.storage).context("data.source")?;
     let range = data.range()?;
     let candles = candles.between(range.start_ms, range.end_ms);
     if candles.len() < 2 {

@@ -95,6 +95,14 @@ pub enum IngestError {
         /// What is wrong.
         message: String,
     },
+    /// An object store (S3, GCS, Azure, HTTP) could not deliver the object.
+    #[error("{url}: {message}")]
+    ObjectStore {
+        /// The URL.
+        url: String,
+        /// What went wrong (never includes credentials).
+        message: String,
+    },
     /// No candles were left to use.
     #[error("{path}: no candles (the file has no data rows, or every row is null)")]
     Empty {

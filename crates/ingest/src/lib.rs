@@ -25,6 +25,7 @@ mod csv_reader;
 mod error;
 mod json_reader;
 mod options;
+mod source;
 mod timerange;
 mod validate;
 
@@ -33,6 +34,7 @@ use std::path::Path;
 pub use candles::{Candles, Timeframe};
 pub use error::{IngestError, Position};
 pub use options::{DuplicatePolicy, Format, InvalidPolicy, LoadOptions};
+pub use source::{StorageOptions, fetch, load_source, memory_store};
 pub use timerange::Timerange;
 pub use validate::{Gap, LoadReport, format_ms};
 

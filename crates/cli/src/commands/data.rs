@@ -1,5 +1,7 @@
 use anyhow::{Context, Result};
-use quantsweep_ingest::{DuplicatePolicy, Format, InvalidPolicy, LoadOptions, format_ms, load};
+use quantsweep_ingest::{
+    DuplicatePolicy, Format, InvalidPolicy, LoadOptions, format_ms, load_source,
+};
 use serde::de::DeserializeOwned;
 
 use crate::args::InspectArgs;
@@ -24,7 +26,7 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
         duplicates: args.duplicates.unwrap_or(DuplicatePolicy::KeepLast),
         invalid: args.invalid.unwrap_or(InvalidPolicy::Drop),
     };
-    let (candles, report) = load(&args.source, &options)?;
+    let (candles, report) = load_source(&args.source, &options, &Default::default())?;
     let first = candles.timestamp_ms.first().copied().context("no candles")?;
     let last = candles.timestamp_ms.last().copied().context("no candles")?;
     let missing: i64 = report.gaps.iter().map(|g| g.missing).sum();
@@ -44,7 +46,7 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
         .map(|g| format!("after {} ({} missing)", format_ms(g.after_ms), g.missing))
         .collect();
     let more = report.gaps.len().saturating_sub(gaps.len());
-    println!("source      {}", args.source.display());
+    println!("source      {}", args.source);
     println!("format      {}", report.format);
     println!("columns     {}", report.columns.join(", "));
     println!("rows        {} read, {} candles kept", report.rows_read, candles.len());
