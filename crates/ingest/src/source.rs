@@ -49,6 +49,25 @@ pub fn load_source(
     parse(bytes, Path::new(source), options)
 }
 
+/// A cloud builder from the environment and the URL, with bounded timeouts (as config keys,
+/// so that user settings such as `aws_allow_http` are kept), then the pipeline's
+/// `data.storage` options. The builders share no trait, hence a macro.
+macro_rules! configured {
+    ($builder:ident, $key:ident, $url:expr, $storage:expr, $cloud:literal, $err:expr) => {{
+        let mut b = $builder::from_env()
+            .with_url($url)
+            .with_config($key::Client(ClientConfigKey::ConnectTimeout), "10s")
+            .with_config($key::Client(ClientConfigKey::Timeout), "120s");
+        for (k, v) in $storage {
+            let key: $key = k
+                .parse()
+                .map_err(|_| $err(format!("data.storage: unknown {} option `{k}`", $cloud)))?;
+            b = b.with_config(key, v);
+        }
+        b
+    }};
+}
+
 /// The bytes of the object at `url`.
 pub fn fetch(source: &str, storage: &StorageOptions) -> Result<Vec<u8>, IngestError> {
     let err = |message: String| IngestError::ObjectStore { url: source.to_owned(), message };
@@ -61,21 +80,12 @@ pub fn fetch(source: &str, storage: &StorageOptions) -> Result<Vec<u8>, IngestEr
         }
         ObjectStoreScheme::Memory => memory_store(),
         ObjectStoreScheme::AmazonS3 => {
-            let mut b = AmazonS3Builder::from_env()
-                .with_url(source)
-                .with_config(AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout), "10s")
-                .with_config(AmazonS3ConfigKey::Client(ClientConfigKey::Timeout), "120s");
-            for (k, v) in storage {
-                let key =
-                    k.parse().map_err(|_| err(format!("data.storage: unknown S3 option `{k}`")))?;
-                b = b.with_config(key, v);
-            }
+            let b = configured!(AmazonS3Builder, AmazonS3ConfigKey, source, storage, "S3", err);
             let has = |k| b.get_config_value(&k).is_some_and(|v| !v.is_empty());
-            let anonymous =
-                b.get_config_value(&AmazonS3ConfigKey::SkipSignature).is_some_and(|v| truthy(&v));
+            let flag = |k| b.get_config_value(&k).is_some_and(|v| truthy(&v));
             let signed =
                 has(AmazonS3ConfigKey::AccessKeyId) && has(AmazonS3ConfigKey::SecretAccessKey);
-            if !(anonymous || signed) {
+            if !(flag(AmazonS3ConfigKey::SkipSignature) || signed) {
                 return Err(missing_credentials(
                     source,
                     "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
@@ -84,23 +94,24 @@ pub fn fetch(source: &str, storage: &StorageOptions) -> Result<Vec<u8>, IngestEr
             Arc::new(b.with_retry(retry()).build().map_err(|e| err(e.to_string()))?)
         }
         ObjectStoreScheme::GoogleCloudStorage => {
-            let mut b = GoogleCloudStorageBuilder::from_env()
-                .with_url(source)
-                .with_config(GoogleConfigKey::Client(ClientConfigKey::ConnectTimeout), "10s")
-                .with_config(GoogleConfigKey::Client(ClientConfigKey::Timeout), "120s");
-            for (k, v) in storage {
-                let key = k
-                    .parse()
-                    .map_err(|_| err(format!("data.storage: unknown GCS option `{k}`")))?;
-                b = b.with_config(key, v);
-            }
+            let b = configured!(
+                GoogleCloudStorageBuilder,
+                GoogleConfigKey,
+                source,
+                storage,
+                "GCS",
+                err
+            );
             let has = |k| b.get_config_value(&k).is_some_and(|v| !v.is_empty());
-            let anonymous =
-                b.get_config_value(&GoogleConfigKey::SkipSignature).is_some_and(|v| truthy(&v));
-            let signed = has(GoogleConfigKey::ServiceAccount)
-                || has(GoogleConfigKey::ServiceAccountKey)
-                || has(GoogleConfigKey::ApplicationCredentials);
-            if !(anonymous || signed) {
+            let flag = |k| b.get_config_value(&k).is_some_and(|v| truthy(&v));
+            let signed = [
+                GoogleConfigKey::ServiceAccount,
+                GoogleConfigKey::ServiceAccountKey,
+                GoogleConfigKey::ApplicationCredentials,
+            ]
+            .into_iter()
+            .any(has);
+            if !(flag(GoogleConfigKey::SkipSignature) || signed) {
                 return Err(missing_credentials(
                     source,
                     "GOOGLE_SERVICE_ACCOUNT, GOOGLE_SERVICE_ACCOUNT_KEY or GOOGLE_APPLICATION_CREDENTIALS",
@@ -109,24 +120,19 @@ pub fn fetch(source: &str, storage: &StorageOptions) -> Result<Vec<u8>, IngestEr
             Arc::new(b.with_retry(retry()).build().map_err(|e| err(e.to_string()))?)
         }
         ObjectStoreScheme::MicrosoftAzure => {
-            let mut b = MicrosoftAzureBuilder::from_env()
-                .with_url(source)
-                .with_config(AzureConfigKey::Client(ClientConfigKey::ConnectTimeout), "10s")
-                .with_config(AzureConfigKey::Client(ClientConfigKey::Timeout), "120s");
-            for (k, v) in storage {
-                let key = k
-                    .parse()
-                    .map_err(|_| err(format!("data.storage: unknown Azure option `{k}`")))?;
-                b = b.with_config(key, v);
-            }
+            let b =
+                configured!(MicrosoftAzureBuilder, AzureConfigKey, source, storage, "Azure", err);
             let has = |k| b.get_config_value(&k).is_some_and(|v| !v.is_empty());
             let flag = |k| b.get_config_value(&k).is_some_and(|v| truthy(&v));
-            if !(flag(AzureConfigKey::SkipSignature)
-                || flag(AzureConfigKey::UseEmulator)
-                || has(AzureConfigKey::AccessKey)
-                || has(AzureConfigKey::SasKey)
-                || has(AzureConfigKey::Token)
-                || has(AzureConfigKey::ClientSecret))
+            let signed = [
+                AzureConfigKey::AccessKey,
+                AzureConfigKey::SasKey,
+                AzureConfigKey::Token,
+                AzureConfigKey::ClientSecret,
+            ]
+            .into_iter()
+            .any(has);
+            if !(flag(AzureConfigKey::SkipSignature) || flag(AzureConfigKey::UseEmulator) || signed)
             {
                 return Err(missing_credentials(
                     source,
