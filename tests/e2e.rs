@@ -354,3 +354,61 @@ fn the_pipeline_reads_its_candles_from_s3() {
     assert!(resolved.contains("source: s3://market/binance/eth-usdt-1d.csv"), "{resolved}");
     assert!(!resolved.contains("testing"), "credentials stay out of outputs: {resolved}");
 }
+
+/// The shared collection beside the repository, when this machine has it (CI does).
+fn shared_datasets() -> Option<PathBuf> {
+    let dir = repo().join("../shared/datasets");
+    if dir.exists() {
+        Some(dir)
+    } else {
+        assert!(std::env::var_os("CI").is_none(), "CI must have {}", dir.display());
+        None
+    }
+}
+
+#[test]
+fn freqtrade_directories_by_pair_timeframe_and_resampling() {
+    let Some(shared) = shared_datasets() else { return };
+    let exchange = shared.join("freqtrade/genetrader_2024/binance");
+    let dir = exchange.to_str().expect("utf-8");
+    let o = quantsweep(&[
+        "data",
+        "inspect",
+        dir,
+        "--pairs",
+        "BTC/USDT,SOL/USDT",
+        "--timeframe",
+        "1h",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(report["aligned"]["candles"], 5980);
+    assert_eq!(report["aligned"]["last"], "2024-09-06 03:00:00");
+    assert_eq!(report["pairs"][1]["candles"], 6002);
+
+    // A pipeline reads ETH/USDT 1h from the directory and trains on it resampled to 4h.
+    let sets = [
+        "data.source=null".to_owned(),
+        format!("data.datadir={dir}"),
+        "data.pair=ETH/USDT".into(),
+        "data.timeframe=1h".into(),
+        "data.resample=4h".into(),
+        "data.start=null".into(),
+    ];
+    let mut args = vec!["validate", "pipelines/quickstart.yaml"];
+    for s in &sets {
+        args.extend(["--set", s.as_str()]);
+    }
+    let o = quantsweep(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    // 2024-01-01 .. 2024-09-06 03:00 in 4h bins.
+    assert!(text(&o).contains("1495 candles"), "{}", text(&o));
+    let o = quantsweep(&[
+        "validate",
+        "pipelines/quickstart.yaml",
+        "--set",
+        &format!("data.datadir={dir}"),
+    ]);
+    assert!(text(&o).contains("give either source, or datadir"), "{}", text(&o));
+}

@@ -51,6 +51,13 @@ pub struct InspectArgs {
     /// drop (default here: count them) or error.
     #[arg(long, value_parser = parse_option::<InvalidPolicy>)]
     pub invalid: Option<InvalidPolicy>,
+    /// SOURCE is a freqtrade data directory: inspect these pairs (comma-separated, e.g.
+    /// BTC/USDT,ETH/USDT or BTC/USDT:USDT for futures) and their alignment on one time index.
+    #[arg(long, value_delimiter = ',', requires = "timeframe")]
+    pub pairs: Vec<String>,
+    /// The timeframe of the pairs to read from the data directory (e.g. 1h).
+    #[arg(long)]
+    pub timeframe: Option<String>,
 }
 
 /// The pipeline file and its overrides, shared by every command that reads one.

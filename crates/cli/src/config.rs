@@ -8,7 +8,9 @@ use anyhow::{Context, Result, bail};
 use quantsweep_core::{ParamValue, TrialSpec};
 use quantsweep_evaluate::{BacktestConfig, StrategyConfig};
 use quantsweep_features::{FeatureConfig, SplitConfig, TargetConfig, WindowConfig};
-use quantsweep_ingest::{DuplicatePolicy, Format, InvalidPolicy, LoadOptions, Timerange};
+use quantsweep_ingest::{
+    DuplicatePolicy, Format, InvalidPolicy, LoadOptions, Timeframe, Timerange,
+};
 use quantsweep_sweep::SweepConfig;
 use quantsweep_train::{ModelConfig, TrainConfig};
 use serde::{Deserialize, Serialize};
@@ -57,8 +59,22 @@ pub struct PipelineConfig {
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {
     /// Path of the candle file (relative to the current directory), or an object-store URL:
-    /// `s3://`, `gs://`, `az://`, `http(s)://`, `file://`, `memory://`.
-    pub source: String,
+    /// `s3://`, `gs://`, `az://`, `http(s)://`, `file://`, `memory://`. Or give `datadir`,
+    /// `pair` and `timeframe` instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// A freqtrade data directory (the exchange folder, e.g. `user_data/data/binance`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datadir: Option<String>,
+    /// The pair to read from `datadir` (`ETH/USDT`, or `ETH/USDT:USDT` for futures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pair: Option<String>,
+    /// The timeframe to read from `datadir` (`1h`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeframe: Option<String>,
+    /// Aggregate the candles to this coarser timeframe after loading (`4h`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resample: Option<String>,
     /// Object-store options by object_store's key names (`aws_endpoint`, `aws_region`,
     /// `aws_allow_http`, `skip_signature`, ...), over the cloud's usual environment variables.
     /// Secrets here are redacted in `pipeline.resolved.yaml`; prefer the environment.
@@ -86,6 +102,29 @@ pub struct DataConfig {
 }
 
 impl DataConfig {
+    /// The file or URL to read: `source`, or the freqtrade file `datadir`/`pair`/`timeframe` name.
+    pub fn location(&self) -> Result<String> {
+        match (&self.source, &self.datadir, &self.pair, &self.timeframe) {
+            (Some(s), None, None, None) => {
+                if s.trim().is_empty() {
+                    bail!("data.source: is empty");
+                }
+                Ok(s.clone())
+            }
+            (None, Some(dir), Some(pair), Some(tf)) => {
+                let path = quantsweep_ingest::freqtrade_file(Path::new(dir), pair, tf)
+                    .context("data.datadir")?;
+                Ok(path.to_string_lossy().into_owned())
+            }
+            (Some(_), _, _, _) => {
+                bail!(
+                    "data.source: give either source, or datadir with pair and timeframe, not both"
+                )
+            }
+            _ => bail!("data: give `source`, or `datadir` with `pair` and `timeframe`"),
+        }
+    }
+
     /// How the source is read.
     pub fn load_options(&self) -> LoadOptions {
         LoadOptions { format: self.format, duplicates: self.duplicates, invalid: self.invalid }
@@ -382,10 +421,17 @@ pub fn parse_date(key: &str, s: &str) -> Result<i64> {
 
 fn validate_data(data: &DataConfig) -> Result<()> {
     data.range()?;
-    if data.source.trim().is_empty() {
-        bail!("data.source: is empty");
+    if let Some(tf) = &data.resample {
+        Timeframe::parse(tf).map_err(|e| anyhow::anyhow!("data.resample: {e}"))?;
     }
-    Ok(())
+    match (&data.source, &data.datadir, &data.pair, &data.timeframe) {
+        (Some(s), None, None, None) if s.trim().is_empty() => bail!("data.source: is empty"),
+        (Some(_), None, None, None) | (None, Some(_), Some(_), Some(_)) => Ok(()),
+        (Some(_), _, _, _) => {
+            bail!("data.source: give either source, or datadir with pair and timeframe, not both")
+        }
+        _ => bail!("data: give `source`, or `datadir` with `pair` and `timeframe`"),
+    }
 }
 
 #[cfg(test)]

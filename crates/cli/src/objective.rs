@@ -10,7 +10,7 @@ use quantsweep_core::{
 };
 use quantsweep_evaluate::{Bar, backtest_long_flat, ratio_prediction_metrics, trading_metrics};
 use quantsweep_features::{Dataset, FeatureTable};
-use quantsweep_ingest::{Candles, LoadReport, load_source};
+use quantsweep_ingest::{Candles, LoadReport, Timeframe, load_source};
 use quantsweep_sweep::Objective;
 use quantsweep_tblog::TensorBoardObserver;
 use quantsweep_train::{DeviceRequest, TrainError, fit};
@@ -28,15 +28,20 @@ pub struct Shared {
 /// Loads the candles `config.data` names, restricted to its time range.
 pub fn load_candles(config: &PipelineConfig) -> Result<(Candles, LoadReport)> {
     let data = &config.data;
-    let (candles, report) =
-        load_source(&data.source, &data.load_options(), &data.storage).context("data.source")?;
+    let location = data.location()?;
+    let key = if data.source.is_some() { "data.source" } else { "data.datadir" };
+    let (mut candles, report) =
+        load_source(&location, &data.load_options(), &data.storage).context(key)?;
+    if let Some(tf) = &data.resample {
+        let tf = Timeframe::parse(tf).map_err(|e| anyhow::anyhow!("data.resample: {e}"))?;
+        candles = candles.resample(tf).map_err(|e| anyhow::anyhow!("data.resample: {e}"))?;
+    }
     let range = data.range()?;
     let candles = candles.between(range.start_ms, range.end_ms);
     if candles.len() < 2 {
         anyhow::bail!(
-            "data: only {} candles of {} fall in the selected time range",
-            candles.len(),
-            data.source
+            "data: only {} candles of {location} fall in the selected time range",
+            candles.len()
         );
     }
     Ok((candles, report))

@@ -103,6 +103,16 @@ pub enum IngestError {
         /// What went wrong (never includes credentials).
         message: String,
     },
+    /// A freqtrade data directory has no file for a pair and timeframe.
+    #[error("{dir}: no data for {pair} (looked for {tried})")]
+    MissingPair {
+        /// The data directory.
+        dir: PathBuf,
+        /// The pair, as given.
+        pair: String,
+        /// The names looked for.
+        tried: String,
+    },
     /// No candles were left to use.
     #[error("{path}: no candles (the file has no data rows, or every row is null)")]
     Empty {

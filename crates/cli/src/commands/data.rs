@@ -1,8 +1,9 @@
 use anyhow::{Context, Result};
 use quantsweep_ingest::{
-    DuplicatePolicy, Format, InvalidPolicy, LoadOptions, format_ms, load_source,
+    DuplicatePolicy, Format, InvalidPolicy, LoadOptions, align, format_ms, load_pairs, load_source,
 };
 use serde::de::DeserializeOwned;
+use std::path::Path;
 
 use crate::args::InspectArgs;
 
@@ -26,6 +27,9 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
         duplicates: args.duplicates.unwrap_or(DuplicatePolicy::KeepLast),
         invalid: args.invalid.unwrap_or(InvalidPolicy::Drop),
     };
+    if !args.pairs.is_empty() {
+        return inspect_pairs(args, &options);
+    }
     let (candles, report) = load_source(&args.source, &options, &Default::default())?;
     let first = candles.timestamp_ms.first().copied().context("no candles")?;
     let last = candles.timestamp_ms.last().copied().context("no candles")?;
@@ -74,6 +78,61 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
         missing,
         if gaps.is_empty() { String::new() } else { format!(": {}", gaps.join(", ")) },
         if more > 0 { format!(", and {more} more") } else { String::new() }
+    );
+    Ok(())
+}
+
+/// `data inspect DIR --pairs A,B --timeframe TF`: each pair, then their common time index.
+fn inspect_pairs(args: &InspectArgs, options: &LoadOptions) -> Result<()> {
+    let timeframe = args.timeframe.as_deref().context("--pairs needs --timeframe")?;
+    let loaded = load_pairs(Path::new(&args.source), &args.pairs, timeframe, options)?;
+    let rows: Vec<serde_json::Value> = loaded
+        .iter()
+        .map(|(pair, c, r)| {
+            serde_json::json!({
+                "pair": pair,
+                "file": r.source,
+                "format": r.format.to_string(),
+                "candles": c.len(),
+                "first": c.timestamp_ms.first().map(|t| format_ms(*t)),
+                "last": c.timestamp_ms.last().map(|t| format_ms(*t)),
+                "gaps": r.gaps.len(),
+                "duplicates_dropped": r.duplicates_dropped,
+            })
+        })
+        .collect();
+    let aligned = align(loaded.into_iter().map(|(p, c, _)| (p, c)).collect())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.source))?;
+    let first = aligned.timestamp_ms.first().map(|t| format_ms(*t)).unwrap_or_default();
+    let last = aligned.timestamp_ms.last().map(|t| format_ms(*t)).unwrap_or_default();
+    if args.json {
+        let value = serde_json::json!({
+            "pairs": rows,
+            "aligned": {"candles": aligned.timestamp_ms.len(), "first": first, "last": last, "dropped": aligned.dropped},
+        });
+        println!("{}", serde_json::to_string_pretty(&value).context("serializing the report")?);
+        return Ok(());
+    }
+    println!(
+        "{:<16} {:>8}  {:<19}  {:<19}  {:>4}  file",
+        "pair", "candles", "first", "last", "gaps"
+    );
+    for r in &rows {
+        let s = |k: &str| r[k].as_str().unwrap_or("-").to_owned();
+        println!(
+            "{:<16} {:>8}  {:<19}  {:<19}  {:>4}  {}",
+            s("pair"),
+            r["candles"].as_u64().unwrap_or_default(),
+            s("first"),
+            s("last"),
+            r["gaps"].as_u64().unwrap_or_default(),
+            r["file"].as_str().unwrap_or_default()
+        );
+    }
+    println!(
+        "aligned: {} candles on one index, {first} .. {last} (dropped per pair: {:?})",
+        aligned.timestamp_ms.len(),
+        aligned.dropped
     );
     Ok(())
 }

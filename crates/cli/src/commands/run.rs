@@ -39,7 +39,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     if !report.gaps.is_empty() || report.duplicates_dropped > 0 || report.null_rows_dropped > 0 {
         eprintln!(
             "note: {}: {} gaps left as they are, {} duplicate and {} null rows dropped",
-            pipeline.config.data.source,
+            report.source.display(),
             report.gaps.len(),
             report.duplicates_dropped,
             report.null_rows_dropped
