@@ -101,27 +101,37 @@ pub struct DataConfig {
     pub end: Option<String>,
 }
 
+/// How a pipeline names its data.
+enum Location<'a> {
+    Source(&'a str),
+    Freqtrade { dir: &'a str, pair: &'a str, tf: &'a str },
+}
+
 impl DataConfig {
-    /// The file or URL to read: `source`, or the freqtrade file `datadir`/`pair`/`timeframe` name.
-    pub fn location(&self) -> Result<String> {
+    /// Which way the data is named, checked: `source`, or `datadir` with `pair` and `timeframe`.
+    fn location_parts(&self) -> Result<Location<'_>> {
         match (&self.source, &self.datadir, &self.pair, &self.timeframe) {
-            (Some(s), None, None, None) => {
-                if s.trim().is_empty() {
-                    bail!("data.source: is empty");
-                }
-                Ok(s.clone())
-            }
-            (None, Some(dir), Some(pair), Some(tf)) => {
-                let path = quantsweep_ingest::freqtrade_file(Path::new(dir), pair, tf)
-                    .context("data.datadir")?;
-                Ok(path.to_string_lossy().into_owned())
-            }
+            (Some(s), None, None, None) if s.trim().is_empty() => bail!("data.source: is empty"),
+            (Some(s), None, None, None) => Ok(Location::Source(s)),
+            (None, Some(dir), Some(pair), Some(tf)) => Ok(Location::Freqtrade { dir, pair, tf }),
             (Some(_), _, _, _) => {
                 bail!(
                     "data.source: give either source, or datadir with pair and timeframe, not both"
                 )
             }
             _ => bail!("data: give `source`, or `datadir` with `pair` and `timeframe`"),
+        }
+    }
+
+    /// The file or URL to read: `source`, or the freqtrade file `datadir`/`pair`/`timeframe` name.
+    pub fn location(&self) -> Result<String> {
+        match self.location_parts()? {
+            Location::Source(s) => Ok(s.to_owned()),
+            Location::Freqtrade { dir, pair, tf } => {
+                let path = quantsweep_ingest::freqtrade_file(Path::new(dir), pair, tf)
+                    .context("data.datadir")?;
+                Ok(path.to_string_lossy().into_owned())
+            }
         }
     }
 
@@ -424,14 +434,7 @@ fn validate_data(data: &DataConfig) -> Result<()> {
     if let Some(tf) = &data.resample {
         Timeframe::parse(tf).map_err(|e| anyhow::anyhow!("data.resample: {e}"))?;
     }
-    match (&data.source, &data.datadir, &data.pair, &data.timeframe) {
-        (Some(s), None, None, None) if s.trim().is_empty() => bail!("data.source: is empty"),
-        (Some(_), None, None, None) | (None, Some(_), Some(_), Some(_)) => Ok(()),
-        (Some(_), _, _, _) => {
-            bail!("data.source: give either source, or datadir with pair and timeframe, not both")
-        }
-        _ => bail!("data: give `source`, or `datadir` with `pair` and `timeframe`"),
-    }
+    data.location_parts().map(|_| ())
 }
 
 #[cfg(test)]
