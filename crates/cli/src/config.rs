@@ -9,7 +9,7 @@ use quantsweep_core::{ParamValue, TrialSpec};
 use quantsweep_evaluate::{BacktestConfig, StrategyConfig};
 use quantsweep_features::{FeatureConfig, SplitConfig, TargetConfig, WindowConfig};
 use quantsweep_ingest::{
-    DuplicatePolicy, Format, InvalidPolicy, LoadOptions, Timeframe, Timerange,
+    ColumnMap, DuplicatePolicy, Format, InvalidPolicy, LoadOptions, Timeframe, Timerange,
 };
 use quantsweep_sweep::SweepConfig;
 use quantsweep_train::{ModelConfig, TrainConfig};
@@ -83,6 +83,9 @@ pub struct DataConfig {
     /// File format. Default: `auto` (detected from the name and contents).
     #[serde(default)]
     pub format: Format,
+    /// Column names (and time format) of a CSV whose header the detection does not know.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<ColumnMap>,
     /// Candles sharing a timestamp. Default: `keep_last`.
     #[serde(default)]
     pub duplicates: DuplicatePolicy,
@@ -137,7 +140,12 @@ impl DataConfig {
 
     /// How the source is read.
     pub fn load_options(&self) -> LoadOptions {
-        LoadOptions { format: self.format, duplicates: self.duplicates, invalid: self.invalid }
+        LoadOptions {
+            format: self.format,
+            duplicates: self.duplicates,
+            invalid: self.invalid,
+            columns: self.columns.clone(),
+        }
     }
 
     /// The candles to use, from `timerange` or `start`/`end`.

@@ -5,7 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use crate::error::Position;
 use crate::options::header_is_data;
 use crate::validate::{Parsed, RawRow};
-use crate::{Format, IngestError};
+use crate::{ColumnMap, Format, IngestError};
 
 /// The column names of data.binance.vision kline files, for files without a header.
 const BINANCE_COLUMNS: [&str; 12] = [
@@ -25,7 +25,12 @@ const BINANCE_COLUMNS: [&str; 12] = [
 
 /// Parses OHLCV CSV text; `path` only names the source in errors. `format` is `Auto` or one
 /// of the CSV flavours (it is then reported as given).
-pub(crate) fn read_csv(text: &str, path: &Path, format: Format) -> Result<Parsed, IngestError> {
+pub(crate) fn read_csv(
+    text: &str,
+    path: &Path,
+    format: Format,
+    mapping: Option<&ColumnMap>,
+) -> Result<Parsed, IngestError> {
     let first_line = text.lines().next().unwrap_or("");
     // CryptoDataDownload puts its URL on a line of its own before the header.
     let (body, skipped_lines) = match text.split_once('\n') {
@@ -61,7 +66,10 @@ pub(crate) fn read_csv(text: &str, path: &Path, format: Format) -> Result<Parsed
     };
     let format =
         if format == Format::Auto { Format::sniff_csv(first_line, &first) } else { format };
-    let columns = Columns::find(&header, path)?;
+    let columns = match mapping {
+        Some(m) => Columns::mapped(m, &header, path)?,
+        None => Columns::find(&header, path)?,
+    };
 
     let mut rows = Vec::new();
     let mut null_rows = 0;
@@ -107,9 +115,13 @@ pub(crate) fn read_csv(text: &str, path: &Path, format: Format) -> Result<Parsed
             null_rows += 1;
             continue;
         }
-        let timestamp_ms = match columns.time_kind {
+        let timestamp_ms = match &columns.time_kind {
             TimeKind::Unix => parse_unix(time_field),
             TimeKind::Text => parse_datetime(time_field),
+            TimeKind::UnixScaled(ms_per_unit) => {
+                time_field.parse::<f64>().ok().map(|v| (v * ms_per_unit).round() as i64)
+            }
+            TimeKind::Pattern(p) => parse_with(time_field, p),
         }
         .ok_or_else(|| bad(columns.time, time_field, "a timestamp"))?;
         rows.push(RawRow {
@@ -129,10 +141,16 @@ fn is_null(field: &str) -> bool {
     field.is_empty() || ["null", "nan", "none", "n/a"].iter().any(|n| field.eq_ignore_ascii_case(n))
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum TimeKind {
+    /// Unix time, unit told by magnitude.
     Unix,
+    /// A date or date-time in one of the usual spellings.
     Text,
+    /// Unix time in a given unit (milliseconds per unit).
+    UnixScaled(f64),
+    /// A chrono/strftime pattern.
+    Pattern(String),
 }
 
 struct Columns {
@@ -146,6 +164,40 @@ struct Columns {
 }
 
 impl Columns {
+    /// The columns a [`ColumnMap`] names, each required to exist (case-insensitively).
+    fn mapped(m: &ColumnMap, header: &[String], path: &Path) -> Result<Self, IngestError> {
+        let pos =
+            |name: &str| header.iter().position(|h| h.trim().eq_ignore_ascii_case(name.trim()));
+        let need = |key: &'static str, name: &str| {
+            pos(name).ok_or_else(|| IngestError::MissingColumn {
+                path: PathBuf::from(path),
+                column: key,
+                found: format!("{} (data.columns.{key} is {name:?})", header.join(",")),
+            })
+        };
+        let time_kind = match m.time_format.as_deref() {
+            None => TimeKind::Text,
+            Some("unix_s") => TimeKind::UnixScaled(1000.0),
+            Some("unix_ms") => TimeKind::UnixScaled(1.0),
+            Some("unix_us") => TimeKind::UnixScaled(0.001),
+            Some("unix") => TimeKind::Unix,
+            Some(p) => TimeKind::Pattern(p.to_owned()),
+        };
+        let volume = match &m.volume {
+            Some(v) => Some(need("volume", v)?),
+            None => pos("volume"),
+        };
+        Ok(Columns {
+            time: need("time", &m.time)?,
+            time_kind,
+            open: Some(need("open", &m.open)?),
+            high: Some(need("high", &m.high)?),
+            low: Some(need("low", &m.low)?),
+            close: Some(need("close", &m.close)?),
+            volume,
+        })
+    }
+
     fn find(header: &[String], path: &Path) -> Result<Self, IngestError> {
         let lower: Vec<String> = header.iter().map(|h| h.to_ascii_lowercase()).collect();
         let pos = |names: &[&str]| lower.iter().position(|h| names.contains(&h.as_str()));
@@ -202,6 +254,15 @@ pub(crate) fn unix_to_ms(v: f64) -> Option<i64> {
     Some(ms.round() as i64)
 }
 
+/// A time written with a chrono/strftime pattern (UTC); date-only patterns mean midnight.
+fn parse_with(field: &str, pattern: &str) -> Option<i64> {
+    if let Ok(t) = NaiveDateTime::parse_from_str(field, pattern) {
+        return Some(t.and_utc().timestamp_millis());
+    }
+    let d = NaiveDate::parse_from_str(field, pattern).ok()?;
+    Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis())
+}
+
 /// Dates and date-times in UTC: `2021-06-10`, `2021-06-10 00:00:00`, `2021-06-10T00:00:00Z`,
 /// and CryptoDataDownload's 12-hour `2020-11-20 07-AM`.
 fn parse_datetime(field: &str) -> Option<i64> {
@@ -241,7 +302,7 @@ mod tests {
         text: &str,
         path: &Path,
     ) -> Result<(crate::Candles, crate::LoadReport), IngestError> {
-        repair(read_csv(text, path, Format::Auto)?, path, &LoadOptions::default())
+        repair(read_csv(text, path, Format::Auto, None)?, path, &LoadOptions::default())
     }
 
     #[test]
@@ -289,6 +350,29 @@ mod tests {
         assert_eq!(c.len(), 3);
         assert_eq!(report.null_rows_dropped, 1);
         assert_eq!(report.gaps.len(), 1);
+    }
+
+    #[test]
+    fn a_column_map_reads_any_layout() {
+        let text = "Zeit;Eroeffnung;Hoch;Tief;Schluss\n03/01/2021 10:00;1;2;0.5;1.5\n03/01/2021 11:00;1.5;2;1;1.2\n";
+        let text = text.replace(';', ",");
+        let map = ColumnMap {
+            time: "Zeit".into(),
+            open: "Eroeffnung".into(),
+            high: "Hoch".into(),
+            low: "Tief".into(),
+            close: "Schluss".into(),
+            volume: None,
+            time_format: Some("%d/%m/%Y %H:%M".into()),
+        };
+        let p = read_csv(&text, Path::new("de.csv"), Format::Csv, Some(&map)).expect("mapped");
+        assert_eq!(p.rows[1].timestamp_ms - p.rows[0].timestamp_ms, 3_600_000);
+        assert_eq!(p.rows[0].timestamp_ms, parse_datetime("2021-01-03 10:00:00").expect("date"));
+        assert!(p.no_volume);
+        let bad = ColumnMap { close: "Close".into(), ..map };
+        let err =
+            read_csv(&text, Path::new("de.csv"), Format::Csv, Some(&bad)).err().expect("missing");
+        assert!(err.to_string().contains("data.columns.close is \"Close\""), "{err}");
     }
 
     #[test]

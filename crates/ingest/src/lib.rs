@@ -35,7 +35,7 @@ use std::path::Path;
 
 pub use candles::{Candles, Timeframe};
 pub use error::{IngestError, Position};
-pub use options::{DuplicatePolicy, Format, InvalidPolicy, LoadOptions};
+pub use options::{ColumnMap, DuplicatePolicy, Format, InvalidPolicy, LoadOptions};
 pub use pairs::{Aligned, align, freqtrade_file, load_pairs};
 pub use source::{StorageOptions, fetch, load_source, memory_store};
 pub use timerange::Timerange;
@@ -81,7 +81,7 @@ pub fn parse(
                     e.utf8_error().valid_up_to()
                 ),
             })?;
-            csv_reader::read_csv(&text, path, format)?
+            csv_reader::read_csv(&text, path, format, options.columns.as_ref())?
         }
     };
     validate::repair(parsed, path, options)

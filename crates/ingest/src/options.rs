@@ -108,10 +108,51 @@ pub enum InvalidPolicy {
     Drop,
 }
 
+/// Column names for CSV files whose header the detection does not know, and how their time
+/// column is written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnMap {
+    /// The time column's name.
+    pub time: String,
+    /// The open price column's name. Default: `open`.
+    #[serde(default = "open")]
+    pub open: String,
+    /// Default: `high`.
+    #[serde(default = "high")]
+    pub high: String,
+    /// Default: `low`.
+    #[serde(default = "low")]
+    pub low: String,
+    /// Default: `close`.
+    #[serde(default = "close")]
+    pub close: String,
+    /// The volume column's name; none when the file has no volume. Default: `volume` if present.
+    #[serde(default)]
+    pub volume: Option<String>,
+    /// How times are written: `unix_s`, `unix_ms`, `unix_us`, or a chrono/strftime pattern
+    /// such as `%d/%m/%Y %H:%M` (UTC). Default: detected (unix in s/ms/µs, ISO dates).
+    #[serde(default)]
+    pub time_format: Option<String>,
+}
+
+fn open() -> String {
+    "open".into()
+}
+fn high() -> String {
+    "high".into()
+}
+fn low() -> String {
+    "low".into()
+}
+fn close() -> String {
+    "close".into()
+}
+
 /// How a source is read and repaired. (The pipeline's `data:` keys of the same names set it;
 /// they live in the CLI's config because serde's `flatten` cannot be combined with
 /// `deny_unknown_fields`.)
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoadOptions {
     /// Default: `auto`.
     pub format: Format,
@@ -119,4 +160,6 @@ pub struct LoadOptions {
     pub duplicates: DuplicatePolicy,
     /// Default: `error`.
     pub invalid: InvalidPolicy,
+    /// Column names and time format for CSV files; default: detected from the header.
+    pub columns: Option<ColumnMap>,
 }

@@ -214,7 +214,7 @@ mod tests {
     }
 
     fn opts(duplicates: DuplicatePolicy, invalid: InvalidPolicy) -> LoadOptions {
-        LoadOptions { format: Format::Auto, duplicates, invalid }
+        LoadOptions { format: Format::Auto, duplicates, invalid, columns: None }
     }
 
     #[test]

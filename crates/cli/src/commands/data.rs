@@ -26,6 +26,7 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
         format: args.format.unwrap_or(Format::Auto),
         duplicates: args.duplicates.unwrap_or(DuplicatePolicy::KeepLast),
         invalid: args.invalid.unwrap_or(InvalidPolicy::Drop),
+        columns: None,
     };
     if !args.pairs.is_empty() {
         return inspect_pairs(args, &options);

@@ -1,0 +1,39 @@
+//! Times `quantsweep_ingest::load` (read + parse + validate + repair) on the files named on
+//! the command line, printing one JSON line per file: `{"file", "rows", "best_s", "median_s"}`.
+//! Run by scripts/bench-ingest, which times polars on the same files in the same run.
+//!
+//!   cargo bench -p quantsweep-ingest --bench read -- FILE... [--repeat N]
+
+use std::time::Instant;
+
+use quantsweep_ingest::{LoadOptions, load};
+
+fn main() {
+    let mut args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let mut repeat = 5;
+    if let Some(i) = args.iter().position(|a| a == "--repeat") {
+        repeat = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(repeat);
+        args.drain(i..(i + 2).min(args.len()));
+    }
+    for file in args {
+        let mut times = Vec::with_capacity(repeat);
+        let mut rows = 0;
+        for _ in 0..repeat {
+            let start = Instant::now();
+            match load(&file, &LoadOptions::default()) {
+                Ok((candles, _)) => rows = candles.len(),
+                Err(e) => {
+                    eprintln!("{e}");
+                    std::process::exit(1);
+                }
+            }
+            times.push(start.elapsed().as_secs_f64());
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "{{\"file\": {file:?}, \"rows\": {rows}, \"best_s\": {:.6}, \"median_s\": {:.6}}}",
+            times[0],
+            times[times.len() / 2]
+        );
+    }
+}
