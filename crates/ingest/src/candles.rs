@@ -64,23 +64,29 @@ impl Candles {
         self.timestamp_ms.is_empty()
     }
 
-    /// The most common spacing between consecutive candles, if there are at least two.
+    /// The most common spacing between consecutive candles, if there are at least two (the
+    /// smallest one on ties).
     pub fn timeframe(&self) -> Option<Timeframe> {
-        let mut diffs: Vec<i64> = self.timestamp_ms.windows(2).map(|w| w[1] - w[0]).collect();
-        if diffs.is_empty() {
-            return None;
-        }
-        diffs.sort_unstable();
-        // The mode of a sorted list: the longest run.
-        let (mut best, mut best_len, mut run_len) = (diffs[0], 0, 0);
-        for i in 0..diffs.len() {
-            run_len = if i > 0 && diffs[i] == diffs[i - 1] { run_len + 1 } else { 1 };
-            if run_len > best_len {
-                best = diffs[i];
-                best_len = run_len;
+        // Candle files have a handful of distinct spacings (the timeframe, and gaps): count
+        // them in a short list rather than sorting a million differences.
+        let mut counts: Vec<(i64, usize)> = Vec::new();
+        let mut last = 0;
+        for w in self.timestamp_ms.windows(2) {
+            let d = w[1] - w[0];
+            if counts.get(last).is_some_and(|(v, _)| *v == d) {
+                counts[last].1 += 1;
+            } else if let Some(i) = counts.iter().position(|(v, _)| *v == d) {
+                counts[i].1 += 1;
+                last = i;
+            } else {
+                counts.push((d, 1));
+                last = counts.len() - 1;
             }
         }
-        Some(Timeframe(best))
+        counts
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map(|(d, _)| Timeframe(d))
     }
 
     /// The candles whose open time lies in `[start_ms, end_ms)`; `None` leaves an end open.

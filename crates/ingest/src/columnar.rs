@@ -2,116 +2,207 @@ use std::path::Path;
 
 use arrow::array::{Array, AsArray};
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, Float64Type, Int64Type, TimeUnit, TimestampMillisecondType};
+use arrow::datatypes::{
+    DataType, Float64Type, Int64Type, Schema, TimeUnit, TimestampMillisecondType,
+};
 use arrow::record_batch::RecordBatch;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::csv_reader::unix_to_ms;
-use crate::error::Position;
-use crate::validate::{Parsed, RawRow};
+use crate::validate::Parsed;
 use crate::{Format, IngestError};
 
 /// Reads an Arrow IPC (Feather v2) file: freqtrade's `feather` handler writes one with
-/// LZ4-compressed buffers, `date` as `timestamp[ns, UTC]`.
+/// LZ4-compressed buffers, `date` as `timestamp[ns, UTC]`. Only the needed columns are decoded.
 pub(crate) fn read_feather(bytes: &[u8], path: &Path) -> Result<Parsed, IngestError> {
     let err = |m: String| IngestError::Format { path: path.to_path_buf(), message: m };
-    let reader = arrow::ipc::reader::FileReader::try_new(std::io::Cursor::new(bytes), None)
-        .map_err(|e| err(format!("not a readable Feather/Arrow IPC file: {e}")))?;
+    let open = |projection| {
+        arrow::ipc::reader::FileReader::try_new(std::io::Cursor::new(bytes), projection)
+            .map_err(|e| err(format!("not a readable Feather/Arrow IPC file: {e}")))
+    };
+    let schema = open(None)?.schema();
+    let wanted = Wanted::find(&schema, path)?;
+    let reader = open(Some(wanted.indices()))?;
     let batches = reader
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| err(format!("corrupt Feather/Arrow IPC data: {e}")))?;
-    from_batches(&batches, path, Format::Feather)
+    from_batches(&batches, &schema, path, Format::Feather)
 }
 
-/// Reads a Parquet file.
+/// Reads a Parquet file, decoding only the needed columns.
 pub(crate) fn read_parquet(bytes: Vec<u8>, path: &Path) -> Result<Parsed, IngestError> {
     let err = |m: String| IngestError::Format { path: path.to_path_buf(), message: m };
-    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-        bytes::Bytes::from(bytes),
-    )
-    .map_err(|e| err(format!("not a readable Parquet file: {e}")))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+        .map_err(|e| err(format!("not a readable Parquet file: {e}")))?;
+    let schema = builder.schema().clone();
+    let wanted = Wanted::find(&schema, path)?;
+    let mask = ProjectionMask::roots(builder.parquet_schema(), wanted.indices());
     let batches = builder
+        .with_projection(mask)
+        .with_batch_size(64 * 1024)
         .build()
         .map_err(|e| err(format!("not a readable Parquet file: {e}")))?
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| err(format!("corrupt Parquet data: {e}")))?;
-    from_batches(&batches, path, Format::Parquet)
+    from_batches(&batches, &schema, path, Format::Parquet)
 }
 
-/// Candles from record batches with a time column (`date`, `timestamp`, `time`, `open_time`,
-/// `datetime`: any timestamp unit, or integers in s/ms/µs) and open/high/low/close(/volume).
+/// The positions of the columns candles need, in the file's schema.
+struct Wanted {
+    time: usize,
+    prices: [usize; 4],
+    volume: Option<usize>,
+}
+
+impl Wanted {
+    /// Finds a time column (`date`, `timestamp`, `time`, `open_time`, `datetime`) and
+    /// open/high/low/close(/volume), case-insensitively.
+    fn find(schema: &Schema, path: &Path) -> Result<Wanted, IngestError> {
+        let names: Vec<&String> = schema.fields().iter().map(|f| f.name()).collect();
+        let find = |wanted: &[&str]| {
+            names.iter().position(|n| wanted.contains(&n.to_ascii_lowercase().as_str()))
+        };
+        let missing = |c: &str| IngestError::Format {
+            path: path.to_path_buf(),
+            message: format!(
+                "no `{c}` column (columns: {})",
+                names.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        };
+        let time = find(&["date", "timestamp", "time", "open_time", "datetime"])
+            .ok_or_else(|| missing("date"))?;
+        let price = |c: &'static str| find(&[c]).ok_or_else(|| missing(c));
+        Ok(Wanted {
+            time,
+            prices: [price("open")?, price("high")?, price("low")?, price("close")?],
+            volume: find(&["volume"]),
+        })
+    }
+
+    /// The needed columns' positions, ascending (projections keep file order).
+    fn indices(&self) -> Vec<usize> {
+        let mut v: Vec<usize> =
+            [self.time].into_iter().chain(self.prices).chain(self.volume).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+}
+
+/// Candles from projected record batches; `schema` is the file's full schema (to name columns
+/// and locate them in the projection).
 fn from_batches(
     batches: &[RecordBatch],
+    schema: &Schema,
     path: &Path,
     format: Format,
 ) -> Result<Parsed, IngestError> {
     let err = |m: String| IngestError::Format { path: path.to_path_buf(), message: m };
-    let Some(schema) = batches.first().map(RecordBatch::schema) else {
-        return Err(IngestError::Empty { path: path.to_path_buf() });
-    };
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-    let find = |wanted: &[&str]| {
-        names.iter().position(|n| wanted.contains(&n.to_ascii_lowercase().as_str()))
-    };
-    let missing = |c: &str| err(format!("no `{c}` column (columns: {})", names.join(", ")));
-    let time = find(&["date", "timestamp", "time", "open_time", "datetime"])
-        .ok_or_else(|| missing("date"))?;
-    let price = |c: &'static str| find(&[c]).ok_or_else(|| missing(c));
-    let (open, high, low, close) = (price("open")?, price("high")?, price("low")?, price("close")?);
-    let volume = find(&["volume"]);
-
-    let mut rows = Vec::new();
-    let mut null_rows = 0;
-    let mut row_no = 0u64;
+    let wanted = Wanted::find(schema, path)?;
+    let order = wanted.indices();
+    let local = |i: usize| order.iter().position(|&j| j == i).unwrap_or(0);
+    let mut out = Parsed::new(format, names.clone(), wanted.volume.is_none(), false);
+    let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    for v in [&mut out.open, &mut out.high, &mut out.low, &mut out.close, &mut out.volume] {
+        v.reserve(total);
+    }
+    out.timestamp_ms.reserve(total);
     for batch in batches {
-        let times = time_column_ms(batch.column(time).as_ref())
-            .map_err(|m| err(format!("column `{}`: {m}", names[time])))?;
-        let f = |i: usize| -> Result<Vec<f64>, IngestError> {
-            let a = cast(batch.column(i), &DataType::Float64)
-                .map_err(|e| err(format!("column `{}` is not numeric: {e}", names[i])))?;
+        let n = batch.num_rows();
+        let times = time_column_ms(batch.column(local(wanted.time)).as_ref())
+            .map_err(|m| err(format!("column `{}`: {m}", names[wanted.time])))?;
+        let floats = |i: usize| -> Result<arrow::array::ArrayRef, IngestError> {
+            cast(batch.column(local(i)), &DataType::Float64)
+                .map_err(|e| err(format!("column `{}` is not numeric: {e}", names[i])))
+        };
+        let [o, h, l, c] = wanted.prices;
+        let cols = [floats(o)?, floats(h)?, floats(l)?, floats(c)?];
+        let volume = wanted.volume.map(floats).transpose()?;
+        let value = |a: &arrow::array::ArrayRef, k: usize| {
             let a = a.as_primitive::<Float64Type>();
-            Ok((0..a.len()).map(|k| if a.is_null(k) { f64::NAN } else { a.value(k) }).collect())
+            if a.is_null(k) { f64::NAN } else { a.value(k) }
         };
-        let (o, h, l, c) = (f(open)?, f(high)?, f(low)?, f(close)?);
-        let v = match volume {
-            Some(i) => f(i)?,
-            None => vec![f64::NAN; batch.num_rows()],
-        };
-        for k in 0..batch.num_rows() {
-            row_no += 1;
-            let Some(timestamp_ms) = times[k] else {
-                null_rows += 1;
-                continue;
-            };
-            rows.push(RawRow {
-                at: Position::Row(row_no),
-                timestamp_ms,
-                open: o[k],
-                high: h[k],
-                low: l[k],
-                close: c[k],
-                volume: v[k],
-            });
+        let no_nulls = cols.iter().chain(volume.iter()).all(|a| a.null_count() == 0);
+        match times {
+            TimeColumn::Dense(t) if no_nulls => {
+                out.timestamp_ms.extend_from_slice(&t);
+                for (dst, a) in [&mut out.open, &mut out.high, &mut out.low, &mut out.close]
+                    .into_iter()
+                    .zip(&cols)
+                {
+                    dst.extend_from_slice(a.as_primitive::<Float64Type>().values());
+                }
+                match &volume {
+                    Some(v) => {
+                        out.volume.extend_from_slice(v.as_primitive::<Float64Type>().values())
+                    }
+                    None => out.volume.extend(std::iter::repeat_n(f64::NAN, n)),
+                }
+            }
+            times => {
+                for k in 0..n {
+                    let v = volume.as_ref().map_or(f64::NAN, |a| value(a, k));
+                    match times.get(k) {
+                        Some(t) => out.push(
+                            None,
+                            t,
+                            value(&cols[0], k),
+                            value(&cols[1], k),
+                            value(&cols[2], k),
+                            value(&cols[3], k),
+                            v,
+                        ),
+                        None => out.null_rows += 1,
+                    }
+                }
+            }
         }
     }
-    Ok(Parsed { rows, null_rows, format, columns: names, no_volume: volume.is_none() })
+    Ok(out)
 }
 
-/// A time column as optional milliseconds since the epoch.
-fn time_column_ms(a: &dyn Array) -> Result<Vec<Option<i64>>, String> {
-    match a.data_type() {
+/// A batch's times in ms: dense when no value is null.
+enum TimeColumn {
+    Dense(Vec<i64>),
+    WithNulls(Vec<Option<i64>>),
+}
+
+impl TimeColumn {
+    fn get(&self, k: usize) -> Option<i64> {
+        match self {
+            TimeColumn::Dense(v) => v.get(k).copied(),
+            TimeColumn::WithNulls(v) => v.get(k).copied().flatten(),
+        }
+    }
+}
+
+/// A time column in milliseconds since the epoch.
+fn time_column_ms(a: &dyn Array) -> Result<TimeColumn, String> {
+    let ms: Vec<Option<i64>> = match a.data_type() {
         DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 => {
             let ms = cast(a, &DataType::Timestamp(TimeUnit::Millisecond, None))
                 .map_err(|e| e.to_string())?;
             let ms = ms.as_primitive::<TimestampMillisecondType>();
-            Ok((0..ms.len()).map(|k| (!ms.is_null(k)).then(|| ms.value(k))).collect())
+            if ms.null_count() == 0 {
+                return Ok(TimeColumn::Dense(ms.values().to_vec()));
+            }
+            (0..ms.len()).map(|k| (!ms.is_null(k)).then(|| ms.value(k))).collect()
         }
         DataType::Int64 | DataType::Int32 | DataType::UInt64 | DataType::Float64 => {
+            // Integer times: seconds, milliseconds or microseconds, told by magnitude.
             let v = cast(a, &DataType::Int64).map_err(|e| e.to_string())?;
             let v = v.as_primitive::<Int64Type>();
-            Ok((0..v.len())
-                .map(|k| (!v.is_null(k)).then(|| unix_to_ms(v.value(k) as f64)).flatten())
-                .collect())
+            (0..v.len())
+                .map(|k| if v.is_null(k) { None } else { unix_to_ms(v.value(k) as f64) })
+                .collect()
         }
-        other => Err(format!("cannot read {other} as timestamps")),
-    }
+        other => return Err(format!("cannot read {other} as timestamps")),
+    };
+    Ok(if ms.iter().all(Option::is_some) {
+        TimeColumn::Dense(ms.into_iter().flatten().collect())
+    } else {
+        TimeColumn::WithNulls(ms)
+    })
 }

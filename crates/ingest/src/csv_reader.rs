@@ -2,9 +2,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use crate::error::Position;
 use crate::options::header_is_data;
-use crate::validate::{Parsed, RawRow};
+use crate::validate::Parsed;
 use crate::{ColumnMap, Format, IngestError};
 
 /// The column names of data.binance.vision kline files, for files without a header.
@@ -71,19 +70,15 @@ pub(crate) fn read_csv(
         None => Columns::find(&header, path)?,
     };
 
-    let mut rows = Vec::new();
-    let mut null_rows = 0;
-    let mut pending = headerless.then(|| record.clone());
+    let mut out = Parsed::new(format, header.clone(), columns.volume.is_none(), true);
+    // A headerless file's first record is data, and is already in `record`.
+    let mut pending = headerless;
     loop {
-        let rec = match pending.take() {
-            Some(r) => r,
-            None => {
-                if !reader.read_record(&mut record).map_err(csv_err)? {
-                    break;
-                }
-                record.clone()
-            }
-        };
+        if !pending && !reader.read_record(&mut record).map_err(csv_err)? {
+            break;
+        }
+        pending = false;
+        let rec = &record;
         let line = rec.position().map_or(0, |p| p.line()) + skipped_lines;
         if rec.iter().all(str::is_empty) {
             continue;
@@ -106,13 +101,19 @@ pub(crate) fn read_csv(
         let number = |column: Option<usize>| -> Result<f64, IngestError> {
             match column {
                 None => Ok(f64::NAN),
-                Some(c) if is_null(field(c)) => Ok(f64::NAN),
-                Some(c) => field(c).parse::<f64>().map_err(|_| bad(c, field(c), "a number")),
+                Some(c) => {
+                    let f = field(c);
+                    match f.parse::<f64>() {
+                        Ok(v) => Ok(v),
+                        Err(_) if is_null(f) => Ok(f64::NAN),
+                        Err(_) => Err(bad(c, f, "a number")),
+                    }
+                }
             }
         };
         let time_field = field(columns.time);
         if is_null(time_field) {
-            null_rows += 1;
+            out.null_rows += 1;
             continue;
         }
         let timestamp_ms = match &columns.time_kind {
@@ -124,17 +125,17 @@ pub(crate) fn read_csv(
             TimeKind::Pattern(p) => parse_with(time_field, p),
         }
         .ok_or_else(|| bad(columns.time, time_field, "a timestamp"))?;
-        rows.push(RawRow {
-            at: Position::Line(line),
+        out.push(
+            Some(line),
             timestamp_ms,
-            open: number(columns.open)?,
-            high: number(columns.high)?,
-            low: number(columns.low)?,
-            close: number(columns.close)?,
-            volume: number(columns.volume)?,
-        });
+            number(columns.open)?,
+            number(columns.high)?,
+            number(columns.low)?,
+            number(columns.close)?,
+            number(columns.volume)?,
+        );
     }
-    Ok(Parsed { rows, null_rows, format, columns: header, no_volume: columns.volume.is_none() })
+    Ok(out)
 }
 
 fn is_null(field: &str) -> bool {
@@ -366,12 +367,12 @@ mod tests {
             time_format: Some("%d/%m/%Y %H:%M".into()),
         };
         let p = read_csv(&text, Path::new("de.csv"), Format::Csv, Some(&map)).expect("mapped");
-        assert_eq!(p.rows[1].timestamp_ms - p.rows[0].timestamp_ms, 3_600_000);
-        assert_eq!(p.rows[0].timestamp_ms, parse_datetime("2021-01-03 10:00:00").expect("date"));
+        assert_eq!(p.timestamp_ms[1] - p.timestamp_ms[0], 3_600_000);
+        assert_eq!(p.timestamp_ms[0], parse_datetime("2021-01-03 10:00:00").expect("date"));
         assert!(p.no_volume);
         let bad = ColumnMap { close: "Close".into(), ..map };
         let err =
-            read_csv(&text, Path::new("de.csv"), Format::Csv, Some(&bad)).err().expect("missing");
+            read_csv(&text, Path::new("de.csv"), Format::Csv, Some(&bad)).expect_err("missing");
         assert!(err.to_string().contains("data.columns.close is \"Close\""), "{err}");
     }
 

@@ -2,7 +2,7 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::error::Position;
-use crate::validate::{Parsed, RawRow};
+use crate::validate::Parsed;
 use crate::{Format, IngestError};
 
 const COLUMNS: [&str; 6] = ["date", "open", "high", "low", "close", "volume"];
@@ -28,8 +28,8 @@ pub(crate) fn read_freqtrade_json(bytes: &[u8], path: &Path) -> Result<Parsed, I
             "not freqtrade JSON (an array of [ms, open, high, low, close, volume]): {e}"
         ))
     })?;
-    let mut out = Vec::with_capacity(rows.len());
-    let mut null_rows = 0;
+    let columns = COLUMNS.iter().map(|c| (*c).to_owned()).collect();
+    let mut out = Parsed::new(Format::FreqtradeJson, columns, false, false);
     for (i, row) in rows.iter().enumerate() {
         let at = Position::Row(i as u64 + 1);
         if row.len() < 6 {
@@ -39,30 +39,16 @@ pub(crate) fn read_freqtrade_json(bytes: &[u8], path: &Path) -> Result<Parsed, I
             )));
         }
         let Some(t) = row[0] else {
-            null_rows += 1;
+            out.null_rows += 1;
             continue;
         };
         if !(t.is_finite() && t >= 0.0) {
             return Err(format_err(format!("{at}: {t} is not a timestamp in milliseconds")));
         }
         let v = |k: usize| row[k].unwrap_or(f64::NAN);
-        out.push(RawRow {
-            at,
-            timestamp_ms: t.round() as i64,
-            open: v(1),
-            high: v(2),
-            low: v(3),
-            close: v(4),
-            volume: v(5),
-        });
+        out.push(None, t.round() as i64, v(1), v(2), v(3), v(4), v(5));
     }
-    Ok(Parsed {
-        rows: out,
-        null_rows,
-        format: Format::FreqtradeJson,
-        columns: COLUMNS.iter().map(|c| (*c).to_owned()).collect(),
-        no_volume: false,
-    })
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -73,19 +59,17 @@ mod tests {
     fn reads_plain_and_gzipped_arrays() {
         let text = b"[[1515560100000, 5.33e-05, 5.33e-05, 5.288e-05, 5.29e-05, 431401.9], [1515560400000, 5.29e-05, 5.294e-05, 5.269e-05, 5.27e-05, 311565.6]]";
         let p = read_freqtrade_json(text, Path::new("a.json")).expect("plain");
-        assert_eq!(p.rows.len(), 2);
-        assert_eq!(p.rows[1].timestamp_ms, 1_515_560_400_000);
+        assert_eq!(p.timestamp_ms.len(), 2);
+        assert_eq!(p.timestamp_ms[1], 1_515_560_400_000);
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         std::io::Write::write_all(&mut gz, text).expect("compress");
         let bytes = gz.finish().expect("gzip");
         let q = read_freqtrade_json(&bytes, Path::new("a.json.gz")).expect("gz");
-        assert_eq!(q.rows.len(), 2);
+        assert_eq!(q.timestamp_ms.len(), 2);
         let err = read_freqtrade_json(&bytes[..bytes.len() / 2], Path::new("a.json.gz"))
-            .err()
-            .expect("truncated gzip");
+            .expect_err("truncated gzip");
         assert!(err.to_string().contains("a.json.gz: not a complete gzip stream"), "{err}");
-        let err =
-            read_freqtrade_json(b"[[1, 2, 3]]", Path::new("b.json")).err().expect("short row");
+        let err = read_freqtrade_json(b"[[1, 2, 3]]", Path::new("b.json")).expect_err("short row");
         assert_eq!(err.to_string(), "b.json: row 1: 3 values, expected 6 (ms, o, h, l, c, v)");
     }
 }

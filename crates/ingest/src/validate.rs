@@ -52,28 +52,19 @@ fn display_opt<S: serde::Serializer>(v: &Option<Timeframe>, s: S) -> Result<S::O
     }
 }
 
-/// One parsed data row, with its position for error messages.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RawRow {
-    pub at: Position,
-    pub timestamp_ms: i64,
-    pub open: f64,
-    pub high: f64,
-    pub low: f64,
-    pub close: f64,
-    pub volume: f64,
-}
-
-impl RawRow {
-    /// A row any of whose prices or volume is missing (NaN stands for null in binary formats).
-    pub fn is_null(&self) -> bool {
-        [self.open, self.high, self.low, self.close, self.volume].iter().any(|v| v.is_nan())
-    }
-}
-
-/// What a reader hands over: rows in file order, and what it already knows.
+/// What a reader hands over: the rows in file order, as columns (NaN for a null field), and
+/// what it already knows.
+#[derive(Debug, Default)]
 pub(crate) struct Parsed {
-    pub rows: Vec<RawRow>,
+    pub timestamp_ms: Vec<i64>,
+    pub open: Vec<f64>,
+    pub high: Vec<f64>,
+    pub low: Vec<f64>,
+    pub close: Vec<f64>,
+    pub volume: Vec<f64>,
+    /// Text formats: the line of each row. Binary formats: none (row `i` is `Row(i + 1)`).
+    pub lines: Option<Vec<u64>>,
+    /// Rows already dropped by the reader (no timestamp).
     pub null_rows: usize,
     pub format: Format,
     pub columns: Vec<String>,
@@ -81,81 +72,134 @@ pub(crate) struct Parsed {
     pub no_volume: bool,
 }
 
+impl Parsed {
+    pub fn new(format: Format, columns: Vec<String>, no_volume: bool, text: bool) -> Self {
+        Parsed { format, columns, no_volume, lines: text.then(Vec::new), ..Parsed::default() }
+    }
+
+    /// Appends a row.
+    #[allow(clippy::too_many_arguments)]
+    pub fn push(&mut self, line: Option<u64>, t: i64, o: f64, h: f64, l: f64, c: f64, v: f64) {
+        self.timestamp_ms.push(t);
+        self.open.push(o);
+        self.high.push(h);
+        self.low.push(l);
+        self.close.push(c);
+        self.volume.push(v);
+        if let (Some(lines), Some(line)) = (self.lines.as_mut(), line) {
+            lines.push(line);
+        }
+    }
+
+    fn at(&self, i: usize) -> Position {
+        match &self.lines {
+            Some(lines) => Position::Line(lines[i]),
+            None => Position::Row(i as u64 + 1),
+        }
+    }
+
+    fn is_null(&self, i: usize) -> bool {
+        let prices = [self.open[i], self.high[i], self.low[i], self.close[i]];
+        prices.iter().any(|v| v.is_nan()) || (!self.no_volume && self.volume[i].is_nan())
+    }
+}
+
 /// Drops null rows, checks OHLC consistency, sorts, resolves duplicates and finds gaps.
+///
+/// Fast path: when every row is kept and times strictly increase (the usual file), the
+/// columns move into the candles without a copy.
 pub(crate) fn repair(
     parsed: Parsed,
     path: &Path,
     options: &LoadOptions,
 ) -> Result<(Candles, LoadReport), IngestError> {
-    let Parsed { rows, mut null_rows, format, columns, no_volume } = parsed;
+    let n = parsed.timestamp_ms.len();
     let mut report = LoadReport {
         source: path.to_path_buf(),
-        format,
-        columns,
-        rows_read: rows.len() + null_rows,
+        format: parsed.format,
+        columns: parsed.columns.clone(),
+        rows_read: n + parsed.null_rows,
         ..LoadReport::default()
     };
-    let mut kept = Vec::with_capacity(rows.len());
-    for row in rows {
-        let null = if no_volume {
-            [row.open, row.high, row.low, row.close].iter().any(|v| v.is_nan())
-        } else {
-            row.is_null()
-        };
-        if null {
+    let mut null_rows = parsed.null_rows;
+    let mut keep: Option<Vec<bool>> = None;
+    for i in 0..n {
+        let verdict = if parsed.is_null(i) {
             null_rows += 1;
-            continue;
-        }
-        match check_ohlc(&row, no_volume) {
-            Ok(()) => kept.push(row),
-            Err(message) => match options.invalid {
-                InvalidPolicy::Error => {
-                    return Err(IngestError::InvalidCandle {
-                        path: path.to_path_buf(),
-                        at: row.at,
-                        message,
-                    });
-                }
-                InvalidPolicy::Drop => report.invalid_dropped += 1,
-            },
+            false
+        } else {
+            match check_ohlc(&parsed, i) {
+                Ok(()) => true,
+                Err(message) => match options.invalid {
+                    InvalidPolicy::Error => {
+                        return Err(IngestError::InvalidCandle {
+                            path: path.to_path_buf(),
+                            at: parsed.at(i),
+                            message,
+                        });
+                    }
+                    InvalidPolicy::Drop => {
+                        report.invalid_dropped += 1;
+                        false
+                    }
+                },
+            }
+        };
+        if !verdict {
+            keep.get_or_insert_with(|| vec![true; n])[i] = false;
         }
     }
     report.null_rows_dropped = null_rows;
-    let mut rows = kept;
-    report.reordered = rows.windows(2).any(|w| w[1].timestamp_ms < w[0].timestamp_ms);
-    // Stable sort: rows sharing a timestamp stay in file order.
-    rows.sort_by_key(|r| r.timestamp_ms);
-    let before = rows.len();
-    match options.duplicates {
-        DuplicatePolicy::KeepFirst => rows.dedup_by_key(|r| r.timestamp_ms),
-        DuplicatePolicy::KeepLast => {
-            rows.reverse();
-            rows.dedup_by_key(|r| r.timestamp_ms);
-            rows.reverse();
+    let ts = &parsed.timestamp_ms;
+    let strictly_increasing = ts.windows(2).all(|w| w[0] < w[1]);
+    let candles = if keep.is_none() && strictly_increasing {
+        Candles {
+            timestamp_ms: parsed.timestamp_ms,
+            open: parsed.open,
+            high: parsed.high,
+            low: parsed.low,
+            close: parsed.close,
+            volume: parsed.volume,
         }
-        DuplicatePolicy::Error => {
-            if let Some(w) = rows.windows(2).find(|w| w[0].timestamp_ms == w[1].timestamp_ms) {
-                return Err(IngestError::Duplicate {
-                    path: path.to_path_buf(),
-                    at: w[1].at,
-                    timestamp: format_ms(w[1].timestamp_ms),
-                });
+    } else {
+        let mut rows: Vec<usize> = match &keep {
+            Some(k) => (0..n).filter(|&i| k[i]).collect(),
+            None => (0..n).collect(),
+        };
+        report.reordered = rows.windows(2).any(|w| ts[w[1]] < ts[w[0]]);
+        // Stable: rows sharing a timestamp stay in file order.
+        rows.sort_by_key(|&i| ts[i]);
+        let before = rows.len();
+        match options.duplicates {
+            DuplicatePolicy::KeepFirst => rows.dedup_by_key(|i| ts[*i]),
+            DuplicatePolicy::KeepLast => {
+                rows.reverse();
+                rows.dedup_by_key(|i| ts[*i]);
+                rows.reverse();
+            }
+            DuplicatePolicy::Error => {
+                if let Some(w) = rows.windows(2).find(|w| ts[w[0]] == ts[w[1]]) {
+                    return Err(IngestError::Duplicate {
+                        path: path.to_path_buf(),
+                        at: parsed.at(w[1]),
+                        timestamp: format_ms(ts[w[1]]),
+                    });
+                }
             }
         }
-    }
-    report.duplicates_dropped = before - rows.len();
-    if rows.is_empty() {
+        report.duplicates_dropped = before - rows.len();
+        let take = |col: &[f64]| rows.iter().map(|&i| col[i]).collect::<Vec<f64>>();
+        Candles {
+            timestamp_ms: rows.iter().map(|&i| ts[i]).collect(),
+            open: take(&parsed.open),
+            high: take(&parsed.high),
+            low: take(&parsed.low),
+            close: take(&parsed.close),
+            volume: take(&parsed.volume),
+        }
+    };
+    if candles.is_empty() {
         return Err(IngestError::Empty { path: path.to_path_buf() });
-    }
-
-    let mut candles = Candles::default();
-    for r in &rows {
-        candles.timestamp_ms.push(r.timestamp_ms);
-        candles.open.push(r.open);
-        candles.high.push(r.high);
-        candles.low.push(r.low);
-        candles.close.push(r.close);
-        candles.volume.push(r.volume);
     }
     report.timeframe = candles.timeframe();
     if let Some(tf) = report.timeframe {
@@ -176,19 +220,23 @@ pub fn format_ms(ms: i64) -> String {
         .map_or_else(|| format!("{ms} ms"), |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
 }
 
-fn check_ohlc(r: &RawRow, no_volume: bool) -> Result<(), String> {
-    let prices = [r.open, r.high, r.low, r.close];
-    if prices.iter().any(|p| !p.is_finite() || *p <= 0.0) {
-        return Err(format!("prices must be positive and finite, got {prices:?}"));
-    }
-    if r.low > r.open.min(r.close) || r.high < r.open.max(r.close) {
+fn check_ohlc(p: &Parsed, i: usize) -> Result<(), String> {
+    let (open, high, low, close) = (p.open[i], p.high[i], p.low[i], p.close[i]);
+    let prices = [open, high, low, close];
+    if !prices.iter().all(|v| v.is_finite() && *v > 0.0) {
         return Err(format!(
-            "needs low <= open, close <= high; got open {} high {} low {} close {}",
-            r.open, r.high, r.low, r.close
+            "prices must be positive and finite, got {:?}",
+            [open, high, low, close]
         ));
     }
-    if !no_volume && (r.volume.is_nan() || r.volume < 0.0) {
-        return Err(format!("volume must be a non-negative number, got {}", r.volume));
+    if low > open.min(close) || high < open.max(close) {
+        return Err(format!(
+            "needs low <= open, close <= high; got open {open} high {high} low {low} close {close}"
+        ));
+    }
+    let volume = p.volume[i];
+    if !p.no_volume && (volume.is_nan() || volume < 0.0) {
+        return Err(format!("volume must be a non-negative number, got {volume}"));
     }
     Ok(())
 }
@@ -197,20 +245,13 @@ fn check_ohlc(r: &RawRow, no_volume: bool) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn row(line: u64, t: i64, close: f64) -> RawRow {
-        RawRow {
-            at: Position::Line(line),
-            timestamp_ms: t,
-            open: close,
-            high: close,
-            low: close,
-            close,
-            volume: 1.0,
+    /// Rows `(line, time, close)` with open = high = low = close, volume 1.
+    fn parsed(rows: &[(u64, i64, f64)]) -> Parsed {
+        let mut p = Parsed::new(Format::Csv, Vec::new(), false, true);
+        for &(line, t, c) in rows {
+            p.push(Some(line), t, c, c, c, c, 1.0);
         }
-    }
-
-    fn parsed(rows: Vec<RawRow>) -> Parsed {
-        Parsed { rows, null_rows: 0, format: Format::Csv, columns: Vec::new(), no_volume: false }
+        p
     }
 
     fn opts(duplicates: DuplicatePolicy, invalid: InvalidPolicy) -> LoadOptions {
@@ -219,17 +260,17 @@ mod tests {
 
     #[test]
     fn duplicate_policies() {
-        let rows = || vec![row(2, 20, 2.0), row(3, 10, 1.0), row(4, 10, 1.5)];
+        let rows = || parsed(&[(2, 20, 2.0), (3, 10, 1.0), (4, 10, 1.5)]);
         let p = Path::new("f");
-        let (c, r) = repair(parsed(rows()), p, &LoadOptions::default()).expect("keep last");
+        let (c, r) = repair(rows(), p, &LoadOptions::default()).expect("keep last");
         assert_eq!((c.timestamp_ms.clone(), c.close.clone()), (vec![10, 20], vec![1.5, 2.0]));
         assert_eq!(r.duplicates_dropped, 1);
         assert!(r.reordered);
         let first = opts(DuplicatePolicy::KeepFirst, InvalidPolicy::Error);
-        let (c, _) = repair(parsed(rows()), p, &first).expect("keep first");
+        let (c, _) = repair(rows(), p, &first).expect("keep first");
         assert_eq!(c.close, vec![1.0, 2.0]);
         let error = opts(DuplicatePolicy::Error, InvalidPolicy::Error);
-        let err = repair(parsed(rows()), Path::new("f.csv"), &error).expect_err("duplicates");
+        let err = repair(rows(), Path::new("f.csv"), &error).expect_err("duplicates");
         assert!(
             err.to_string().starts_with("f.csv:4: duplicate candle at 1970-01-01 00:00:00"),
             "{err}"
@@ -238,21 +279,23 @@ mod tests {
 
     #[test]
     fn invalid_candles_are_refused_or_dropped_and_counted() {
-        let mut bad = row(7, 10, 2.0);
-        bad.low = 3.0;
-        let rows = || vec![row(6, 0, 1.0), bad, row(8, 20, 1.0)];
-        let err = repair(parsed(rows()), Path::new("f.csv"), &LoadOptions::default())
-            .expect_err("low > high");
+        let rows = || {
+            let mut p = parsed(&[(6, 0, 1.0), (7, 10, 2.0), (8, 20, 1.0)]);
+            p.low[1] = 3.0;
+            p
+        };
+        let err =
+            repair(rows(), Path::new("f.csv"), &LoadOptions::default()).expect_err("low > high");
         assert!(err.to_string().starts_with("f.csv:7: invalid candle"), "{err}");
         let drop = opts(DuplicatePolicy::KeepLast, InvalidPolicy::Drop);
-        let (c, r) = repair(parsed(rows()), Path::new("f.csv"), &drop).expect("dropped");
+        let (c, r) = repair(rows(), Path::new("f.csv"), &drop).expect("dropped");
         assert_eq!((c.len(), r.invalid_dropped), (2, 1));
     }
 
     #[test]
     fn gaps_are_counted_in_bars() {
-        let rows = vec![row(2, 0, 1.0), row(3, 10, 1.0), row(4, 20, 1.0), row(5, 50, 1.0)];
-        let (_, r) = repair(parsed(rows), Path::new("f"), &LoadOptions::default()).expect("valid");
+        let rows = parsed(&[(2, 0, 1.0), (3, 10, 1.0), (4, 20, 1.0), (5, 50, 1.0)]);
+        let (_, r) = repair(rows, Path::new("f"), &LoadOptions::default()).expect("valid");
         assert_eq!(r.gaps, vec![Gap { after_ms: 20, missing: 2 }]);
         assert_eq!(r.timeframe, Some(Timeframe(10)));
     }
