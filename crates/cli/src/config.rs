@@ -9,7 +9,8 @@ use quantsweep_core::{ParamValue, TrialSpec};
 use quantsweep_evaluate::{BacktestConfig, StrategyConfig};
 use quantsweep_features::{FeatureConfig, SplitConfig, TargetConfig, WindowConfig};
 use quantsweep_ingest::{
-    ColumnMap, DuplicatePolicy, Format, InvalidPolicy, LoadOptions, Timeframe, Timerange,
+    ColumnMap, DuplicatePolicy, FillGaps, Format, InvalidPolicy, LastCandle, LoadOptions,
+    Timeframe, Timerange,
 };
 use quantsweep_sweep::SweepConfig;
 use quantsweep_train::{ModelConfig, TrainConfig};
@@ -86,6 +87,13 @@ pub struct DataConfig {
     /// Column names (and time format) of a CSV whose header the detection does not know.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub columns: Option<ColumnMap>,
+    /// The last candle: `keep`, `drop_if_unfinished` or `drop`. Default: `keep`.
+    #[serde(default)]
+    pub last_candle: LastCandle,
+    /// Missing candles: `none` (reported only) or `ffill` (flat candles at the previous close,
+    /// volume 0). Default: `none`.
+    #[serde(default)]
+    pub fill_gaps: FillGaps,
     /// Candles sharing a timestamp. Default: `keep_last`.
     #[serde(default)]
     pub duplicates: DuplicatePolicy,
@@ -145,6 +153,8 @@ impl DataConfig {
             duplicates: self.duplicates,
             invalid: self.invalid,
             columns: self.columns.clone(),
+            last_candle: self.last_candle,
+            fill_gaps: self.fill_gaps,
         }
     }
 

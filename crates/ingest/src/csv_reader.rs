@@ -303,7 +303,7 @@ mod tests {
         text: &str,
         path: &Path,
     ) -> Result<(crate::Candles, crate::LoadReport), IngestError> {
-        repair(read_csv(text, path, Format::Auto, None)?, path, &LoadOptions::default())
+        repair(read_csv(text, path, Format::Auto, None)?, path, &LoadOptions::default(), None)
     }
 
     #[test]

@@ -35,7 +35,9 @@ use std::path::Path;
 
 pub use candles::{Candles, Timeframe};
 pub use error::{IngestError, Position};
-pub use options::{ColumnMap, DuplicatePolicy, Format, InvalidPolicy, LoadOptions};
+pub use options::{
+    ColumnMap, DuplicatePolicy, FillGaps, Format, InvalidPolicy, LastCandle, LoadOptions,
+};
 pub use pairs::{Aligned, align, freqtrade_file, load_pairs};
 pub use source::{StorageOptions, fetch, load_source, memory_store};
 pub use timerange::Timerange;
@@ -47,9 +49,14 @@ pub fn load(
     options: &LoadOptions,
 ) -> Result<(Candles, LoadReport), IngestError> {
     let path = path.as_ref();
-    let bytes =
-        std::fs::read(path).map_err(|error| IngestError::Io { path: path.to_path_buf(), error })?;
-    parse(bytes, path, options)
+    let io = |error| IngestError::Io { path: path.to_path_buf(), error };
+    let bytes = std::fs::read(path).map_err(io)?;
+    let modified_ms = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_millis() as i64);
+    parse_at(bytes, path, options, modified_ms)
 }
 
 /// Parses the bytes of a candle file; `path` names it in errors and drives format detection.
@@ -57,6 +64,17 @@ pub fn parse(
     bytes: Vec<u8>,
     path: &Path,
     options: &LoadOptions,
+) -> Result<(Candles, LoadReport), IngestError> {
+    parse_at(bytes, path, options, None)
+}
+
+/// [`parse`], knowing when the file was last written (ms since the epoch): a last candle
+/// that closes after that may be unfinished.
+pub fn parse_at(
+    bytes: Vec<u8>,
+    path: &Path,
+    options: &LoadOptions,
+    modified_ms: Option<i64>,
 ) -> Result<(Candles, LoadReport), IngestError> {
     if bytes.is_empty() {
         return Err(IngestError::Empty { path: path.to_path_buf() });
@@ -84,5 +102,5 @@ pub fn parse(
             csv_reader::read_csv(&text, path, format, options.columns.as_ref())?
         }
     };
-    validate::repair(parsed, path, options)
+    validate::repair(parsed, path, options, modified_ms)
 }

@@ -108,6 +108,32 @@ pub enum InvalidPolicy {
     Drop,
 }
 
+/// What to do with the last candle, which may still have been open when the file was made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LastCandle {
+    /// Keep it (the report still says when it may be unfinished).
+    #[default]
+    Keep,
+    /// Drop it when it may be unfinished: its close time is after the file was last modified,
+    /// or the file is a CryptoDataDownload snapshot (published with a partial newest row).
+    DropIfUnfinished,
+    /// Always drop it.
+    Drop,
+}
+
+/// How missing candles are treated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FillGaps {
+    /// Leave gaps (they are reported).
+    #[default]
+    None,
+    /// Insert a flat candle at the previous close with zero volume for each missing one, as
+    /// freqtrade does.
+    Ffill,
+}
+
 /// Column names for CSV files whose header the detection does not know, and how their time
 /// column is written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,4 +188,8 @@ pub struct LoadOptions {
     pub invalid: InvalidPolicy,
     /// Column names and time format for CSV files; default: detected from the header.
     pub columns: Option<ColumnMap>,
+    /// Default: `keep`.
+    pub last_candle: LastCandle,
+    /// Default: `none`.
+    pub fill_gaps: FillGaps,
 }

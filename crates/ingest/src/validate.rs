@@ -3,7 +3,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::Position;
-use crate::{Candles, DuplicatePolicy, Format, IngestError, InvalidPolicy, LoadOptions, Timeframe};
+use crate::{
+    Candles, DuplicatePolicy, FillGaps, Format, IngestError, InvalidPolicy, LastCandle,
+    LoadOptions, Timeframe,
+};
 
 /// A run of missing candles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -37,8 +40,14 @@ pub struct LoadReport {
     /// The most common spacing of the candles kept.
     #[serde(serialize_with = "display_opt")]
     pub timeframe: Option<Timeframe>,
-    /// Missing candles, found after sorting. Reported, not filled.
+    /// Missing candles, found after sorting (before any filling).
     pub gaps: Vec<Gap>,
+    /// Candles inserted by `FillGaps::Ffill`.
+    pub gaps_filled: usize,
+    /// The last candle may still have been open when the file was made.
+    pub last_maybe_unfinished: bool,
+    /// The last candle was dropped (`LastCandle`).
+    pub last_dropped: bool,
 }
 
 fn display<S: serde::Serializer, T: std::fmt::Display>(v: &T, s: S) -> Result<S::Ok, S::Error> {
@@ -104,7 +113,9 @@ impl Parsed {
     }
 }
 
-/// Drops null rows, checks OHLC consistency, sorts, resolves duplicates and finds gaps.
+/// Drops null rows, checks OHLC consistency, sorts, resolves duplicates, finds gaps, and
+/// applies the last-candle and gap-fill policies. `modified_ms` is when the file was last
+/// written, when known.
 ///
 /// Fast path: when every row is kept and times strictly increase (the usual file), the
 /// columns move into the candles without a copy.
@@ -112,6 +123,7 @@ pub(crate) fn repair(
     parsed: Parsed,
     path: &Path,
     options: &LoadOptions,
+    modified_ms: Option<i64>,
 ) -> Result<(Candles, LoadReport), IngestError> {
     let n = parsed.timestamp_ms.len();
     let mut report = LoadReport {
@@ -198,10 +210,34 @@ pub(crate) fn repair(
             volume: take(&parsed.volume),
         }
     };
+    let mut candles = candles;
+    report.timeframe = candles.timeframe();
+    if let (Some(tf), Some(&last)) = (report.timeframe, candles.timestamp_ms.last()) {
+        let closes_after_file = modified_ms.is_some_and(|m| last + tf.0 > m);
+        report.last_maybe_unfinished =
+            closes_after_file || report.format == Format::CryptoDataDownload;
+    }
+    let drop_last = match options.last_candle {
+        LastCandle::Keep => false,
+        LastCandle::DropIfUnfinished => report.last_maybe_unfinished,
+        LastCandle::Drop => true,
+    };
+    if drop_last && !candles.is_empty() {
+        for v in [
+            &mut candles.open,
+            &mut candles.high,
+            &mut candles.low,
+            &mut candles.close,
+            &mut candles.volume,
+        ] {
+            v.pop();
+        }
+        candles.timestamp_ms.pop();
+        report.last_dropped = true;
+    }
     if candles.is_empty() {
         return Err(IngestError::Empty { path: path.to_path_buf() });
     }
-    report.timeframe = candles.timeframe();
     if let Some(tf) = report.timeframe {
         report.gaps = candles
             .timestamp_ms
@@ -210,8 +246,39 @@ pub(crate) fn repair(
             .map(|w| Gap { after_ms: w[0], missing: (w[1] - w[0]) / tf.0 - 1 })
             .filter(|g| g.missing > 0)
             .collect();
+        if options.fill_gaps == FillGaps::Ffill && !report.gaps.is_empty() {
+            report.gaps_filled = report.gaps.iter().map(|g| g.missing as usize).sum();
+            candles = forward_fill(&candles, tf);
+        }
     }
     Ok((candles, report))
+}
+
+/// Inserts a flat candle (open = high = low = close = the previous close, volume 0) at every
+/// missing step of `tf`.
+fn forward_fill(c: &Candles, tf: Timeframe) -> Candles {
+    let mut out = Candles::default();
+    for i in 0..c.len() {
+        if i > 0 {
+            let prev = c.close[i - 1];
+            let mut t = c.timestamp_ms[i - 1] + tf.0;
+            while t < c.timestamp_ms[i] {
+                out.timestamp_ms.push(t);
+                for v in [&mut out.open, &mut out.high, &mut out.low, &mut out.close] {
+                    v.push(prev);
+                }
+                out.volume.push(0.0);
+                t += tf.0;
+            }
+        }
+        out.timestamp_ms.push(c.timestamp_ms[i]);
+        out.open.push(c.open[i]);
+        out.high.push(c.high[i]);
+        out.low.push(c.low[i]);
+        out.close.push(c.close[i]);
+        out.volume.push(c.volume[i]);
+    }
+    out
 }
 
 /// `2021-06-10 00:00:00` (UTC) for messages.
@@ -255,22 +322,22 @@ mod tests {
     }
 
     fn opts(duplicates: DuplicatePolicy, invalid: InvalidPolicy) -> LoadOptions {
-        LoadOptions { format: Format::Auto, duplicates, invalid, columns: None }
+        LoadOptions { duplicates, invalid, ..LoadOptions::default() }
     }
 
     #[test]
     fn duplicate_policies() {
         let rows = || parsed(&[(2, 20, 2.0), (3, 10, 1.0), (4, 10, 1.5)]);
         let p = Path::new("f");
-        let (c, r) = repair(rows(), p, &LoadOptions::default()).expect("keep last");
+        let (c, r) = repair(rows(), p, &LoadOptions::default(), None).expect("keep last");
         assert_eq!((c.timestamp_ms.clone(), c.close.clone()), (vec![10, 20], vec![1.5, 2.0]));
         assert_eq!(r.duplicates_dropped, 1);
         assert!(r.reordered);
         let first = opts(DuplicatePolicy::KeepFirst, InvalidPolicy::Error);
-        let (c, _) = repair(rows(), p, &first).expect("keep first");
+        let (c, _) = repair(rows(), p, &first, None).expect("keep first");
         assert_eq!(c.close, vec![1.0, 2.0]);
         let error = opts(DuplicatePolicy::Error, InvalidPolicy::Error);
-        let err = repair(rows(), Path::new("f.csv"), &error).expect_err("duplicates");
+        let err = repair(rows(), Path::new("f.csv"), &error, None).expect_err("duplicates");
         assert!(
             err.to_string().starts_with("f.csv:4: duplicate candle at 1970-01-01 00:00:00"),
             "{err}"
@@ -284,19 +351,41 @@ mod tests {
             p.low[1] = 3.0;
             p
         };
-        let err =
-            repair(rows(), Path::new("f.csv"), &LoadOptions::default()).expect_err("low > high");
+        let err = repair(rows(), Path::new("f.csv"), &LoadOptions::default(), None)
+            .expect_err("low > high");
         assert!(err.to_string().starts_with("f.csv:7: invalid candle"), "{err}");
         let drop = opts(DuplicatePolicy::KeepLast, InvalidPolicy::Drop);
-        let (c, r) = repair(rows(), Path::new("f.csv"), &drop).expect("dropped");
+        let (c, r) = repair(rows(), Path::new("f.csv"), &drop, None).expect("dropped");
         assert_eq!((c.len(), r.invalid_dropped), (2, 1));
     }
 
     #[test]
     fn gaps_are_counted_in_bars() {
         let rows = parsed(&[(2, 0, 1.0), (3, 10, 1.0), (4, 20, 1.0), (5, 50, 1.0)]);
-        let (_, r) = repair(rows, Path::new("f"), &LoadOptions::default()).expect("valid");
+        let (_, r) = repair(rows, Path::new("f"), &LoadOptions::default(), None).expect("valid");
         assert_eq!(r.gaps, vec![Gap { after_ms: 20, missing: 2 }]);
         assert_eq!(r.timeframe, Some(Timeframe(10)));
+    }
+
+    #[test]
+    fn gap_filling_and_the_last_candle_policies() {
+        let rows = || parsed(&[(2, 0, 1.0), (3, 10, 2.0), (4, 40, 3.0), (5, 50, 4.0)]);
+        let fill = LoadOptions { fill_gaps: FillGaps::Ffill, ..LoadOptions::default() };
+        let (c, r) = repair(rows(), Path::new("f"), &fill, None).expect("filled");
+        assert_eq!(c.timestamp_ms, vec![0, 10, 20, 30, 40, 50]);
+        assert_eq!((c.close[2], c.open[3], c.volume[2]), (2.0, 2.0, 0.0));
+        assert_eq!((r.gaps_filled, r.gaps.len()), (2, 1));
+        // Written at t = 55: the candle opening at 50 closes at 60, after the file was made.
+        let unfinished =
+            LoadOptions { last_candle: LastCandle::DropIfUnfinished, ..LoadOptions::default() };
+        let (c, r) = repair(rows(), Path::new("f"), &unfinished, Some(55)).expect("dropped");
+        assert!(r.last_maybe_unfinished && r.last_dropped);
+        assert_eq!(c.timestamp_ms.last(), Some(&40));
+        let (c, r) = repair(rows(), Path::new("f"), &unfinished, Some(60)).expect("kept");
+        assert!(!r.last_maybe_unfinished && !r.last_dropped);
+        assert_eq!(c.len(), 4);
+        let keep = LoadOptions::default();
+        let (_, r) = repair(rows(), Path::new("f"), &keep, Some(55)).expect("kept");
+        assert!(r.last_maybe_unfinished && !r.last_dropped);
     }
 }

@@ -104,6 +104,19 @@ fn documented_defects_are_reported() {
     assert_eq!(c.len(), 36_062 - 2649);
     assert_eq!(r.gaps.len(), 8);
     assert!(r.reordered);
+    // Its newest row (2021-06-10 00:00) is a candle captured while still open: flagged, and
+    // dropped on request.
+    assert!(r.last_maybe_unfinished && !r.last_dropped);
+    let drop = LoadOptions {
+        last_candle: quantsweep_ingest::LastCandle::DropIfUnfinished,
+        ..LoadOptions::default()
+    };
+    let (c, r) = load(dir.join("cryptodatadownload/Binance_ETHUSDT_1h.csv"), &drop).expect("drop");
+    assert!(r.last_dropped);
+    assert_eq!(format_ms(*c.timestamp_ms.last().expect("rows")), "2021-06-09 23:00:00");
+    // A finished freqtrade file is not flagged (it was written long after its last close).
+    let (_, r) = load_ok("freqtrade/nfi_2020-12_2021-07/binance/ETH_USDT-1h.json");
+    assert!(!r.last_maybe_unfinished);
 
     // Four literal `null` rows.
     let (_, r) = load_ok("yahoo/ETH-USD.csv");

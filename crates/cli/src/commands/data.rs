@@ -26,7 +26,7 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
         format: args.format.unwrap_or(Format::Auto),
         duplicates: args.duplicates.unwrap_or(DuplicatePolicy::KeepLast),
         invalid: args.invalid.unwrap_or(InvalidPolicy::Drop),
-        columns: None,
+        ..LoadOptions::default()
     };
     if !args.pairs.is_empty() {
         return inspect_pairs(args, &options);
@@ -73,6 +73,16 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
         report.invalid_dropped,
         spelled(&options.invalid)
     );
+    if report.last_maybe_unfinished {
+        println!(
+            "last candle may be unfinished ({}); data.last_candle: drop_if_unfinished removes it",
+            if report.format == Format::CryptoDataDownload {
+                "CryptoDataDownload snapshots can end in an open candle"
+            } else {
+                "it closes after the file was written"
+            }
+        );
+    }
     println!(
         "gaps        {} ({} candles missing){}{}",
         report.gaps.len(),
