@@ -3,6 +3,8 @@
 //! Outputs are read back with the tools users read them with: pyarrow/pandas for Parquet and
 //! TensorBoard's own event loader, from the venv `scripts/setup` creates (`.venv`).
 
+#[path = "support/loopback.rs"]
+mod loopback;
 #[path = "support/moto.rs"]
 mod moto;
 

@@ -1,56 +1,30 @@
 //! A real S3-compatible server for tests: moto's `moto_server` (installed into the venv by
 //! scripts/setup) on a free loopback port, killed when dropped. Shared by the ingest and
-//! end-to-end suites (`#[path]`-included).
+//! end-to-end suites (`#[path]`-included, next to `loopback.rs`).
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+
+use super::loopback::{LoopbackServer, venv_tool};
 
 /// A running moto server.
 pub struct Moto {
-    child: Child,
-    /// The port it listens on, on 127.0.0.1.
-    pub port: u16,
+    server: LoopbackServer,
 }
 
 impl Moto {
     /// Starts moto from `<repo>/.venv`; `None` (after saying so) outside CI when the venv lacks it.
     pub fn start(repo: &Path) -> Option<Moto> {
-        let exe = repo.join(".venv/bin/moto_server");
-        if !exe.exists() {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "{} missing: run scripts/setup",
-                exe.display()
-            );
-            eprintln!("skipped: {} missing (run scripts/setup)", exe.display());
-            return None;
-        }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .expect("a free port")
-            .local_addr()
-            .expect("addr")
-            .port();
-        let child = Command::new(exe)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server starts");
-        let moto = Moto { child, port };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not listen on {port} within 30 s");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Some(moto)
+        let exe = venv_tool(repo, "moto_server")?;
+        let args = |port: u16| vec!["-H".into(), "127.0.0.1".into(), "-p".into(), port.to_string()];
+        Some(Moto { server: LoopbackServer::start(Command::new(exe), args, "moto_server") })
     }
 
     /// `http://127.0.0.1:PORT`.
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}", self.server.port)
     }
 
     /// The AWS environment a user would set for this endpoint.
@@ -75,11 +49,11 @@ impl Moto {
     }
 
     fn request(&self, method: &str, path: &str, body: &[u8]) {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to moto");
+        let mut s = TcpStream::connect(("127.0.0.1", self.server.port)).expect("connect to moto");
         write!(
             s,
             "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            self.port,
+            self.server.port,
             body.len()
         )
         .expect("send headers");
@@ -87,12 +61,5 @@ impl Moto {
         let mut reply = String::new();
         s.read_to_string(&mut reply).expect("reply");
         assert!(reply.starts_with("HTTP/1.1 200"), "{method} {path}: {reply}");
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

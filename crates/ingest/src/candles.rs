@@ -64,6 +64,56 @@ impl Candles {
         self.timestamp_ms.is_empty()
     }
 
+    /// Appends one candle (the caller keeps times increasing).
+    pub fn push(
+        &mut self,
+        timestamp_ms: i64,
+        open: f64,
+        high: f64,
+        low: f64,
+        close: f64,
+        volume: f64,
+    ) {
+        self.timestamp_ms.push(timestamp_ms);
+        self.open.push(open);
+        self.high.push(high);
+        self.low.push(low);
+        self.close.push(close);
+        self.volume.push(volume);
+    }
+
+    /// Moves `other`'s candles to the end of these.
+    pub fn append(&mut self, mut other: Candles) {
+        self.timestamp_ms.append(&mut other.timestamp_ms);
+        self.open.append(&mut other.open);
+        self.high.append(&mut other.high);
+        self.low.append(&mut other.low);
+        self.close.append(&mut other.close);
+        self.volume.append(&mut other.volume);
+    }
+
+    /// Removes the last candle, if any.
+    pub fn pop_last(&mut self) {
+        self.timestamp_ms.pop();
+        for v in [&mut self.open, &mut self.high, &mut self.low, &mut self.close, &mut self.volume]
+        {
+            v.pop();
+        }
+    }
+
+    /// The candles at `rows`, in that order.
+    pub fn select(&self, rows: &[usize]) -> Candles {
+        let take = |col: &[f64]| rows.iter().map(|&i| col[i]).collect::<Vec<f64>>();
+        Candles {
+            timestamp_ms: rows.iter().map(|&i| self.timestamp_ms[i]).collect(),
+            open: take(&self.open),
+            high: take(&self.high),
+            low: take(&self.low),
+            close: take(&self.close),
+            volume: take(&self.volume),
+        }
+    }
+
     /// The most common spacing between consecutive candles, if there are at least two (the
     /// smallest one on ties).
     pub fn timeframe(&self) -> Option<Timeframe> {

@@ -163,10 +163,16 @@ fn from_batches(
     let local = |i: usize| order.iter().position(|&j| j == i).unwrap_or(0);
     let mut out = Parsed::new(format, names.clone(), wanted.volume.is_none(), false);
     let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
-    for v in [&mut out.open, &mut out.high, &mut out.low, &mut out.close, &mut out.volume] {
+    for v in [
+        &mut out.candles.open,
+        &mut out.candles.high,
+        &mut out.candles.low,
+        &mut out.candles.close,
+        &mut out.candles.volume,
+    ] {
         v.reserve(total);
     }
-    out.timestamp_ms.reserve(total);
+    out.candles.timestamp_ms.reserve(total);
     for batch in batches {
         let n = batch.num_rows();
         let times = time_column_ms(batch.column(local(wanted.time)).as_ref())
@@ -185,18 +191,24 @@ fn from_batches(
         let no_nulls = cols.iter().chain(volume.iter()).all(|a| a.null_count() == 0);
         match times {
             TimeColumn::Dense(t) if no_nulls => {
-                out.timestamp_ms.extend_from_slice(&t);
-                for (dst, a) in [&mut out.open, &mut out.high, &mut out.low, &mut out.close]
-                    .into_iter()
-                    .zip(&cols)
+                out.candles.timestamp_ms.extend_from_slice(&t);
+                for (dst, a) in [
+                    &mut out.candles.open,
+                    &mut out.candles.high,
+                    &mut out.candles.low,
+                    &mut out.candles.close,
+                ]
+                .into_iter()
+                .zip(&cols)
                 {
                     dst.extend_from_slice(a.as_primitive::<Float64Type>().values());
                 }
                 match &volume {
-                    Some(v) => {
-                        out.volume.extend_from_slice(v.as_primitive::<Float64Type>().values())
-                    }
-                    None => out.volume.extend(std::iter::repeat_n(f64::NAN, n)),
+                    Some(v) => out
+                        .candles
+                        .volume
+                        .extend_from_slice(v.as_primitive::<Float64Type>().values()),
+                    None => out.candles.volume.extend(std::iter::repeat_n(f64::NAN, n)),
                 }
             }
             times => {
@@ -288,11 +300,11 @@ mod tests {
     }
 
     fn check(p: &Parsed) {
-        assert_eq!(p.timestamp_ms.len(), 150_000);
-        assert_eq!(p.timestamp_ms[149_999], 149_999 * 60_000);
-        assert_eq!(p.open[123_456], 100.0 + (123_456 % 97) as f64 + 0.5);
-        assert_eq!(p.volume[77_777], 100.0 + (77_777 % 97) as f64 + 7.0);
-        assert_eq!(p.low[5], 105.0);
+        assert_eq!(p.candles.timestamp_ms.len(), 150_000);
+        assert_eq!(p.candles.timestamp_ms[149_999], 149_999 * 60_000);
+        assert_eq!(p.candles.open[123_456], 100.0 + (123_456 % 97) as f64 + 0.5);
+        assert_eq!(p.candles.volume[77_777], 100.0 + (77_777 % 97) as f64 + 7.0);
+        assert_eq!(p.candles.low[5], 105.0);
     }
 
     #[test]

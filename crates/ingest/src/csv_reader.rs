@@ -102,12 +102,7 @@ pub(crate) fn read_csv(
     };
     for part in parts {
         out.null_rows += part.null_rows;
-        out.timestamp_ms.extend(part.timestamp_ms);
-        out.open.extend(part.open);
-        out.high.extend(part.high);
-        out.low.extend(part.low);
-        out.close.extend(part.close);
-        out.volume.extend(part.volume);
+        out.candles.append(part.candles);
         if let (Some(all), Some(lines)) = (out.lines.as_mut(), part.lines) {
             all.extend(lines);
         }
@@ -439,8 +434,8 @@ mod tests {
             time_format: Some("%d/%m/%Y %H:%M".into()),
         };
         let p = read_csv(&text, Path::new("de.csv"), Format::Csv, Some(&map)).expect("mapped");
-        assert_eq!(p.timestamp_ms[1] - p.timestamp_ms[0], 3_600_000);
-        assert_eq!(p.timestamp_ms[0], parse_datetime("2021-01-03 10:00:00").expect("date"));
+        assert_eq!(p.candles.timestamp_ms[1] - p.candles.timestamp_ms[0], 3_600_000);
+        assert_eq!(p.candles.timestamp_ms[0], parse_datetime("2021-01-03 10:00:00").expect("date"));
         assert!(p.no_volume);
         let bad = ColumnMap { close: "Close".into(), ..map };
         let err =

@@ -59,13 +59,13 @@ mod tests {
     fn reads_plain_and_gzipped_arrays() {
         let text = b"[[1515560100000, 5.33e-05, 5.33e-05, 5.288e-05, 5.29e-05, 431401.9], [1515560400000, 5.29e-05, 5.294e-05, 5.269e-05, 5.27e-05, 311565.6]]";
         let p = read_freqtrade_json(text, Path::new("a.json")).expect("plain");
-        assert_eq!(p.timestamp_ms.len(), 2);
-        assert_eq!(p.timestamp_ms[1], 1_515_560_400_000);
+        assert_eq!(p.candles.timestamp_ms.len(), 2);
+        assert_eq!(p.candles.timestamp_ms[1], 1_515_560_400_000);
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         std::io::Write::write_all(&mut gz, text).expect("compress");
         let bytes = gz.finish().expect("gzip");
         let q = read_freqtrade_json(&bytes, Path::new("a.json.gz")).expect("gz");
-        assert_eq!(q.timestamp_ms.len(), 2);
+        assert_eq!(q.candles.timestamp_ms.len(), 2);
         let err = read_freqtrade_json(&bytes[..bytes.len() / 2], Path::new("a.json.gz"))
             .expect_err("truncated gzip");
         assert!(err.to_string().contains("a.json.gz: not a complete gzip stream"), "{err}");

@@ -88,19 +88,16 @@ pub fn align(pairs: Vec<(String, Candles)>) -> Result<Aligned, String> {
     let mut out = Vec::with_capacity(pairs.len());
     let mut dropped = Vec::with_capacity(pairs.len());
     for (name, c) in pairs {
-        let mut kept = Candles::default();
+        // Both lists are ascending: walk them together to find each common time's row.
+        let mut rows = Vec::with_capacity(common.len());
         let mut j = 0;
         for (i, t) in c.timestamp_ms.iter().enumerate() {
             if j < common.len() && common[j] == *t {
-                kept.timestamp_ms.push(*t);
-                kept.open.push(c.open[i]);
-                kept.high.push(c.high[i]);
-                kept.low.push(c.low[i]);
-                kept.close.push(c.close[i]);
-                kept.volume.push(c.volume[i]);
+                rows.push(i);
                 j += 1;
             }
         }
+        let kept = c.select(&rows);
         dropped.push(c.len() - kept.len());
         out.push((name, kept));
     }

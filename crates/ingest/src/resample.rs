@@ -55,12 +55,14 @@ impl Candles {
                 out.close[k] = self.close[i];
                 out.volume[k] += self.volume[i];
             } else {
-                out.timestamp_ms.push(bin);
-                out.open.push(self.open[i]);
-                out.high.push(self.high[i]);
-                out.low.push(self.low[i]);
-                out.close.push(self.close[i]);
-                out.volume.push(self.volume[i]);
+                out.push(
+                    bin,
+                    self.open[i],
+                    self.high[i],
+                    self.low[i],
+                    self.close[i],
+                    self.volume[i],
+                );
             }
         }
         Ok(out)

@@ -65,12 +65,8 @@ fn display_opt<S: serde::Serializer>(v: &Option<Timeframe>, s: S) -> Result<S::O
 /// what it already knows.
 #[derive(Debug, Default)]
 pub(crate) struct Parsed {
-    pub timestamp_ms: Vec<i64>,
-    pub open: Vec<f64>,
-    pub high: Vec<f64>,
-    pub low: Vec<f64>,
-    pub close: Vec<f64>,
-    pub volume: Vec<f64>,
+    /// Every row with a timestamp, unvalidated and unsorted.
+    pub candles: Candles,
     /// Text formats: the line of each row. Binary formats: none (row `i` is `Row(i + 1)`).
     pub lines: Option<Vec<u64>>,
     /// Rows already dropped by the reader (no timestamp).
@@ -89,12 +85,7 @@ impl Parsed {
     /// Appends a row.
     #[allow(clippy::too_many_arguments)]
     pub fn push(&mut self, line: Option<u64>, t: i64, o: f64, h: f64, l: f64, c: f64, v: f64) {
-        self.timestamp_ms.push(t);
-        self.open.push(o);
-        self.high.push(h);
-        self.low.push(l);
-        self.close.push(c);
-        self.volume.push(v);
+        self.candles.push(t, o, h, l, c, v);
         if let (Some(lines), Some(line)) = (self.lines.as_mut(), line) {
             lines.push(line);
         }
@@ -108,8 +99,9 @@ impl Parsed {
     }
 
     fn is_null(&self, i: usize) -> bool {
-        let prices = [self.open[i], self.high[i], self.low[i], self.close[i]];
-        prices.iter().any(|v| v.is_nan()) || (!self.no_volume && self.volume[i].is_nan())
+        let c = &self.candles;
+        let prices = [c.open[i], c.high[i], c.low[i], c.close[i]];
+        prices.iter().any(|v| v.is_nan()) || (!self.no_volume && c.volume[i].is_nan())
     }
 }
 
@@ -125,7 +117,7 @@ pub(crate) fn repair(
     options: &LoadOptions,
     modified_ms: Option<i64>,
 ) -> Result<(Candles, LoadReport), IngestError> {
-    let n = parsed.timestamp_ms.len();
+    let n = parsed.candles.len();
     let mut report = LoadReport {
         source: path.to_path_buf(),
         format: parsed.format,
@@ -162,17 +154,10 @@ pub(crate) fn repair(
         }
     }
     report.null_rows_dropped = null_rows;
-    let ts = &parsed.timestamp_ms;
+    let ts = &parsed.candles.timestamp_ms;
     let strictly_increasing = ts.windows(2).all(|w| w[0] < w[1]);
-    let candles = if keep.is_none() && strictly_increasing {
-        Candles {
-            timestamp_ms: parsed.timestamp_ms,
-            open: parsed.open,
-            high: parsed.high,
-            low: parsed.low,
-            close: parsed.close,
-            volume: parsed.volume,
-        }
+    let mut candles = if keep.is_none() && strictly_increasing {
+        parsed.candles
     } else {
         let mut rows: Vec<usize> = match &keep {
             Some(k) => (0..n).filter(|&i| k[i]).collect(),
@@ -200,17 +185,8 @@ pub(crate) fn repair(
             }
         }
         report.duplicates_dropped = before - rows.len();
-        let take = |col: &[f64]| rows.iter().map(|&i| col[i]).collect::<Vec<f64>>();
-        Candles {
-            timestamp_ms: rows.iter().map(|&i| ts[i]).collect(),
-            open: take(&parsed.open),
-            high: take(&parsed.high),
-            low: take(&parsed.low),
-            close: take(&parsed.close),
-            volume: take(&parsed.volume),
-        }
+        parsed.candles.select(&rows)
     };
-    let mut candles = candles;
     report.timeframe = candles.timeframe();
     if let (Some(tf), Some(&last)) = (report.timeframe, candles.timestamp_ms.last()) {
         let closes_after_file = modified_ms.is_some_and(|m| last + tf.0 > m);
@@ -223,16 +199,7 @@ pub(crate) fn repair(
         LastCandle::Drop => true,
     };
     if drop_last && !candles.is_empty() {
-        for v in [
-            &mut candles.open,
-            &mut candles.high,
-            &mut candles.low,
-            &mut candles.close,
-            &mut candles.volume,
-        ] {
-            v.pop();
-        }
-        candles.timestamp_ms.pop();
+        candles.pop_last();
         report.last_dropped = true;
     }
     if candles.is_empty() {
@@ -263,20 +230,11 @@ fn forward_fill(c: &Candles, tf: Timeframe) -> Candles {
             let prev = c.close[i - 1];
             let mut t = c.timestamp_ms[i - 1] + tf.0;
             while t < c.timestamp_ms[i] {
-                out.timestamp_ms.push(t);
-                for v in [&mut out.open, &mut out.high, &mut out.low, &mut out.close] {
-                    v.push(prev);
-                }
-                out.volume.push(0.0);
+                out.push(t, prev, prev, prev, prev, 0.0);
                 t += tf.0;
             }
         }
-        out.timestamp_ms.push(c.timestamp_ms[i]);
-        out.open.push(c.open[i]);
-        out.high.push(c.high[i]);
-        out.low.push(c.low[i]);
-        out.close.push(c.close[i]);
-        out.volume.push(c.volume[i]);
+        out.push(c.timestamp_ms[i], c.open[i], c.high[i], c.low[i], c.close[i], c.volume[i]);
     }
     out
 }
@@ -288,20 +246,18 @@ pub fn format_ms(ms: i64) -> String {
 }
 
 fn check_ohlc(p: &Parsed, i: usize) -> Result<(), String> {
-    let (open, high, low, close) = (p.open[i], p.high[i], p.low[i], p.close[i]);
+    let c = &p.candles;
+    let (open, high, low, close) = (c.open[i], c.high[i], c.low[i], c.close[i]);
     let prices = [open, high, low, close];
     if !prices.iter().all(|v| v.is_finite() && *v > 0.0) {
-        return Err(format!(
-            "prices must be positive and finite, got {:?}",
-            [open, high, low, close]
-        ));
+        return Err(format!("prices must be positive and finite, got {prices:?}"));
     }
     if low > open.min(close) || high < open.max(close) {
         return Err(format!(
             "needs low <= open, close <= high; got open {open} high {high} low {low} close {close}"
         ));
     }
-    let volume = p.volume[i];
+    let volume = c.volume[i];
     if !p.no_volume && (volume.is_nan() || volume < 0.0) {
         return Err(format!("volume must be a non-negative number, got {volume}"));
     }
@@ -348,7 +304,7 @@ mod tests {
     fn invalid_candles_are_refused_or_dropped_and_counted() {
         let rows = || {
             let mut p = parsed(&[(6, 0, 1.0), (7, 10, 2.0), (8, 20, 1.0)]);
-            p.low[1] = 3.0;
+            p.candles.low[1] = 3.0;
             p
         };
         let err = repair(rows(), Path::new("f.csv"), &LoadOptions::default(), None)

@@ -1,6 +1,8 @@
 //! Reading candles over the S3 protocol from a real S3-compatible server on loopback:
 //! moto's `moto_server` (installed by scripts/setup), started and stopped by the test.
 
+#[path = "../../../tests/support/loopback.rs"]
+mod loopback;
 #[path = "../../../tests/support/moto.rs"]
 mod moto;
 

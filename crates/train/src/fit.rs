@@ -2,7 +2,7 @@ use std::ops::{ControlFlow, Range};
 use std::str::FromStr;
 use std::sync::Mutex;
 
-use quantsweep_core::{EpochMetrics, Observer, Stop};
+use quantsweep_core::{EpochMetrics, Observer};
 use quantsweep_features::Dataset;
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Reduction, Tensor};
@@ -229,13 +229,6 @@ impl SplitMix64 {
             v.swap(i, j);
         }
         v
-    }
-}
-
-/// Maps a [`Stop`] to what the sweep records.
-impl From<Stop> for TrainError {
-    fn from(stop: Stop) -> Self {
-        TrainError::Stopped { stop, epochs: Vec::new() }
     }
 }
 

@@ -18,7 +18,7 @@ pub fn validate(args: &PipelineArgs) -> Result<()> {
         pipeline.trials.len(),
         pipeline.config.sweep.method,
         candles.len(),
-        pipeline.config.data.location()?,
+        report.source.display(),
         report.gaps.len(),
         report.duplicates_dropped,
         report.null_rows_dropped,
