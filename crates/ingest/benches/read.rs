@@ -8,6 +8,10 @@ use std::time::Instant;
 
 use quantsweep_ingest::{LoadOptions, load};
 
+/// The allocator of the `quantsweep` binary, so that the times are what users get.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let mut repeat = 5;

@@ -1,29 +1,56 @@
 use std::path::Path;
 
-use arrow::array::{Array, AsArray};
+use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::compute::cast;
 use arrow::datatypes::{
-    DataType, Float64Type, Int64Type, Schema, TimeUnit, TimestampMillisecondType,
+    ArrowPrimitiveType, DataType, Float64Type, Int64Type, Schema, TimeUnit,
+    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    TimestampSecondType,
 };
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use parquet::file::reader::ChunkReader;
 
+use crate::Candles;
 use crate::csv_reader::unix_to_ms;
 use crate::validate::Parsed;
 use crate::{Format, IngestError};
 
-/// Reads an Arrow IPC (Feather v2) file: freqtrade's `feather` handler writes one with
-/// LZ4-compressed buffers, `date` as `timestamp[ns, UTC]`. Only the needed columns are decoded.
+/// Reads an Arrow IPC (Feather v2) file held in memory: freqtrade's `feather` handler writes
+/// one with LZ4-compressed buffers, `date` as `timestamp[ns, UTC]`. Only the needed columns
+/// are decoded.
 pub(crate) fn read_feather(bytes: &[u8], path: &Path) -> Result<Parsed, IngestError> {
+    read_feather_from(|| Ok(std::io::Cursor::new(bytes)), bytes.len(), path)
+}
+
+/// Reads a local Feather file: each decoding thread reads the buffers it needs straight from
+/// the file, with no copy of the whole file in memory first.
+pub(crate) fn read_feather_file(path: &Path) -> Result<Parsed, IngestError> {
+    let io = |error| IngestError::Io { path: path.to_path_buf(), error };
+    let size = std::fs::metadata(path).map_err(io)?.len();
+    if size == 0 {
+        return Err(IngestError::Empty { path: path.to_path_buf() });
+    }
+    let open = || std::fs::File::open(path).map(std::io::BufReader::new).map_err(io);
+    read_feather_from(open, usize::try_from(size).unwrap_or(usize::MAX), path)
+}
+
+fn read_feather_from<R, F>(open_source: F, size: usize, path: &Path) -> Result<Parsed, IngestError>
+where
+    R: std::io::Read + std::io::Seek,
+    F: Fn() -> Result<R, IngestError> + Sync,
+{
     let err = |m: String| IngestError::Format { path: path.to_path_buf(), message: m };
     let open = |projection| {
-        arrow::ipc::reader::FileReader::try_new(std::io::Cursor::new(bytes), projection)
+        arrow::ipc::reader::FileReader::try_new(open_source()?, projection)
             .map_err(|e| err(format!("not a readable Feather/Arrow IPC file: {e}")))
     };
     let schema = open(None)?.schema();
     let wanted = Wanted::find(&schema, path)?;
-    let batches = read_split(path, &schema, &wanted.indices(), bytes.len(), |columns| {
+    let batches = read_split(path, &schema, &wanted.indices(), size, |columns| {
         open(Some(columns))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| err(format!("corrupt Feather/Arrow IPC data: {e}")))
@@ -31,19 +58,99 @@ pub(crate) fn read_feather(bytes: &[u8], path: &Path) -> Result<Parsed, IngestEr
     from_batches(&batches, &schema, path, Format::Feather)
 }
 
-/// Reads a Parquet file, decoding only the needed columns.
+/// Reads a Parquet file held in memory, decoding only the needed columns.
 pub(crate) fn read_parquet(bytes: Vec<u8>, path: &Path) -> Result<Parsed, IngestError> {
-    let err = |m: String| IngestError::Format { path: path.to_path_buf(), message: m };
     let size = bytes.len();
-    let bytes = bytes::Bytes::from(bytes);
-    let open = || {
-        ParquetRecordBatchReaderBuilder::try_new(bytes.clone())
-            .map_err(|e| err(format!("not a readable Parquet file: {e}")))
-    };
-    let schema = open()?.schema().clone();
+    read_parquet_from(bytes::Bytes::from(bytes), size, path)
+}
+
+/// Reads a local Parquet file, reading from disk only the column chunks it decodes.
+pub(crate) fn read_parquet_file(path: &Path) -> Result<Parsed, IngestError> {
+    let io = |error| IngestError::Io { path: path.to_path_buf(), error };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
+    if size == 0 {
+        return Err(IngestError::Empty { path: path.to_path_buf() });
+    }
+    let file = PositionalFile { file: std::sync::Arc::new(file), size };
+    read_parquet_from(file, usize::try_from(size).unwrap_or(usize::MAX), path)
+}
+
+/// A Parquet source that each decoding thread can read on its own.
+trait Source: ChunkReader + Sized + 'static {
+    fn another(&self) -> std::io::Result<Self>;
+}
+
+impl Source for bytes::Bytes {
+    fn another(&self) -> std::io::Result<Self> {
+        Ok(self.clone())
+    }
+}
+
+/// A file read with positional reads (`pread`), so that threads share it safely: a cloned
+/// `File` shares its offset, and two threads seeking it corrupt each other's reads.
+#[derive(Clone)]
+struct PositionalFile {
+    file: std::sync::Arc<std::fs::File>,
+    size: u64,
+}
+
+/// Reads a [`PositionalFile`] from `at` on.
+struct ReadAt {
+    file: std::sync::Arc<std::fs::File>,
+    at: u64,
+}
+
+impl std::io::Read for ReadAt {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = std::os::unix::fs::FileExt::read_at(&*self.file, buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+impl parquet::file::reader::Length for PositionalFile {
+    fn len(&self) -> u64 {
+        self.size
+    }
+}
+
+impl ChunkReader for PositionalFile {
+    type T = std::io::BufReader<ReadAt>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        Ok(std::io::BufReader::new(ReadAt { file: std::sync::Arc::clone(&self.file), at: start }))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        let mut buf = vec![0; length];
+        std::os::unix::fs::FileExt::read_exact_at(&*self.file, &mut buf, start)
+            .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))?;
+        Ok(buf.into())
+    }
+}
+
+impl Source for PositionalFile {
+    fn another(&self) -> std::io::Result<Self> {
+        Ok(self.clone())
+    }
+}
+
+fn read_parquet_from<R: Source>(
+    source: R,
+    size: usize,
+    path: &Path,
+) -> Result<Parsed, IngestError> {
+    let err = |m: String| IngestError::Format { path: path.to_path_buf(), message: m };
+    let metadata = ArrowReaderMetadata::load(&source, ArrowReaderOptions::default())
+        .map_err(|e| err(format!("not a readable Parquet file: {e}")))?;
+    let schema = metadata.schema().clone();
     let wanted = Wanted::find(&schema, path)?;
     let batches = read_split(path, &schema, &wanted.indices(), size, |columns| {
-        let builder = open()?;
+        let reader = source
+            .another()
+            .map_err(|error| IngestError::Io { path: path.to_path_buf(), error })?;
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(reader, metadata.clone());
         let mask = ProjectionMask::roots(builder.parquet_schema(), columns);
         builder
             .with_projection(mask)
@@ -161,76 +268,110 @@ fn from_batches(
     let wanted = Wanted::find(schema, path)?;
     let order = wanted.indices();
     let local = |i: usize| order.iter().position(|&j| j == i).unwrap_or(0);
-    let mut out = Parsed::new(format, names.clone(), wanted.volume.is_none(), false);
-    let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
-    for v in [
-        &mut out.candles.open,
-        &mut out.candles.high,
-        &mut out.candles.low,
-        &mut out.candles.close,
-        &mut out.candles.volume,
-    ] {
-        v.reserve(total);
-    }
-    out.candles.timestamp_ms.reserve(total);
+    let mut decoded = Vec::with_capacity(batches.len());
     for batch in batches {
-        let n = batch.num_rows();
         let times = time_column_ms(batch.column(local(wanted.time)).as_ref())
             .map_err(|m| err(format!("column `{}`: {m}", names[wanted.time])))?;
-        let floats = |i: usize| -> Result<arrow::array::ArrayRef, IngestError> {
+        let floats = |i: usize| -> Result<ArrayRef, IngestError> {
             cast(batch.column(local(i)), &DataType::Float64)
                 .map_err(|e| err(format!("column `{}` is not numeric: {e}", names[i])))
         };
         let [o, h, l, c] = wanted.prices;
-        let cols = [floats(o)?, floats(h)?, floats(l)?, floats(c)?];
+        let prices = [floats(o)?, floats(h)?, floats(l)?, floats(c)?];
         let volume = wanted.volume.map(floats).transpose()?;
-        let value = |a: &arrow::array::ArrayRef, k: usize| {
-            let a = a.as_primitive::<Float64Type>();
-            if a.is_null(k) { f64::NAN } else { a.value(k) }
-        };
-        let no_nulls = cols.iter().chain(volume.iter()).all(|a| a.null_count() == 0);
-        match times {
-            TimeColumn::Dense(t) if no_nulls => {
-                out.candles.timestamp_ms.extend_from_slice(&t);
-                for (dst, a) in [
-                    &mut out.candles.open,
-                    &mut out.candles.high,
-                    &mut out.candles.low,
-                    &mut out.candles.close,
-                ]
-                .into_iter()
-                .zip(&cols)
-                {
-                    dst.extend_from_slice(a.as_primitive::<Float64Type>().values());
-                }
-                match &volume {
-                    Some(v) => out
-                        .candles
-                        .volume
-                        .extend_from_slice(v.as_primitive::<Float64Type>().values()),
-                    None => out.candles.volume.extend(std::iter::repeat_n(f64::NAN, n)),
-                }
-            }
-            times => {
-                for k in 0..n {
-                    let v = volume.as_ref().map_or(f64::NAN, |a| value(a, k));
-                    match times.get(k) {
-                        Some(t) => out.push(
-                            None,
-                            t,
-                            value(&cols[0], k),
-                            value(&cols[1], k),
-                            value(&cols[2], k),
-                            value(&cols[3], k),
-                            v,
-                        ),
-                        None => out.null_rows += 1,
-                    }
-                }
+        decoded.push(Decoded { times, prices, volume });
+    }
+    let mut out = Parsed::new(format, names.clone(), wanted.volume.is_none(), false);
+    if decoded.iter().all(Decoded::is_dense) {
+        out.candles = gather_dense(&decoded);
+        return Ok(out);
+    }
+    let value = |a: &ArrayRef, k: usize| {
+        let a = a.as_primitive::<Float64Type>();
+        if a.is_null(k) { f64::NAN } else { a.value(k) }
+    };
+    for d in &decoded {
+        let [o, h, l, c] = &d.prices;
+        for k in 0..o.len() {
+            let v = d.volume.as_ref().map_or(f64::NAN, |a| value(a, k));
+            match d.times.get(k) {
+                Some(t) => out.push(None, t, value(o, k), value(h, k), value(l, k), value(c, k), v),
+                None => out.null_rows += 1,
             }
         }
     }
     Ok(out)
+}
+
+/// One batch's columns: times in ms, prices and volume as `Float64`.
+struct Decoded {
+    times: TimeColumn,
+    prices: [ArrayRef; 4],
+    volume: Option<ArrayRef>,
+}
+
+impl Decoded {
+    fn is_dense(&self) -> bool {
+        matches!(self.times, TimeColumn::Dense(_))
+            && self.prices.iter().chain(&self.volume).all(|a| a.null_count() == 0)
+    }
+}
+
+/// Price column `K` (open, high, low, close) of a batch.
+fn price<const K: usize>(d: &Decoded) -> Option<&[f64]> {
+    Some(d.prices[K].as_primitive::<Float64Type>().values())
+}
+
+/// The volume column of a batch, if the source has one.
+fn volume(d: &Decoded) -> Option<&[f64]> {
+    d.volume.as_ref().map(|a| a.as_primitive::<Float64Type>().values().as_ref())
+}
+
+/// Concatenates batches without nulls into candles, the columns copied on two threads when
+/// there are many rows (the copy is memory-bound; one core does not saturate the bus).
+fn gather_dense(decoded: &[Decoded]) -> Candles {
+    let total: usize = decoded.iter().map(|d| d.prices[0].len()).sum();
+    let gather = |pick: fn(&Decoded) -> Option<&[f64]>| -> Vec<f64> {
+        let mut v = Vec::with_capacity(total);
+        for d in decoded {
+            match pick(d) {
+                Some(values) => v.extend_from_slice(values),
+                None => v.resize(v.len() + d.prices[0].len(), f64::NAN),
+            }
+        }
+        v
+    };
+    let (open, high, low, close) = (price::<0>, price::<1>, price::<2>, price::<3>);
+    let times = || -> Vec<i64> {
+        let mut v = Vec::with_capacity(total);
+        for d in decoded {
+            if let TimeColumn::Dense(t) = &d.times {
+                v.extend_from_slice(t);
+            }
+        }
+        v
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || total < 1 << 16 {
+        return Candles {
+            timestamp_ms: times(),
+            open: gather(open),
+            high: gather(high),
+            low: gather(low),
+            close: gather(close),
+            volume: gather(volume),
+        };
+    }
+    std::thread::scope(|scope| {
+        let other = scope.spawn(|| (gather(low), gather(close), gather(volume)));
+        let (timestamp_ms, open, high) = (times(), gather(open), gather(high));
+        let (low, close, volume) = match other.join() {
+            Ok(columns) => columns,
+            // A panic in a copy is a bug; finish on this thread rather than lose the load.
+            Err(_) => (gather(low), gather(close), gather(volume)),
+        };
+        Candles { timestamp_ms, open, high, low, close, volume }
+    })
 }
 
 /// A batch's times in ms: dense when no value is null.
@@ -248,9 +389,27 @@ impl TimeColumn {
     }
 }
 
+/// The values of a timestamp array, each mapped by `f`.
+fn rescale<T: ArrowPrimitiveType<Native = i64>>(a: &dyn Array, f: impl Fn(i64) -> i64) -> Vec<i64> {
+    a.as_primitive::<T>().values().iter().map(|&t| f(t)).collect()
+}
+
 /// A time column in milliseconds since the epoch.
 fn time_column_ms(a: &dyn Array) -> Result<TimeColumn, String> {
     let ms: Vec<Option<i64>> = match a.data_type() {
+        DataType::Timestamp(unit, _) if a.null_count() == 0 => {
+            // One pass, no intermediate array as the cast below would make.
+            return Ok(TimeColumn::Dense(match unit {
+                TimeUnit::Second => rescale::<TimestampSecondType>(a, |t| t * 1000),
+                TimeUnit::Millisecond => rescale::<TimestampMillisecondType>(a, |t| t),
+                TimeUnit::Microsecond => {
+                    rescale::<TimestampMicrosecondType>(a, |t| t.div_euclid(1_000))
+                }
+                TimeUnit::Nanosecond => {
+                    rescale::<TimestampNanosecondType>(a, |t| t.div_euclid(1_000_000))
+                }
+            }));
+        }
         DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 => {
             let ms = cast(a, &DataType::Timestamp(TimeUnit::Millisecond, None))
                 .map_err(|e| e.to_string())?;
@@ -264,6 +423,12 @@ fn time_column_ms(a: &dyn Array) -> Result<TimeColumn, String> {
             // Integer times: seconds, milliseconds or microseconds, told by magnitude.
             let v = cast(a, &DataType::Int64).map_err(|e| e.to_string())?;
             let v = v.as_primitive::<Int64Type>();
+            if v.null_count() == 0 {
+                let ms: Vec<i64> = v.values().iter().map(|&t| unix_int_to_ms(t)).collect();
+                if ms.iter().all(|&t| t >= 0) {
+                    return Ok(TimeColumn::Dense(ms));
+                }
+            }
             (0..v.len())
                 .map(|k| if v.is_null(k) { None } else { unix_to_ms(v.value(k) as f64) })
                 .collect()
@@ -275,6 +440,17 @@ fn time_column_ms(a: &dyn Array) -> Result<TimeColumn, String> {
     } else {
         TimeColumn::WithNulls(ms)
     })
+}
+
+/// [`unix_to_ms`] for an integer time (`-1` for a negative one), without a round trip
+/// through `f64`: seconds below 1e11, milliseconds below 1e14, microseconds above.
+fn unix_int_to_ms(t: i64) -> i64 {
+    match t {
+        ..0 => -1,
+        0..100_000_000_000 => t * 1000,
+        100_000_000_000..100_000_000_000_000 => t,
+        _ => t / 1000 + i64::from(t % 1000 >= 500),
+    }
 }
 
 #[cfg(test)]
@@ -319,6 +495,10 @@ mod tests {
         drop(w);
         assert!(ipc.len() > 4 << 20);
         check(&read_feather(&ipc, Path::new("big.feather")).expect("feather"));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("big.feather");
+        std::fs::write(&file, &ipc).expect("write");
+        check(&read_feather_file(&file).expect("feather file"));
 
         let mut pq = Vec::new();
         // Plain encoding, several row groups: over 4 MB, so the two-thread path runs.
@@ -333,6 +513,28 @@ mod tests {
         }
         w.close().expect("close");
         assert!(pq.len() > 4 << 20, "{}", pq.len());
+        let file = dir.path().join("big.parquet");
+        std::fs::write(&file, &pq).expect("write");
+        check(&read_parquet_file(&file).expect("parquet file"));
         check(&read_parquet(pq, Path::new("big.parquet")).expect("parquet"));
+    }
+
+    #[test]
+    fn integer_times_convert_as_floats_do() {
+        for t in [
+            0,
+            1,
+            99_999_999_999,
+            100_000_000_000,
+            1_700_000_000,
+            1_700_000_000_123,
+            99_999_999_999_999,
+            100_000_000_000_000,
+            1_700_000_000_123_499,
+            1_700_000_000_123_500,
+        ] {
+            assert_eq!(Some(unix_int_to_ms(t)), unix_to_ms(t as f64), "{t}");
+        }
+        assert_eq!(unix_int_to_ms(-5), -1);
     }
 }

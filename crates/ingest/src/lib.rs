@@ -50,12 +50,21 @@ pub fn load(
 ) -> Result<(Candles, LoadReport), IngestError> {
     let path = path.as_ref();
     let io = |error| IngestError::Io { path: path.to_path_buf(), error };
-    let bytes = std::fs::read(path).map_err(io)?;
     let modified_ms = std::fs::metadata(path)
         .and_then(|m| m.modified())
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_millis() as i64);
+    // Columnar files are read in place: only the needed column chunks, no whole-file copy.
+    let columnar = match resolve_format(path, options) {
+        Format::Parquet => Some(columnar::read_parquet_file(path)?),
+        Format::Feather => Some(columnar::read_feather_file(path)?),
+        _ => None,
+    };
+    if let Some(parsed) = columnar {
+        return validate::repair(parsed, path, options, modified_ms);
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
     parse_at(bytes, path, options, modified_ms)
 }
 
@@ -79,10 +88,7 @@ pub fn parse_at(
     if bytes.is_empty() {
         return Err(IngestError::Empty { path: path.to_path_buf() });
     }
-    let format = match options.format {
-        Format::Auto => Format::from_name(path).unwrap_or(Format::Auto),
-        f => f,
-    };
+    let format = resolve_format(path, options);
     let parsed = match format {
         Format::FreqtradeJson => json_reader::read_freqtrade_json(&bytes, path)?,
         Format::Feather => columnar::read_feather(&bytes, path)?,
@@ -103,4 +109,13 @@ pub fn parse_at(
         }
     };
     validate::repair(parsed, path, options, modified_ms)
+}
+
+/// The format `options` name, or the one the file name implies (`Auto` when it implies none:
+/// the CSV reader tells the CSV dialects apart by content).
+fn resolve_format(path: &Path, options: &LoadOptions) -> Format {
+    match options.format {
+        Format::Auto => Format::from_name(path).unwrap_or(Format::Auto),
+        f => f,
+    }
 }
