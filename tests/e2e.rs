@@ -230,7 +230,15 @@ fn bad_input_gives_one_clear_error_and_no_panic() {
         (
             "unknown-feature",
             quickstart.replace("kind: rsi", "kind: rsx"),
-            vec!["unknown variant `rsx`"],
+            vec!["syntax.yaml:22:", "features[1].kind: unknown kind `rsx` (did you mean `rsi`?)"],
+        ),
+        (
+            "unknown-feature-parameter",
+            quickstart.replace("    period: 14", "    peroid: 14"),
+            vec![
+                "syntax.yaml:24:",
+                "features[1].peroid: `rsi` takes no parameter `peroid` (did you mean `period`?)",
+            ],
         ),
     ];
     for (name, yaml, expected) in cases {

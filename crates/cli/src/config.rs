@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use quantsweep_core::{ParamValue, TrialSpec};
 use quantsweep_evaluate::{BacktestConfig, StrategyConfig};
-use quantsweep_features::{FeatureConfig, SplitConfig, TargetConfig, WindowConfig};
+use quantsweep_features::{FeatureConfig, FeatureError, SplitConfig, TargetConfig, WindowConfig};
 use quantsweep_ingest::{
     ColumnMap, DuplicatePolicy, FillGaps, Format, InvalidPolicy, LastCandle, LoadOptions,
     Timeframe, Timerange,
@@ -222,6 +222,7 @@ impl Pipeline {
         };
         let value = serde_yaml::to_value(&config).context("re-serializing the pipeline")?;
         validate_data(&config.data).with_context(|| format!("{}", path.display()))?;
+        validate_features(path, &text, &config.features)?;
         let trials = config.sweep.trials().with_context(|| format!("{}", path.display()))?;
         let pipeline = Self { path: path.to_path_buf(), config, value, trials };
         // Every trial's parameters must name real keys with valid values.
@@ -231,7 +232,10 @@ impl Pipeline {
             }
         }
         for t in &pipeline.trials {
-            pipeline.trial_config(t).with_context(|| format!("{}", path.display()))?;
+            let trial = pipeline.trial_config(t).with_context(|| format!("{}", path.display()))?;
+            for (i, f) in trial.features.iter().enumerate() {
+                f.validate(i).with_context(|| format!("{}: trial {}", path.display(), t.id))?;
+            }
         }
         Ok(pipeline)
     }
@@ -346,6 +350,25 @@ fn yaml_error(path: &Path, text: &str, e: &serde_yaml::Error) -> anyhow::Error {
         }
         (_, None) => anyhow::anyhow!("{}: {msg}", path.display()),
     }
+}
+
+/// Checks every feature entry; the error names the file, and the line where the offending
+/// kind or parameter is written when it appears only once in the file.
+fn validate_features(path: &Path, text: &str, features: &[FeatureConfig]) -> Result<()> {
+    for (i, f) in features.iter().enumerate() {
+        let Err(e) = f.validate(i) else { continue };
+        let key = match &e {
+            FeatureError::InvalidParameter { key, .. } => key.rsplit('.').next().unwrap_or(""),
+            _ => "",
+        };
+        let token = if key == "kind" { f.kind.as_str() } else { key };
+        let once = !token.is_empty() && text.matches(token).count() == 1;
+        match locate(text, token).filter(|_| once) {
+            Some((line, col, _)) => bail!("{}:{line}:{col}: {e}", path.display()),
+            None => bail!("{}: {e}", path.display()),
+        }
+    }
+    Ok(())
 }
 
 /// `msg` without serde_yaml's " at line L column C".
@@ -510,7 +533,7 @@ sweep:
         let sets = ["train.epochs=7".to_owned(), "features.1.period=10".to_owned()];
         let p = Pipeline::load(&path, &sets).expect("valid overrides");
         assert_eq!(p.config.train.epochs, 7);
-        assert_eq!(p.config.features[1], FeatureConfig::Rsi { name: None, period: 10 });
+        assert_eq!(p.config.features[1], FeatureConfig::new("rsi").with("period", 10.0));
     }
 
     #[test]

@@ -1,92 +1,371 @@
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
-/// One entry of the pipeline's `features:` list.
+use crate::FeatureError;
+use crate::indicators::MaType;
+
+/// One entry of the pipeline's `features:` list: `kind`, an optional `name`, and the kind's
+/// parameters (see [`FeatureConfig::kinds`]); unknown kinds and parameters are refused by
+/// [`FeatureConfig::check`] with a suggestion.
 ///
-/// Outputs are named after `name` (default: derived from kind and parameters, `rsi_14`); a
-/// feature with several outputs yields `NAME.OUTPUT` columns (`macd.signal`).
+/// Outputs are named after `name` (default: the kind and its integer parameters, `rsi_14`,
+/// `macd_12_26_9`); a feature with several outputs yields `NAME.OUTPUT` columns
+/// (`macd.signal`, `bb.upper`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum FeatureConfig {
-    /// Close over previous close. Output: `close_ratio`.
-    CloseRatio {
-        /// Column name. Default: `close_ratio`.
-        #[serde(default)]
-        name: Option<String>,
-    },
-    /// Wilder's RSI (TA-Lib). Output: `rsi_<period>`.
-    Rsi {
-        /// Column name. Default: `rsi_<period>`.
-        #[serde(default)]
-        name: Option<String>,
-        /// Look-back in bars. Default: 14.
-        #[serde(default = "default_rsi_period")]
-        period: usize,
-    },
-    /// MACD (TA-Lib). Outputs: `<name>.macd`, `<name>.signal`, `<name>.hist`.
-    Macd {
-        /// Name prefix. Default: `macd_<fast>_<slow>_<signal>`.
-        #[serde(default)]
-        name: Option<String>,
-        /// Fast EMA period. Default: 12.
-        #[serde(default = "default_fast")]
-        fast: usize,
-        /// Slow EMA period. Default: 26.
-        #[serde(default = "default_slow")]
-        slow: usize,
-        /// Signal EMA period. Default: 9.
-        #[serde(default = "default_signal")]
-        signal: usize,
-    },
+pub struct FeatureConfig {
+    /// The indicator or transform (`rsi`, `bbands`, `close_ratio`...).
+    pub kind: String,
+    /// Column name (prefix for multi-output kinds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The kind's parameters, as written.
+    #[serde(flatten)]
+    pub params: BTreeMap<String, Param>,
 }
 
-fn default_rsi_period() -> usize {
-    14
+/// A feature parameter's value: a number (`period: 14`) or a word (`matype: ema`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Param {
+    /// A number.
+    Number(f64),
+    /// A word.
+    Text(String),
 }
-fn default_fast() -> usize {
-    12
+
+/// A parameter's default, which also fixes its type.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ParamKind {
+    /// A whole number of bars (part of the default column name).
+    Bars(usize),
+    /// A real number.
+    Real(f64),
+    /// A moving-average type (`sma`, `ema`, `wma`, `dema`, `tema`, `kama`).
+    Ma(MaType),
+    /// A candle column: `open`, `high`, `low`, `close` or `volume`.
+    Column(&'static str),
 }
-fn default_slow() -> usize {
-    26
+
+/// What a kind takes and produces.
+pub(crate) struct KindSpec {
+    pub kind: &'static str,
+    pub params: &'static [(&'static str, ParamKind)],
+    pub outputs: &'static [&'static str],
+    pub needs_volume: bool,
 }
-fn default_signal() -> usize {
-    9
+
+macro_rules! spec {
+    ($kind:literal, [$($p:literal => $d:expr),*], [$($o:literal),*], $vol:expr) => {
+        KindSpec { kind: $kind, params: &[$(($p, $d)),*], outputs: &[$($o),*], needs_volume: $vol }
+    };
+}
+
+use ParamKind::{Bars, Column, Ma, Real};
+
+/// Every kind, in the order `quantsweep` documents them (docs/pipeline.md).
+pub(crate) const KINDS: &[KindSpec] = &[
+    spec!("close_ratio", [], [], false),
+    spec!("sma", ["period" => Bars(30), "input" => Column("close")], [], false),
+    spec!("ema", ["period" => Bars(30), "input" => Column("close")], [], false),
+    spec!("wma", ["period" => Bars(30), "input" => Column("close")], [], false),
+    spec!("dema", ["period" => Bars(30), "input" => Column("close")], [], false),
+    spec!("tema", ["period" => Bars(30), "input" => Column("close")], [], false),
+    spec!("kama", ["period" => Bars(30), "input" => Column("close")], [], false),
+    spec!("trix", ["period" => Bars(30), "input" => Column("close")], [], false),
+    spec!("rsi", ["period" => Bars(14), "input" => Column("close")], [], false),
+    spec!("cmo", ["period" => Bars(14), "input" => Column("close")], [], false),
+    spec!("mom", ["period" => Bars(10), "input" => Column("close")], [], false),
+    spec!("roc", ["period" => Bars(10), "input" => Column("close")], [], false),
+    spec!("stddev", ["period" => Bars(5), "nbdev" => Real(1.0), "input" => Column("close")], [], false),
+    spec!(
+        "macd",
+        ["fast" => Bars(12), "slow" => Bars(26), "signal" => Bars(9), "input" => Column("close")],
+        ["macd", "signal", "hist"],
+        false
+    ),
+    spec!(
+        "ppo",
+        ["fast" => Bars(12), "slow" => Bars(26), "matype" => Ma(MaType::Sma), "input" => Column("close")],
+        [],
+        false
+    ),
+    spec!(
+        "bbands",
+        [
+            "period" => Bars(5),
+            "nbdevup" => Real(2.0),
+            "nbdevdn" => Real(2.0),
+            "matype" => Ma(MaType::Sma),
+            "input" => Column("close")
+        ],
+        ["upper", "middle", "lower"],
+        false
+    ),
+    spec!(
+        "stochrsi",
+        [
+            "period" => Bars(14),
+            "fastk_period" => Bars(5),
+            "fastd_period" => Bars(3),
+            "fastd_matype" => Ma(MaType::Sma),
+            "input" => Column("close")
+        ],
+        ["fastk", "fastd"],
+        false
+    ),
+    spec!(
+        "stoch",
+        [
+            "fastk_period" => Bars(5),
+            "slowk_period" => Bars(3),
+            "slowk_matype" => Ma(MaType::Sma),
+            "slowd_period" => Bars(3),
+            "slowd_matype" => Ma(MaType::Sma)
+        ],
+        ["slowk", "slowd"],
+        false
+    ),
+    spec!("cci", ["period" => Bars(14)], [], false),
+    spec!("willr", ["period" => Bars(14)], [], false),
+    spec!("atr", ["period" => Bars(14)], [], false),
+    spec!("natr", ["period" => Bars(14)], [], false),
+    spec!("trange", [], [], false),
+    spec!("adx", ["period" => Bars(14)], [], false),
+    spec!("plus_di", ["period" => Bars(14)], [], false),
+    spec!("minus_di", ["period" => Bars(14)], [], false),
+    spec!("aroon", ["period" => Bars(14)], ["down", "up"], false),
+    spec!(
+        "ultosc",
+        ["period1" => Bars(7), "period2" => Bars(14), "period3" => Bars(28)],
+        [],
+        false
+    ),
+    spec!("sar", ["acceleration" => Real(0.02), "maximum" => Real(0.2)], [], false),
+    spec!("obv", [], [], true),
+    spec!("ad", [], [], true),
+    spec!("adosc", ["fast" => Bars(3), "slow" => Bars(10)], [], true),
+    spec!("mfi", ["period" => Bars(14)], [], true),
+];
+
+/// A checked feature: its kind's spec and every parameter resolved.
+pub(crate) struct Resolved<'a> {
+    pub spec: &'static KindSpec,
+    pub config: &'a FeatureConfig,
+}
+
+impl Resolved<'_> {
+    /// A whole-number parameter (checked by [`FeatureConfig::check`]).
+    pub fn bars(&self, key: &str) -> usize {
+        match (self.config.params.get(key), self.default(key)) {
+            (Some(Param::Number(v)), _) => *v as usize,
+            (_, Some(Bars(d))) => d,
+            _ => 0,
+        }
+    }
+
+    /// A real parameter.
+    pub fn real(&self, key: &str) -> f64 {
+        match (self.config.params.get(key), self.default(key)) {
+            (Some(Param::Number(v)), _) => *v,
+            (_, Some(Real(d))) => d,
+            _ => f64::NAN,
+        }
+    }
+
+    /// A moving-average type parameter.
+    pub fn ma(&self, key: &str) -> MaType {
+        match (self.config.params.get(key), self.default(key)) {
+            (Some(Param::Text(t)), _) => ma_type(t).unwrap_or_default(),
+            (_, Some(Ma(d))) => d,
+            _ => MaType::Sma,
+        }
+    }
+
+    /// A candle-column parameter.
+    pub fn column(&self, key: &str) -> &str {
+        match (self.config.params.get(key), self.default(key)) {
+            (Some(Param::Text(t)), _) => t,
+            (_, Some(Column(d))) => d,
+            _ => "close",
+        }
+    }
+
+    fn default(&self, key: &str) -> Option<ParamKind> {
+        self.spec.params.iter().find(|(k, _)| *k == key).map(|(_, d)| *d)
+    }
+}
+
+fn ma_type(name: &str) -> Option<MaType> {
+    Some(match name {
+        "sma" => MaType::Sma,
+        "ema" => MaType::Ema,
+        "wma" => MaType::Wma,
+        "dema" => MaType::Dema,
+        "tema" => MaType::Tema,
+        "kama" => MaType::Kama,
+        _ => return None,
+    })
+}
+
+const COLUMNS: [&str; 5] = ["open", "high", "low", "close", "volume"];
+
+/// `candidates`' closest to `word`, as ` (did you mean `x`?)`, when close enough.
+pub(crate) fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> String {
+    let best = candidates
+        .into_iter()
+        .map(|c| (edit_distance(word, c), c))
+        .min()
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3));
+    best.map(|(_, c)| format!(" (did you mean `{c}`?)")).unwrap_or_default()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 impl FeatureConfig {
-    /// The name outputs are called by (the prefix for multi-output features).
-    pub fn name(&self) -> String {
-        match self {
-            FeatureConfig::CloseRatio { name } => {
-                name.clone().unwrap_or_else(|| "close_ratio".into())
-            }
-            FeatureConfig::Rsi { name, period } => {
-                name.clone().unwrap_or_else(|| format!("rsi_{period}"))
-            }
-            FeatureConfig::Macd { name, fast, slow, signal } => {
-                name.clone().unwrap_or_else(|| format!("macd_{fast}_{slow}_{signal}"))
+    /// A feature of `kind` with default parameters.
+    pub fn new(kind: &str) -> Self {
+        FeatureConfig { kind: kind.into(), name: None, params: BTreeMap::new() }
+    }
+
+    /// Sets a numeric parameter.
+    pub fn with(mut self, key: &str, value: f64) -> Self {
+        self.params.insert(key.into(), Param::Number(value));
+        self
+    }
+
+    /// Sets a word parameter (`matype`, `input`).
+    pub fn with_text(mut self, key: &str, value: &str) -> Self {
+        self.params.insert(key.into(), Param::Text(value.into()));
+        self
+    }
+
+    /// Sets the column name.
+    pub fn named(mut self, name: &str) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Every kind `features:` accepts.
+    pub fn kinds() -> Vec<&'static str> {
+        KINDS.iter().map(|k| k.kind).collect()
+    }
+
+    /// Checks kind and parameters; `index` is the entry's position, for messages
+    /// (`features[2].period: ...`).
+    pub(crate) fn check(&self, index: usize) -> Result<Resolved<'_>, FeatureError> {
+        let at = |key: &str, message: String| FeatureError::InvalidParameter {
+            key: format!("features[{index}].{key}"),
+            message,
+        };
+        let spec = KINDS.iter().find(|k| k.kind == self.kind).ok_or_else(|| {
+            at(
+                "kind",
+                format!(
+                    "unknown kind `{}`{}; kinds: {}",
+                    self.kind,
+                    did_you_mean(&self.kind, KINDS.iter().map(|k| k.kind)),
+                    Self::kinds().join(", ")
+                ),
+            )
+        })?;
+        for (key, value) in &self.params {
+            let Some((_, default)) = spec.params.iter().find(|(k, _)| k == key) else {
+                let known: Vec<&str> = spec.params.iter().map(|(k, _)| *k).collect();
+                return Err(at(
+                    key,
+                    format!(
+                        "`{}` takes no parameter `{key}`{}; it takes: {}",
+                        self.kind,
+                        did_you_mean(key, known.iter().copied()),
+                        if known.is_empty() { "none".into() } else { known.join(", ") }
+                    ),
+                ));
+            };
+            match (default, value) {
+                (Bars(_), Param::Number(v)) if *v >= 1.0 && v.fract() == 0.0 && *v <= 1e6 => {}
+                (Bars(_), v) => {
+                    return Err(at(key, format!("must be a whole number of bars ≥ 1, got {v:?}")));
+                }
+                (Real(_), Param::Number(v)) if v.is_finite() => {}
+                (Real(_), v) => return Err(at(key, format!("must be a number, got {v:?}"))),
+                (Ma(_), Param::Text(t)) if ma_type(t).is_some() => {}
+                (Ma(_), v) => {
+                    return Err(at(
+                        key,
+                        format!("must be one of sma, ema, wma, dema, tema, kama; got {v:?}"),
+                    ));
+                }
+                (Column(_), Param::Text(t)) if COLUMNS.contains(&t.as_str()) => {}
+                (Column(_), v) => {
+                    return Err(at(
+                        key,
+                        format!("must be a candle column ({}); got {v:?}", COLUMNS.join(", ")),
+                    ));
+                }
             }
         }
+        let resolved = Resolved { spec, config: self };
+        let acceleration = resolved.real("acceleration");
+        if spec.kind == "sar" && (acceleration.is_nan() || acceleration <= 0.0) {
+            return Err(at("acceleration", "must be positive".into()));
+        }
+        for (a, b) in [("fast", "slow")] {
+            if spec.params.iter().any(|(k, _)| *k == a) && resolved.bars(a) == resolved.bars(b) {
+                return Err(at(b, format!("must differ from {a} ({})", resolved.bars(a))));
+            }
+        }
+        Ok(resolved)
+    }
+
+    /// Checks kind and parameters (`index`: the entry's position in `features:`, for the
+    /// message): an unknown kind or parameter, with a suggestion, or a value out of range.
+    pub fn validate(&self, index: usize) -> Result<(), FeatureError> {
+        self.check(index).map(|_| ())
+    }
+
+    /// The name outputs are called by (the prefix for multi-output features).
+    pub fn name(&self) -> String {
+        if let Some(name) = &self.name {
+            return name.clone();
+        }
+        let Some(spec) = KINDS.iter().find(|k| k.kind == self.kind) else {
+            return self.kind.clone();
+        };
+        let resolved = Resolved { spec, config: self };
+        let mut name = self.kind.clone();
+        for (key, default) in spec.params {
+            if let Bars(_) = default {
+                name.push_str(&format!("_{}", resolved.bars(key)));
+            }
+        }
+        name
     }
 
     /// The column names this feature produces, in order.
     pub fn output_names(&self) -> Vec<String> {
         let name = self.name();
-        match self {
-            FeatureConfig::Macd { .. } => {
-                ["macd", "signal", "hist"].iter().map(|o| format!("{name}.{o}")).collect()
+        match KINDS.iter().find(|k| k.kind == self.kind) {
+            Some(spec) if !spec.outputs.is_empty() => {
+                spec.outputs.iter().map(|o| format!("{name}.{o}")).collect()
             }
             _ => vec![name],
-        }
-    }
-
-    /// The longest look-back in bars (for "period longer than the data" checks).
-    pub fn lookback_bars(&self) -> usize {
-        match self {
-            FeatureConfig::CloseRatio { .. } => 1,
-            FeatureConfig::Rsi { period, .. } => *period,
-            FeatureConfig::Macd { fast, slow, signal, .. } => {
-                (*fast).max(*slow) + signal.saturating_sub(1)
-            }
         }
     }
 }

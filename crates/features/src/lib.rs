@@ -12,8 +12,9 @@
 //! use quantsweep_features::{indicators, FeatureConfig};
 //! let close = [1.0, 2.0, 1.5, 1.8, 2.2];
 //! assert!(indicators::rsi(&close, 3)[2].is_nan());
-//! let f = FeatureConfig::Macd { name: Some("macd".into()), fast: 12, slow: 26, signal: 9 };
+//! let f = FeatureConfig::new("macd").named("macd");
 //! assert_eq!(f.output_names(), ["macd.macd", "macd.signal", "macd.hist"]);
+//! assert_eq!(FeatureConfig::new("bbands").with("period", 20.0).name(), "bbands_20");
 //! ```
 #![deny(missing_docs)]
 
@@ -23,7 +24,7 @@ pub mod indicators;
 mod table;
 mod windows;
 
-pub use config::{FeatureConfig, Scale, SplitConfig, TargetConfig, WindowConfig};
+pub use config::{FeatureConfig, Param, Scale, SplitConfig, TargetConfig, WindowConfig};
 pub use error::FeatureError;
 pub use table::FeatureTable;
 pub use windows::Dataset;

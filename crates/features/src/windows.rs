@@ -200,9 +200,9 @@ mod tests {
 
     fn features() -> Vec<FeatureConfig> {
         vec![
-            FeatureConfig::CloseRatio { name: None },
-            FeatureConfig::Rsi { name: Some("rsi".into()), period: 14 },
-            FeatureConfig::Macd { name: Some("macd".into()), fast: 12, slow: 26, signal: 9 },
+            FeatureConfig::new("close_ratio"),
+            FeatureConfig::new("rsi").named("rsi"),
+            FeatureConfig::new("macd").named("macd"),
         ]
     }
 

@@ -18,9 +18,9 @@ fn dataset() -> Dataset {
     // 2020-01-01 .. 2021-12-31: a short span keeps the test quick.
     let candles = candles.between(Some(1_577_836_800_000), Some(1_640_995_200_000));
     let features = [
-        FeatureConfig::CloseRatio { name: None },
-        FeatureConfig::Rsi { name: None, period: 14 },
-        FeatureConfig::Macd { name: Some("macd".into()), fast: 12, slow: 26, signal: 9 },
+        FeatureConfig::new("close_ratio"),
+        FeatureConfig::new("rsi").with("period", 14.0),
+        FeatureConfig::new("macd").named("macd"),
     ];
     let table = FeatureTable::build(&candles, &features).expect("features");
     let window = WindowConfig {
