@@ -3,7 +3,7 @@
 
 use super::average::{MaType, ema_from, ma};
 use super::volatility::true_range;
-use super::{from, is_zero, is_zero_scaled, nan, warm_up};
+use super::{from, is_zero, is_zero_scaled, lane_sum, nan, warm_up};
 
 /// Close over previous close; row 0 is NaN.
 pub fn close_ratio(close: &[f64]) -> Vec<f64> {
@@ -276,7 +276,7 @@ pub fn willr(high: &[f64], low: &[f64], close: &[f64], period: usize) -> Vec<f64
 }
 
 /// Commodity channel index over `period` bars of typical price; the first `period − 1` rows
-/// are NaN. TA-Lib sums a circular buffer in storage order; so does this.
+/// are NaN.
 pub fn cci(high: &[f64], low: &[f64], close: &[f64], period: usize) -> Vec<f64> {
     let n = close.len();
     let mut out = nan(n);
@@ -290,8 +290,8 @@ pub fn cci(high: &[f64], low: &[f64], close: &[f64], period: usize) -> Vec<f64> 
     for i in period - 1..n {
         let last = (high[i] + low[i] + close[i]) / 3.0;
         ring[i % period] = last;
-        let average = ring.iter().sum::<f64>() / period as f64;
-        let deviation: f64 = ring.iter().map(|v| (average - v).abs()).sum();
+        let average = lane_sum(&ring, |v| v) / period as f64;
+        let deviation = lane_sum(&ring, |v| (average - v).abs());
         let d = last - average;
         out[i] = if d != 0.0 && deviation != 0.0 {
             d / (0.015 * (deviation / period as f64))

@@ -1,7 +1,7 @@
 //! Ranges and dispersion: TRANGE, ATR, NATR, BBANDS, STDDEV.
 
 use super::average::{MaType, ma};
-use super::{is_zero, is_zero_or_neg, nan};
+use super::{is_zero, is_zero_or_neg, lane_sum, nan};
 
 /// True range of bar `i` (needs `i ≥ 1`), in TA-Lib's order of comparisons.
 pub(crate) fn true_range(high: f64, low: f64, prev_close: f64) -> f64 {
@@ -77,8 +77,8 @@ fn variance(x: &[f64], period: usize) -> Vec<f64> {
     }
     let n = period as f64;
     for (i, w) in x.windows(period).enumerate() {
-        let mean = w.iter().sum::<f64>() / n;
-        out[i + period - 1] = w.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+        let mean = lane_sum(w, |v| v) / n;
+        out[i + period - 1] = lane_sum(w, |v| (v - mean) * (v - mean)) / n;
     }
     out
 }

@@ -1,0 +1,60 @@
+//! Times the indicators the freqAI-LSTM target computes (its README's "Step 0" and the
+//! SMA(100) regime filter: 11 TA-Lib calls) on the candles of the file named on the command
+//! line, printing `{"file", "rows", "best_s", "median_s"}`. Run by scripts/bench-features,
+//! which times TA-Lib on the same candles in the same run.
+//!
+//!   cargo bench -p quantsweep-features --bench indicators -- FILE [--repeat N]
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use quantsweep_features::indicators::{self as ind, MaType};
+use quantsweep_ingest::{LoadOptions, load};
+
+/// The allocator of the `quantsweep` binary, so that the times are what users get.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    let mut args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let mut repeat = 5;
+    if let Some(i) = args.iter().position(|a| a == "--repeat") {
+        repeat = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(repeat);
+        args.drain(i..(i + 2).min(args.len()));
+    }
+    let Some(file) = args.first() else {
+        eprintln!("usage: indicators FILE [--repeat N]");
+        std::process::exit(2);
+    };
+    let c = match load(file, &LoadOptions::default()) {
+        Ok((c, _)) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
+    let (h, l, cl, v) = (&c.high[..], &c.low[..], &c.close[..], &c.volume[..]);
+    let mut times = Vec::with_capacity(repeat);
+    for _ in 0..repeat {
+        let start = Instant::now();
+        black_box(ind::sma(cl, 10));
+        black_box(ind::roc(cl, 2));
+        black_box(ind::macd(cl, 26, 12, 9));
+        black_box(ind::mom(cl, 4));
+        black_box(ind::rsi(cl, 10));
+        black_box(ind::bbands(cl, 20, 2.0, 2.0, MaType::Sma));
+        black_box(ind::cci(h, l, cl, 20));
+        black_box(ind::stoch(h, l, cl, 5, (3, MaType::Sma), (3, MaType::Sma)));
+        black_box(ind::atr(h, l, cl, 14));
+        black_box(ind::obv(cl, v));
+        black_box(ind::sma(cl, 100));
+        times.push(start.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "{{\"file\": {file:?}, \"rows\": {}, \"best_s\": {:.6}, \"median_s\": {:.6}}}",
+        c.len(),
+        times[0],
+        times[times.len() / 2]
+    );
+}
