@@ -431,30 +431,8 @@ fn with_hint(msg: &str) -> String {
     };
     let Some(len) = msg[start..].find('`') else { return msg.to_owned() };
     let unknown = &msg[start..start + len];
-    let expected: Vec<&str> = msg[start + len + 1..].split('`').skip(1).step_by(2).collect();
-    let best = expected
-        .iter()
-        .map(|cand| (edit_distance(unknown, cand), *cand))
-        .filter(|(d, cand)| *d <= 2.max(cand.len() / 3))
-        .min();
-    match best {
-        Some((_, cand)) => format!("{msg} (did you mean `{cand}`?)"),
-        None => msg.to_owned(),
-    }
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
+    let expected = msg[start + len + 1..].split('`').skip(1).step_by(2);
+    format!("{msg}{}", quantsweep_core::did_you_mean(unknown, expected))
 }
 
 /// Milliseconds since the epoch of an ISO date (`2021-03-08`) or date-time.

@@ -25,10 +25,12 @@
 //! ```
 #![deny(missing_docs)]
 
+mod hint;
 mod observer;
 mod params;
 mod trial;
 
+pub use hint::did_you_mean;
 pub use observer::{EpochMetrics, NoopObserver, Observer, Stop, TeeObserver};
 pub use params::{ParamValue, Params};
 pub use trial::{

@@ -5,6 +5,9 @@
 //!
 //!   cargo bench -p quantsweep-features --bench indicators -- FILE [--repeat N]
 
+#[path = "../../../tests/support/bench.rs"]
+mod bench;
+
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -16,13 +19,8 @@ use quantsweep_ingest::{LoadOptions, load};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let mut args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
-    let mut repeat = 5;
-    if let Some(i) = args.iter().position(|a| a == "--repeat") {
-        repeat = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(repeat);
-        args.drain(i..(i + 2).min(args.len()));
-    }
-    let Some(file) = args.first() else {
+    let (files, repeat) = bench::args();
+    let Some(file) = files.first() else {
         eprintln!("usage: indicators FILE [--repeat N]");
         std::process::exit(2);
     };
@@ -50,11 +48,5 @@ fn main() {
         black_box(ind::sma(cl, 100));
         times.push(start.elapsed().as_secs_f64());
     }
-    times.sort_by(f64::total_cmp);
-    println!(
-        "{{\"file\": {file:?}, \"rows\": {}, \"best_s\": {:.6}, \"median_s\": {:.6}}}",
-        c.len(),
-        times[0],
-        times[times.len() / 2]
-    );
+    bench::report(file, c.len(), times);
 }

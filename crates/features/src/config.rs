@@ -2,6 +2,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use quantsweep_core::did_you_mean;
+
 use crate::FeatureError;
 use crate::indicators::MaType;
 
@@ -210,34 +212,6 @@ fn ma_type(name: &str) -> Option<MaType> {
 
 const COLUMNS: [&str; 5] = ["open", "high", "low", "close", "volume"];
 
-/// `candidates`' closest to `word`, as ` (did you mean `x`?)`, when close enough.
-pub(crate) fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> String {
-    let best = candidates
-        .into_iter()
-        .map(|c| (edit_distance(word, c), c))
-        .min()
-        .filter(|(d, c)| *d <= 2.max(c.len() / 3));
-    best.map(|(_, c)| format!(" (did you mean `{c}`?)")).unwrap_or_default()
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
 impl FeatureConfig {
     /// A feature of `kind` with default parameters.
     pub fn new(kind: &str) -> Self {
@@ -326,10 +300,9 @@ impl FeatureConfig {
         if spec.kind == "sar" && (acceleration.is_nan() || acceleration <= 0.0) {
             return Err(at("acceleration", "must be positive".into()));
         }
-        for (a, b) in [("fast", "slow")] {
-            if spec.params.iter().any(|(k, _)| *k == a) && resolved.bars(a) == resolved.bars(b) {
-                return Err(at(b, format!("must differ from {a} ({})", resolved.bars(a))));
-            }
+        let fast = resolved.bars("fast");
+        if spec.params.iter().any(|(k, _)| *k == "fast") && fast == resolved.bars("slow") {
+            return Err(at("slow", format!("must differ from fast ({fast})")));
         }
         Ok(resolved)
     }

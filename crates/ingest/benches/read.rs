@@ -4,6 +4,9 @@
 //!
 //!   cargo bench -p quantsweep-ingest --bench read -- FILE... [--repeat N]
 
+#[path = "../../../tests/support/bench.rs"]
+mod bench;
+
 use std::time::Instant;
 
 use quantsweep_ingest::{LoadOptions, load};
@@ -13,13 +16,8 @@ use quantsweep_ingest::{LoadOptions, load};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let mut args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
-    let mut repeat = 5;
-    if let Some(i) = args.iter().position(|a| a == "--repeat") {
-        repeat = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(repeat);
-        args.drain(i..(i + 2).min(args.len()));
-    }
-    for file in args {
+    let (files, repeat) = bench::args();
+    for file in files {
         let mut times = Vec::with_capacity(repeat);
         let mut rows = 0;
         for _ in 0..repeat {
@@ -33,11 +31,6 @@ fn main() {
             }
             times.push(start.elapsed().as_secs_f64());
         }
-        times.sort_by(f64::total_cmp);
-        println!(
-            "{{\"file\": {file:?}, \"rows\": {rows}, \"best_s\": {:.6}, \"median_s\": {:.6}}}",
-            times[0],
-            times[times.len() / 2]
-        );
+        bench::report(&file, rows, times);
     }
 }

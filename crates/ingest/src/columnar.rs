@@ -55,7 +55,7 @@ where
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| err(format!("corrupt Feather/Arrow IPC data: {e}")))
     })?;
-    from_batches(&batches, &schema, path, Format::Feather)
+    from_batches(&batches, &schema, &wanted, path, Format::Feather)
 }
 
 /// Reads a Parquet file held in memory, decoding only the needed columns.
@@ -160,7 +160,7 @@ fn read_parquet_from<R: Source>(
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| err(format!("corrupt Parquet data: {e}")))
     })?;
-    from_batches(&batches, &schema, path, Format::Parquet)
+    from_batches(&batches, &schema, &wanted, path, Format::Parquet)
 }
 
 /// Decodes the `columns` (ascending positions in `schema`) with `read`, which returns the
@@ -260,12 +260,12 @@ impl Wanted {
 fn from_batches(
     batches: &[RecordBatch],
     schema: &Schema,
+    wanted: &Wanted,
     path: &Path,
     format: Format,
 ) -> Result<Parsed, IngestError> {
     let err = |m: String| IngestError::Format { path: path.to_path_buf(), message: m };
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-    let wanted = Wanted::find(schema, path)?;
     let order = wanted.indices();
     let local = |i: usize| order.iter().position(|&j| j == i).unwrap_or(0);
     let mut decoded = Vec::with_capacity(batches.len());

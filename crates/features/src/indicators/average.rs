@@ -101,18 +101,23 @@ pub fn wma(x: &[f64], period: usize) -> Vec<f64> {
     out
 }
 
+/// The EMA of an EMA's valid rows (as TA-Lib chains them), shifted back into place.
+fn ema_of(e: &[f64], period: usize) -> Vec<f64> {
+    from(e, warm_up(e), |s| ema(s, period))
+}
+
 /// Double EMA: `2·EMA − EMA(EMA)`; the first `2·(period − 1)` rows are NaN.
 pub fn dema(x: &[f64], period: usize) -> Vec<f64> {
     let e1 = ema(x, period);
-    let e2 = from(&e1, warm_up(&e1), |s| ema(s, period));
+    let e2 = ema_of(&e1, period);
     e1.iter().zip(&e2).map(|(a, b)| if b.is_nan() { f64::NAN } else { 2.0 * a - b }).collect()
 }
 
 /// Triple EMA: `3·E1 − 3·E2 + E3`; the first `3·(period − 1)` rows are NaN.
 pub fn tema(x: &[f64], period: usize) -> Vec<f64> {
     let e1 = ema(x, period);
-    let e2 = from(&e1, warm_up(&e1), |s| ema(s, period));
-    let e3 = from(&e2, warm_up(&e2), |s| ema(s, period));
+    let e2 = ema_of(&e1, period);
+    let e3 = ema_of(&e2, period);
     (0..x.len())
         .map(|i| if e3[i].is_nan() { f64::NAN } else { 3.0 * e1[i] - 3.0 * e2[i] + e3[i] })
         .collect()
@@ -169,8 +174,6 @@ pub fn kama(x: &[f64], period: usize) -> Vec<f64> {
 /// TRIX: one-bar rate of change (in %) of a triple EMA; the first `3·(period − 1) + 1` rows
 /// are NaN.
 pub fn trix(x: &[f64], period: usize) -> Vec<f64> {
-    let e1 = ema(x, period);
-    let e2 = from(&e1, warm_up(&e1), |s| ema(s, period));
-    let e3 = from(&e2, warm_up(&e2), |s| ema(s, period));
+    let e3 = ema_of(&ema_of(&ema(x, period), period), period);
     from(&e3, warm_up(&e3), |s| super::roc(s, 1))
 }

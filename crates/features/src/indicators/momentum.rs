@@ -249,8 +249,12 @@ pub fn stoch(
 ) -> Stoch {
     let fk = fast_k(high, low, close, fast_k_period);
     let k = from(&fk, warm_up(&fk), |s| ma(s, slow_k.0, slow_k.1));
-    let d = from(&k, warm_up(&k), |s| ma(s, slow_d.0, slow_d.1));
-    // TA-Lib outputs both lines from the row where %D starts.
+    with_d(k, slow_d)
+}
+
+/// %K and its moving average %D; TA-Lib outputs both lines from the row where %D starts.
+fn with_d(k: Vec<f64>, (period, kind): (usize, MaType)) -> Stoch {
+    let d = from(&k, warm_up(&k), |s| ma(s, period, kind));
     let first = warm_up(&d);
     let k = k.iter().enumerate().map(|(i, &v)| if i < first { f64::NAN } else { v }).collect();
     Stoch { k, d }
@@ -261,11 +265,7 @@ pub fn stoch(
 pub fn stochrsi(x: &[f64], period: usize, fast_k_period: usize, fast_d: (usize, MaType)) -> Stoch {
     let r = rsi(x, period);
     let start = warm_up(&r);
-    let k = from(&r, start, |s| fast_k(s, s, s, fast_k_period));
-    let d = from(&k, warm_up(&k), |s| ma(s, fast_d.0, fast_d.1));
-    let first = warm_up(&d);
-    let k = k.iter().enumerate().map(|(i, &v)| if i < first { f64::NAN } else { v }).collect();
-    Stoch { k, d }
+    with_d(from(&r, start, |s| fast_k(s, s, s, fast_k_period)), fast_d)
 }
 
 /// Williams' %R over `period` bars; the first `period − 1` rows are NaN.
