@@ -422,3 +422,108 @@ fn freqtrade_directories_by_pair_timeframe_and_resampling() {
     ]);
     assert!(text(&o).contains("give either source, or datadir"), "{}", text(&o));
 }
+
+/// `quantsweep features` on a seed's feature set; returns the output path (in `dir`).
+fn features(dir: &Path, pipeline: &str, file: &str) -> PathBuf {
+    let out = dir.join(file);
+    let o = quantsweep(&["features", pipeline, "--out", out.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "{}", text(&o));
+    out
+}
+
+#[test]
+fn features_writes_the_blankly_feature_set_as_parquet_and_csv() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let parquet = features(dir.path(), "tests/pipelines/blankly-features.yaml", "f.parquet");
+    let csv = features(dir.path(), "tests/pipelines/blankly-features.yaml", "f.csv");
+    check_with_python(
+        r#"
+import sys, pandas as pd
+p = pd.read_parquet(sys.argv[1] + "/f.parquet")
+c = pd.read_csv(sys.argv[1] + "/f.csv", parse_dates=["timestamp"])
+want = ["timestamp", "close_ratio", "rsi", "macd.macd", "macd.signal", "macd.hist",
+        "input.close_ratio", "input.rsi", "input.macd.macd", "input.macd.signal",
+        "target.1", "target.2", "target.3", "split"]
+assert list(p.columns) == want, list(p.columns)
+assert list(c.columns) == want, list(c.columns)
+assert str(p.timestamp.dt.tz) == "UTC"
+assert (p.timestamp == c.timestamp).all()
+# Tulip's MACD starts at row slow - 1 = 25 (the notebook drops 25 rows), RSI at row 14.
+assert p["macd.macd"].first_valid_index() == 25, p["macd.macd"].first_valid_index()
+assert p["rsi"].first_valid_index() == 14
+# The target is the next three close ratios; the last three rows have none.
+close = p["close_ratio"]
+assert abs(p["target.1"][40] - close[41]) < 1e-12
+assert p["target.1"].iloc[-1:].isna().all()
+assert set(p["split"].dropna()) == {"train", "test"}
+pd.testing.assert_frame_equal(p.drop(columns="timestamp"), c.drop(columns="timestamp"), check_exact=False, rtol=1e-12)
+"#,
+        dir.path(),
+    );
+    let _ = (parquet, csv);
+}
+
+#[test]
+fn features_writes_the_keras_feature_set_with_a_leaky_balanced_split() {
+    if shared_datasets().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = features(dir.path(), "tests/pipelines/keras-features.yaml", "k.parquet");
+    check_with_python(
+        r#"
+import sys, pandas as pd
+k = pd.read_parquet(sys.argv[1])
+assert list(k.columns) == ["timestamp", "o", "h", "l", "c", "v", "target", "split"], list(k.columns)
+# up/down after 5 bars: 1 when close[t+5] > close[t].
+up = (k.c.shift(-5) > k.c).astype(float).where(k.c.shift(-5).notna())
+assert ((k.target == up) | (k.target.isna() & up.isna())).all()
+# Training and validation are balanced together (as the seed, before shuffling); the test
+# span (the last bars) is not thinned.
+t = k.target[k.split.isin(["train", "val"])]
+assert (t == 1).sum() == (t == 0).sum(), t.value_counts()
+test = k.index[k.split == "test"]
+assert (test == range(test[0], test[0] + len(test))).all()
+"#,
+        &out,
+    );
+    let o = quantsweep(&["validate", "tests/pipelines/keras-features.yaml"]);
+    assert!(text(&o).contains("leaky"), "{}", text(&o));
+}
+
+#[test]
+fn features_joins_4h_candles_and_a_correlated_pair_causally() {
+    let Some(shared) = shared_datasets() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = features(dir.path(), "tests/pipelines/freqai-features.yaml", "q.parquet");
+    // Recomputed independently with pandas and TA-Lib: 4h bins by pandas' resample, each seen
+    // from the 1h candle during which it closes (open time + 3h), by an as-of merge.
+    let script = format!(
+        r#"
+import sys, json, numpy as np, pandas as pd, talib
+q = pd.read_parquet(sys.argv[1])
+def candles(pair):
+    raw = json.load(open("{dir}/" + pair + "-1h.json"))
+    d = pd.DataFrame(raw, columns=["t", "open", "high", "low", "close", "volume"])
+    d["time"] = pd.to_datetime(d.t, unit="ms", utc=True)
+    return d.set_index("time")
+for pair, col, col4 in [("ETH_USDT", "rsi_10", "rsi_10_4h"), ("BTC_USDT", "rsi_10_BTC_USDT", "rsi_10_4h_BTC_USDT")]:
+    d = candles(pair)
+    four = d.resample("4h", label="left", closed="left").agg({{"close": "last"}}).dropna()
+    four["rsi"] = talib.RSI(four.close.values, 10)
+    four["seen"] = (four.index + pd.Timedelta(hours=3)).astype("datetime64[ms, UTC]")
+    m = pd.merge_asof(q[["timestamp"]], four[["seen", "rsi"]], left_on="timestamp", right_on="seen")
+    ok = np.isclose(q[col4], m.rsi, rtol=1e-9, atol=0) | (q[col4].isna() & m.rsi.isna())
+    assert ok.all(), (pair, q[col4][~ok].head(), m.rsi[~ok].head())
+    if pair == "BTC_USDT":
+        one = pd.Series(talib.RSI(d.close.values, 10), index=d.index)
+        joined = one.reindex(q.timestamp).values
+        assert np.allclose(q[col], joined, rtol=1e-9, equal_nan=True)
+assert (q["rsi_10_shift_2"].iloc[2:].values == q["rsi_10"].iloc[:-2].values)[20:].all()
+assert set(q.day_of_week.dropna()) == set(range(7)) and q.hour_of_day.max() == 23
+assert q.target.notna().sum() > 4000 and q.target.iloc[-12:].isna().all()
+"#,
+        dir = shared.join("freqtrade/nfi_2020-12_2021-07/binance").display()
+    );
+    check_with_python(&script, &out);
+}

@@ -20,6 +20,9 @@ pub enum Command {
     Run(RunArgs),
     /// Check a pipeline without training anything; print its trial count.
     Validate(PipelineArgs),
+    /// Write the feature table the pipeline trains on: timestamp, indicator columns, model
+    /// inputs, target and each bar's span (train, val, test).
+    Features(FeaturesArgs),
     /// Work with candle data sources.
     #[command(subcommand)]
     Data(DataCommand),
@@ -69,6 +72,15 @@ pub struct PipelineArgs {
     /// (repeatable; the value is read as YAML).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct FeaturesArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// The file to write: FILE.parquet or FILE.csv.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -73,6 +73,12 @@ pub struct DataConfig {
     /// The timeframe to read from `datadir` (`1h`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeframe: Option<String>,
+    /// Correlated pairs' candles, for features with `pair:` (freqAI's `include_corr_pairlist`):
+    /// pair name → path or URL, e.g. `{BTC/USDT: data/btc-1h.feather}`. With `datadir`, pairs
+    /// not listed here are read from the directory at `timeframe`. They are resampled like the
+    /// main candles and cut at the same end.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pairs: BTreeMap<String, String>,
     /// Aggregate the candles to this coarser timeframe after loading (`4h`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resample: Option<String>,
@@ -142,6 +148,24 @@ impl DataConfig {
                 let path = quantsweep_ingest::freqtrade_file(Path::new(dir), pair, tf)
                     .context("data.datadir")?;
                 Ok(path.to_string_lossy().into_owned())
+            }
+        }
+    }
+
+    /// Where the candles of a correlated `pair` are: `pairs[pair]`, or the freqtrade file in
+    /// `datadir`.
+    pub fn pair_location(&self, pair: &str) -> Result<String> {
+        if let Some(source) = self.pairs.get(pair) {
+            return Ok(source.clone());
+        }
+        match self.location_parts()? {
+            Location::Freqtrade { dir, tf, .. } => {
+                let path = quantsweep_ingest::freqtrade_file(Path::new(dir), pair, tf)
+                    .with_context(|| format!("data.datadir (pair {pair})"))?;
+                Ok(path.to_string_lossy().into_owned())
+            }
+            Location::Source(_) => {
+                bail!("no candles for pair `{pair}`: add it to data.pairs ({pair}: PATH or URL)")
             }
         }
     }
@@ -233,9 +257,8 @@ impl Pipeline {
         }
         for t in &pipeline.trials {
             let trial = pipeline.trial_config(t).with_context(|| format!("{}", path.display()))?;
-            for (i, f) in trial.features.iter().enumerate() {
-                f.validate(i).with_context(|| format!("{}: trial {}", path.display(), t.id))?;
-            }
+            FeatureConfig::validate_all(&trial.features)
+                .with_context(|| format!("{}: trial {}", path.display(), t.id))?;
         }
         Ok(pipeline)
     }
@@ -355,11 +378,20 @@ fn yaml_error(path: &Path, text: &str, e: &serde_yaml::Error) -> anyhow::Error {
 /// Checks every feature entry; the error names the file, and the line where the offending
 /// kind or parameter is written when it appears only once in the file.
 fn validate_features(path: &Path, text: &str, features: &[FeatureConfig]) -> Result<()> {
-    for (i, f) in features.iter().enumerate() {
-        let Err(e) = f.validate(i) else { continue };
-        let key = match &e {
-            FeatureError::InvalidParameter { key, .. } => key.rsplit('.').next().unwrap_or(""),
-            _ => "",
+    if let Err(e) = FeatureConfig::validate_all(features) {
+        let (index, key) = match &e {
+            FeatureError::InvalidParameter { key, .. } => {
+                let index = key
+                    .strip_prefix("features[")
+                    .and_then(|k| k.split(']').next())
+                    .and_then(|i| i.parse::<usize>().ok());
+                (index, key.rsplit('.').next().unwrap_or(""))
+            }
+            FeatureError::DuplicateName { index, .. } => (Some(*index), ""),
+            _ => (None, ""),
+        };
+        let Some(f) = index.and_then(|i| features.get(i)) else {
+            bail!("{}: {e}", path.display());
         };
         let token = if key == "kind" { f.kind.as_str() } else { key };
         let once = !token.is_empty() && text.matches(token).count() == 1;

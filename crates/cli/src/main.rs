@@ -25,6 +25,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Validate(args) => commands::validate::validate(&args),
+        Command::Features(args) => commands::features::features(&args),
         Command::Data(DataCommand::Inspect(args)) => commands::data::inspect(&args),
     };
     match result {

@@ -1,6 +1,7 @@
 //! The pipeline as a sweep objective: ingest → features → train → evaluate, one trial at a
 //! time, on one worker's device.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use quantsweep_core::{
     Observer, Stop, TeeObserver, TrialError, TrialResult, TrialSpec, TrialStatus,
 };
 use quantsweep_evaluate::{Bar, backtest_long_flat, ratio_prediction_metrics, trading_metrics};
-use quantsweep_features::{Dataset, FeatureTable};
+use quantsweep_features::{Dataset, FeatureConfig, FeatureTable, Param};
 use quantsweep_ingest::{Candles, LoadReport, Timeframe, load_source};
 use quantsweep_sweep::Objective;
 use quantsweep_tblog::TensorBoardObserver;
@@ -21,6 +22,8 @@ use crate::config::{Pipeline, PipelineConfig};
 pub struct Shared {
     pub pipeline: Pipeline,
     pub candles: Candles,
+    /// Correlated pairs' candles, by pair name.
+    pub pairs: BTreeMap<String, Candles>,
     pub tensorboard_dir: PathBuf,
     pub device: DeviceRequest,
 }
@@ -47,9 +50,60 @@ pub fn load_candles(config: &PipelineConfig) -> Result<(Candles, LoadReport)> {
     Ok((candles, report))
 }
 
+/// Loads the candles of every correlated pair a feature of `config` (or of a trial's
+/// configuration: `extra`) names with `pair:`, resampled like the main candles and cut at the
+/// same end.
+pub fn load_pairs<'a>(
+    config: &'a PipelineConfig,
+    extra: impl IntoIterator<Item = &'a FeatureConfig>,
+) -> Result<BTreeMap<String, Candles>> {
+    let data = &config.data;
+    let mut pairs = BTreeMap::new();
+    for f in config.features.iter().chain(extra) {
+        let Some(Param::Text(pair)) = f.params.get("pair") else { continue };
+        if pairs.contains_key(pair) {
+            continue;
+        }
+        let location = data.pair_location(pair)?;
+        let (mut candles, _) = load_source(&location, &data.load_options(), &data.storage)
+            .with_context(|| format!("data.pairs.{pair}"))?;
+        if let Some(tf) = &data.resample {
+            let tf = Timeframe::parse(tf).map_err(|e| anyhow::anyhow!("data.resample: {e}"))?;
+            candles = candles
+                .resample(tf)
+                .map_err(|e| anyhow::anyhow!("data.pairs.{pair}: resample: {e}"))?;
+        }
+        let range = data.range()?;
+        pairs.insert(pair.clone(), candles.between(None, range.end_ms));
+    }
+    Ok(pairs)
+}
+
+/// [`load_pairs`] for the pipeline and every trial's configuration.
+pub fn load_all_pairs(pipeline: &Pipeline) -> Result<BTreeMap<String, Candles>> {
+    let mut features = Vec::new();
+    for t in &pipeline.trials {
+        features.extend(pipeline.trial_config(t)?.features);
+    }
+    load_pairs(&pipeline.config, &features)
+}
+
+/// The feature table of a configuration.
+pub fn build_table(
+    config: &PipelineConfig,
+    candles: &Candles,
+    pairs: &BTreeMap<String, Candles>,
+) -> Result<FeatureTable> {
+    Ok(FeatureTable::build_with(candles, pairs, &config.features)?)
+}
+
 /// Builds the dataset a trial configuration trains on.
-pub fn build_dataset(config: &PipelineConfig, candles: &Candles) -> Result<Dataset> {
-    let table = FeatureTable::build(candles, &config.features)?;
+pub fn build_dataset(
+    config: &PipelineConfig,
+    candles: &Candles,
+    pairs: &BTreeMap<String, Candles>,
+) -> Result<Dataset> {
+    let table = build_table(config, candles, pairs)?;
     Ok(Dataset::build(candles, &table, &config.window, &config.target, &config.split)?)
 }
 
@@ -71,7 +125,7 @@ impl PipelineObjective {
         let failed = |e: anyhow::Error| TrialError::failed(format!("{e:#}"));
         let config = self.shared.pipeline.trial_config(trial).map_err(failed)?;
         let candles = &self.shared.candles;
-        let data = build_dataset(&config, candles).map_err(failed)?;
+        let data = build_dataset(&config, candles, &self.shared.pairs).map_err(failed)?;
 
         // A rerun (after a crash) starts its TensorBoard run afresh.
         let tb_dir = self.shared.tensorboard_dir.join(trial.id.to_string());
@@ -156,7 +210,13 @@ impl PipelineObjective {
         }
         tb.finish(TrialStatus::Complete, &metrics, epochs.len() as i64)
             .map_err(|e| with_curve(e.to_string()))?;
-        Ok(TrialResult { metrics, epochs, equity: run.equity, device: fitted.device_name() })
+        Ok(TrialResult {
+            metrics,
+            epochs,
+            equity: run.equity,
+            device: fitted.device_name(),
+            leaky: data.leaky,
+        })
     }
 }
 

@@ -53,6 +53,10 @@ pub struct TrialResult {
     pub equity: Vec<EquityPoint>,
     /// The device the trial trained on (`cpu`, `cuda:0`).
     pub device: String,
+    /// The validation samples overlapped the training windows (`split.kind: shuffled`): its
+    /// validation metrics are optimistic.
+    #[serde(default)]
+    pub leaky: bool,
 }
 
 /// Why a trial did not complete. Recorded with the trial; never a program error.
@@ -139,6 +143,9 @@ pub struct TrialRecord {
     pub worker: u64,
     /// Device it trained on.
     pub device: String,
+    /// Trained on a leaky split (see [`TrialResult::leaky`]).
+    #[serde(default)]
+    pub leaky: bool,
 }
 
 impl TrialRecord {
@@ -151,6 +158,7 @@ impl TrialRecord {
         finished_at_ms: i64,
         duration_s: f64,
     ) -> Self {
+        let leaky = outcome.as_ref().is_ok_and(|r| r.leaky);
         let (status, error, metrics, epochs, equity, device) = match outcome {
             Ok(r) => (TrialStatus::Complete, None, r.metrics, r.epochs, r.equity, r.device),
             Err(TrialError::Failed { reason, epochs }) => (
@@ -177,6 +185,7 @@ impl TrialRecord {
             duration_s,
             worker,
             device,
+            leaky,
         }
     }
 }

@@ -3,6 +3,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use quantsweep_core::did_you_mean;
+use quantsweep_ingest::Timeframe;
 
 use crate::FeatureError;
 use crate::indicators::MaType;
@@ -68,6 +69,12 @@ use ParamKind::{Bars, Column, Ma, Real};
 /// Every kind, in the order `quantsweep` documents them (docs/pipeline.md).
 pub(crate) const KINDS: &[KindSpec] = &[
     spec!("close_ratio", [], [], false),
+    spec!("raw", ["input" => Column("close")], [], false),
+    spec!("pct_change", ["period" => Bars(1), "input" => Column("close")], [], false),
+    spec!("log_return", ["period" => Bars(1), "input" => Column("close")], [], false),
+    spec!("zscore", ["period" => Bars(14), "input" => Column("close")], [], false),
+    spec!("day_of_week", [], [], false),
+    spec!("hour_of_day", [], [], false),
     spec!("sma", ["period" => Bars(30), "input" => Column("close")], [], false),
     spec!("ema", ["period" => Bars(30), "input" => Column("close")], [], false),
     spec!("wma", ["period" => Bars(30), "input" => Column("close")], [], false),
@@ -150,6 +157,13 @@ pub(crate) const KINDS: &[KindSpec] = &[
     spec!("mfi", ["period" => Bars(14)], [], true),
 ];
 
+/// Kinds with another library's definition besides TA-Lib's (`variant: tulip`).
+const VARIANTS: &[(&str, &[&str])] =
+    &[("sma", &["tulip"]), ("ema", &["tulip"]), ("rsi", &["tulip"]), ("macd", &["tulip"])];
+
+/// Keys every kind takes besides its own parameters.
+pub(crate) const COMMON: [&str; 4] = ["variant", "shifts", "timeframe", "pair"];
+
 /// A checked feature: its kind's spec and every parameter resolved.
 pub(crate) struct Resolved<'a> {
     pub spec: &'static KindSpec,
@@ -184,12 +198,42 @@ impl Resolved<'_> {
         }
     }
 
-    /// A candle-column parameter.
+    /// A column parameter: a candle column, or an earlier feature's output.
     pub fn column(&self, key: &str) -> &str {
         match (self.config.params.get(key), self.default(key)) {
             (Some(Param::Text(t)), _) => t,
             (_, Some(Column(d))) => d,
             _ => "close",
+        }
+    }
+
+    /// `variant:` (default `talib`).
+    pub fn variant(&self) -> &str {
+        self.text("variant").unwrap_or("talib")
+    }
+
+    /// `shifts:`, the number of shifted copies (default 0).
+    pub fn shifts(&self) -> usize {
+        match self.config.params.get("shifts") {
+            Some(Param::Number(v)) => *v as usize,
+            _ => 0,
+        }
+    }
+
+    /// `timeframe:`, checked.
+    pub fn timeframe(&self) -> Option<Timeframe> {
+        self.text("timeframe").and_then(|t| Timeframe::parse(t).ok())
+    }
+
+    /// `pair:`.
+    pub fn pair(&self) -> Option<&str> {
+        self.text("pair")
+    }
+
+    fn text(&self, key: &str) -> Option<&str> {
+        match self.config.params.get(key) {
+            Some(Param::Text(t)) => Some(t),
+            _ => None,
         }
     }
 
@@ -210,7 +254,8 @@ fn ma_type(name: &str) -> Option<MaType> {
     })
 }
 
-const COLUMNS: [&str; 5] = ["open", "high", "low", "close", "volume"];
+/// The candle columns an `input` may name (besides earlier features' outputs).
+pub(crate) const COLUMNS: [&str; 5] = ["open", "high", "low", "close", "volume"];
 
 impl FeatureConfig {
     /// A feature of `kind` with default parameters.
@@ -224,7 +269,7 @@ impl FeatureConfig {
         self
     }
 
-    /// Sets a word parameter (`matype`, `input`).
+    /// Sets a word parameter (`matype`, `input`, `variant`, `timeframe`, `pair`).
     pub fn with_text(mut self, key: &str, value: &str) -> Self {
         self.params.insert(key.into(), Param::Text(value.into()));
         self
@@ -259,16 +304,21 @@ impl FeatureConfig {
                 ),
             )
         })?;
+        let variants = VARIANTS.iter().find(|(k, _)| *k == spec.kind).map_or(&[][..], |(_, v)| v);
         for (key, value) in &self.params {
+            if COMMON.contains(&key.as_str()) {
+                check_common(spec.kind, variants, key, value).map_err(|m| at(key, m))?;
+                continue;
+            }
             let Some((_, default)) = spec.params.iter().find(|(k, _)| k == key) else {
-                let known: Vec<&str> = spec.params.iter().map(|(k, _)| *k).collect();
+                let known: Vec<&str> = spec.params.iter().map(|(k, _)| *k).chain(COMMON).collect();
                 return Err(at(
                     key,
                     format!(
                         "`{}` takes no parameter `{key}`{}; it takes: {}",
                         self.kind,
                         did_you_mean(key, known.iter().copied()),
-                        if known.is_empty() { "none".into() } else { known.join(", ") }
+                        known.join(", ")
                     ),
                 ));
             };
@@ -286,11 +336,15 @@ impl FeatureConfig {
                         format!("must be one of sma, ema, wma, dema, tema, kama; got {v:?}"),
                     ));
                 }
-                (Column(_), Param::Text(t)) if COLUMNS.contains(&t.as_str()) => {}
+                // Earlier features' outputs are checked by `validate_all` and the table.
+                (Column(_), Param::Text(t)) if !t.trim().is_empty() => {}
                 (Column(_), v) => {
                     return Err(at(
                         key,
-                        format!("must be a candle column ({}); got {v:?}", COLUMNS.join(", ")),
+                        format!(
+                            "must name a candle column ({}) or an earlier feature's column; got {v:?}",
+                            COLUMNS.join(", ")
+                        ),
                     ));
                 }
             }
@@ -301,8 +355,21 @@ impl FeatureConfig {
             return Err(at("acceleration", "must be positive".into()));
         }
         let fast = resolved.bars("fast");
-        if spec.params.iter().any(|(k, _)| *k == "fast") && fast == resolved.bars("slow") {
+        let slow = resolved.bars("slow");
+        if spec.params.iter().any(|(k, _)| *k == "fast") && fast == slow {
             return Err(at("slow", format!("must differ from fast ({fast})")));
+        }
+        if resolved.variant() == "tulip" && spec.kind == "macd" && fast > slow {
+            return Err(at("slow", format!("Tulip's MACD needs slow ≥ fast ({slow} < {fast})")));
+        }
+        let derived = !COLUMNS.contains(&resolved.column("input"));
+        if derived && (resolved.timeframe().is_some() || resolved.pair().is_some()) {
+            return Err(at(
+                "input",
+                "`timeframe` and `pair` compute on candle columns; an earlier feature's column \
+                 is already on the base candles"
+                    .into(),
+            ));
         }
         Ok(resolved)
     }
@@ -313,7 +380,32 @@ impl FeatureConfig {
         self.check(index).map(|_| ())
     }
 
-    /// The name outputs are called by (the prefix for multi-output features).
+    /// Checks a whole `features:` list: every entry, that each `input` names a candle column
+    /// or an earlier entry's output, and that no two entries produce the same column.
+    pub fn validate_all(features: &[FeatureConfig]) -> Result<(), FeatureError> {
+        let mut produced: Vec<String> = Vec::new();
+        for (index, f) in features.iter().enumerate() {
+            let resolved = f.check(index)?;
+            let input = resolved.column("input");
+            if resolved.spec.params.iter().any(|(k, _)| *k == "input")
+                && !COLUMNS.contains(&input)
+                && !produced.iter().any(|p| p == input)
+            {
+                return Err(unknown_input(index, input, &produced));
+            }
+            for name in f.output_names() {
+                if produced.contains(&name) {
+                    return Err(FeatureError::DuplicateName { index, name });
+                }
+                produced.push(name);
+            }
+        }
+        Ok(())
+    }
+
+    /// The name outputs are called by (the prefix for multi-output features): `name`, or the
+    /// kind and its bar counts, then the input when it is not the default (`zscore_14_rsi_10`),
+    /// the variant, timeframe and pair when given (`rsi_14_4h`, `rsi_14_BTC_USDT`).
     pub fn name(&self) -> String {
         if let Some(name) = &self.name {
             return name.clone();
@@ -324,26 +416,85 @@ impl FeatureConfig {
         let resolved = Resolved { spec, config: self };
         let mut name = self.kind.clone();
         for (key, default) in spec.params {
-            if let Bars(_) = default {
-                name.push_str(&format!("_{}", resolved.bars(key)));
+            match default {
+                Bars(_) => name.push_str(&format!("_{}", resolved.bars(key))),
+                Column(d) if spec.kind == "raw" || resolved.column(key) != *d => {
+                    name.push_str(&format!("_{}", resolved.column(key)));
+                }
+                _ => {}
             }
+        }
+        if resolved.variant() != "talib" {
+            name.push_str(&format!("_{}", resolved.variant()));
+        }
+        if let Some(tf) = resolved.text("timeframe") {
+            name.push_str(&format!("_{tf}"));
+        }
+        if let Some(pair) = resolved.pair() {
+            let pair: String =
+                pair.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+            name.push_str(&format!("_{pair}"));
         }
         name
     }
 
-    /// The column names this feature produces, in order.
+    /// The column names this feature produces, in order: its outputs, then (with `shifts: N`)
+    /// each output shifted by 1..=N rows, `OUTPUT_shift_K`.
     pub fn output_names(&self) -> Vec<String> {
         let name = self.name();
-        match KINDS.iter().find(|k| k.kind == self.kind) {
+        let outputs: Vec<String> = match KINDS.iter().find(|k| k.kind == self.kind) {
             Some(spec) if !spec.outputs.is_empty() => {
                 spec.outputs.iter().map(|o| format!("{name}.{o}")).collect()
             }
             _ => vec![name],
+        };
+        let shifts = match self.params.get("shifts") {
+            Some(Param::Number(v)) if *v >= 1.0 => *v as usize,
+            _ => 0,
+        };
+        let mut names = outputs.clone();
+        for k in 1..=shifts {
+            names.extend(outputs.iter().map(|o| format!("{o}_shift_{k}")));
         }
+        names
     }
 }
 
-/// What the model is asked to predict (the pipeline's `target:` section).
+/// Checks one of the [`COMMON`] keys.
+fn check_common(kind: &str, variants: &[&str], key: &str, value: &Param) -> Result<(), String> {
+    match (key, value) {
+        ("variant", Param::Text(v)) if v == "talib" || variants.contains(&v.as_str()) => Ok(()),
+        ("variant", v) => Err(if variants.is_empty() {
+            format!("`{kind}` has only TA-Lib's definition (`talib`); got {v:?}")
+        } else {
+            format!("must be talib or {}; got {v:?}", variants.join(", "))
+        }),
+        ("shifts", Param::Number(v)) if *v >= 0.0 && v.fract() == 0.0 && *v <= 1000.0 => Ok(()),
+        ("shifts", v) => Err(format!("must be a whole number of shifted copies; got {v:?}")),
+        ("timeframe", Param::Text(t)) => Timeframe::parse(t).map(|_| ()),
+        ("pair", Param::Text(p)) if !p.trim().is_empty() => Ok(()),
+        (_, v) => Err(format!("must be text; got {v:?}")),
+    }
+}
+
+/// `features[index].input` names no column there is.
+pub(crate) fn unknown_input(index: usize, input: &str, produced: &[String]) -> FeatureError {
+    let known: Vec<&str> =
+        COLUMNS.iter().copied().chain(produced.iter().map(String::as_str)).collect();
+    FeatureError::InvalidParameter {
+        key: format!("features[{index}].input"),
+        message: format!(
+            "no column `{input}`{} among the candle columns and the earlier features' outputs: {}",
+            did_you_mean(input, known.iter().copied()),
+            known.join(", ")
+        ),
+    }
+}
+
+/// What the model is asked to predict (the pipeline's `target:` section). The target of the
+/// sample decided at bar `t` reads bars `t+1 ..= t+horizon_bars` (the close of `t` too), never
+/// an input of a later sample's training span: the splits' purge gaps are sized from
+/// `horizon_bars`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TargetConfig {
@@ -353,17 +504,105 @@ pub enum TargetConfig {
         #[serde(default = "default_horizon")]
         horizon_bars: usize,
     },
+    /// `close[t+h] / close[t] − 1`, or its logarithm with `log: true`.
+    ForwardReturn {
+        /// `h`. Default: 1.
+        #[serde(default = "one")]
+        horizon_bars: usize,
+        /// `ln(close[t+h] / close[t])` instead. Default: false.
+        #[serde(default)]
+        log: bool,
+    },
+    /// 1 when `close[t+h] > close[t]·(1 + threshold)`, else 0 (the Keras seed's label; a
+    /// binary classification target).
+    UpDown {
+        /// `h`, the seed's LOOKAHEAD. Default: 5.
+        #[serde(default = "five", alias = "lookahead")]
+        horizon_bars: usize,
+        /// Minimum rise counted as up. Default: 0.
+        #[serde(default)]
+        threshold: f64,
+        /// The seed's quirk: the last `h` bars, which have no future close, are labelled 0
+        /// ("down") instead of being left out. Default: false.
+        #[serde(default)]
+        keep_tail_as_down: bool,
+    },
+    /// freqAI-LSTM's aggregate score `T = S·R·V·R2·V2` (README and `ExampleLSTMStrategy`),
+    /// `horizon_bars` ahead: S is the weighted sum of ten rolling z-scores (SMA(10) distance,
+    /// MACD, ROC(2), RSI(10), BB(20) width, CCI(20), MOM(4) — its weight ×1.5 in a strong
+    /// trend —, STOCH slow %K, ATR(14), OBV), R the Bollinger regime (+1 above the upper band,
+    /// −1 below the lower, else 0), V = 1 / BB width, R2 = ±1 by SMA(100), V2 = 1 / ATR(14).
+    FreqaiScore {
+        /// Bars ahead whose score is predicted (freqAI's `label_period_candles`). Default: 12.
+        #[serde(default = "twelve")]
+        horizon_bars: usize,
+        /// w0..w8, as the original uses them: w0 SMA distance, w1 MACD, w2 ROC, w3 RSI and
+        /// momentum (×1.5 in a strong trend), w4 BB width, w5 CCI, w6 OBV, w7 ATR, w8 STOCH.
+        /// Default: the strategy's defaults 0.10, 0.15, 0.10, 0.15, 0.10, 0.10, 0.10, 0.05,
+        /// 0.15.
+        #[serde(default = "freqai_weights")]
+        weights: [f64; 9],
+        /// Reproduce the original's quirks: the score of the decision bar itself rather than
+        /// a later one (`horizon_bars` ignored: the model "predicts" a function of its own
+        /// inputs), the BB-width term as rolling mean ÷ std instead of a z-score, and R2 = −1
+        /// while SMA(100) is undefined. Default: false.
+        #[serde(default)]
+        original: bool,
+    },
 }
 
 fn default_horizon() -> usize {
     3
 }
 
+fn one() -> usize {
+    1
+}
+
+fn five() -> usize {
+    5
+}
+
+fn twelve() -> usize {
+    12
+}
+
+/// The ExampleLSTMStrategy's default weights w0..w8.
+pub fn freqai_weights() -> [f64; 9] {
+    [0.10, 0.15, 0.10, 0.15, 0.10, 0.10, 0.10, 0.05, 0.15]
+}
+
 impl TargetConfig {
-    /// Number of bars after the decision bar that the target reads.
+    /// Number of bars after the decision bar that the target reads (0 for freqAI's score in
+    /// `original` mode).
     pub fn horizon_bars(&self) -> usize {
         match self {
+            TargetConfig::NextCloseRatios { horizon_bars }
+            | TargetConfig::ForwardReturn { horizon_bars, .. }
+            | TargetConfig::UpDown { horizon_bars, .. } => *horizon_bars,
+            TargetConfig::FreqaiScore { original: true, .. } => 0,
+            TargetConfig::FreqaiScore { horizon_bars, .. } => *horizon_bars,
+        }
+    }
+
+    /// Values per sample.
+    pub fn width(&self) -> usize {
+        match self {
             TargetConfig::NextCloseRatios { horizon_bars } => *horizon_bars,
+            _ => 1,
+        }
+    }
+
+    /// Whether the target is a 0/1 class.
+    pub fn is_binary(&self) -> bool {
+        matches!(self, TargetConfig::UpDown { .. })
+    }
+
+    /// Column names in `quantsweep features` output: `target`, or `target.1` .. `target.h`.
+    pub fn names(&self) -> Vec<String> {
+        match self.width() {
+            1 => vec!["target".into()],
+            w => (1..=w).map(|j| format!("target.{j}")).collect(),
         }
     }
 }
@@ -377,6 +616,9 @@ pub enum Scale {
     None,
     /// Mean 0, standard deviation 1, fitted on the training span only.
     Standard,
+    /// Each sample's window, column by column, to [−1, 1] by its own min and max (the Keras
+    /// seed); a flat column becomes 0. Reads nothing outside the window.
+    Minmax,
 }
 
 /// The pipeline's `window:` section: how samples are cut from the feature table.
@@ -404,7 +646,33 @@ impl Default for WindowConfig {
     }
 }
 
-/// The pipeline's `split:` section: chronological train / validation / test spans.
+/// How samples are assigned to spans.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SplitKind {
+    /// Train, then validation, then test, in time order, with purge gaps.
+    #[default]
+    Chronological,
+    /// The Keras seed's split: the test span stays last and purged, but training and
+    /// validation samples are drawn at random from the rest, so validation windows overlap
+    /// training windows. Every result carries `leaky = true`.
+    Shuffled,
+}
+
+/// Class balancing of a binary target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Balance {
+    /// Samples as they come.
+    #[default]
+    None,
+    /// The Keras seed's: keep the first `min(ups, downs)` samples of each class (in time
+    /// order), dropping the rest of the majority class. Applied to the training and
+    /// validation spans; the test span (the backtest) is never thinned.
+    Truncate,
+}
+
+/// The pipeline's `split:` section: train / validation / test spans.
 ///
 /// Samples are ordered by decision time; the last `test` fraction is the test span, the
 /// `val` fraction before it the validation span, the rest training. A purge gap of
@@ -413,12 +681,21 @@ impl Default for WindowConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SplitConfig {
+    /// `chronological` (default) or `shuffled` (leaky; see [`SplitKind`]).
+    #[serde(default)]
+    pub kind: SplitKind,
     /// Fraction of samples in the validation span. Default: 0.2.
     #[serde(default = "default_fraction")]
     pub val: f64,
     /// Fraction of samples in the test span (the backtest). Default: 0.2.
     #[serde(default = "default_fraction")]
     pub test: f64,
+    /// Class balancing for binary targets: `none` (default) or `truncate`.
+    #[serde(default)]
+    pub balance: Balance,
+    /// Seed of the `shuffled` split's permutation. Default: 0.
+    #[serde(default)]
+    pub seed: u64,
 }
 
 fn default_fraction() -> f64 {
@@ -427,6 +704,12 @@ fn default_fraction() -> f64 {
 
 impl Default for SplitConfig {
     fn default() -> Self {
-        Self { val: default_fraction(), test: default_fraction() }
+        Self {
+            kind: SplitKind::Chronological,
+            val: default_fraction(),
+            test: default_fraction(),
+            balance: Balance::None,
+            seed: 0,
+        }
     }
 }

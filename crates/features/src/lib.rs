@@ -22,9 +22,14 @@ mod config;
 mod error;
 pub mod indicators;
 mod table;
+pub mod targets;
+pub mod transforms;
 mod windows;
 
-pub use config::{FeatureConfig, Param, Scale, SplitConfig, TargetConfig, WindowConfig};
+pub use config::{
+    Balance, FeatureConfig, Param, Scale, SplitConfig, SplitKind, TargetConfig, WindowConfig,
+    freqai_weights,
+};
 pub use error::FeatureError;
 pub use table::FeatureTable;
 pub use windows::Dataset;

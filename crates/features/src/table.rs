@@ -1,7 +1,10 @@
+use std::collections::BTreeMap;
+
 use quantsweep_ingest::Candles;
 
-use crate::config::{FeatureConfig, Resolved};
-use crate::{FeatureError, indicators as ind};
+use crate::config::{COLUMNS, FeatureConfig, Resolved, unknown_input};
+use crate::indicators::{self as ind, from, warm_up};
+use crate::{FeatureError, transforms};
 
 /// Feature columns computed from candles, one value per candle (NaN during warm-up).
 #[derive(Debug, Clone, PartialEq)]
@@ -13,30 +16,122 @@ pub struct FeatureTable {
 }
 
 impl FeatureTable {
-    /// Computes every feature of `features` on `candles`.
+    /// Computes every feature of `features` on `candles` (features with `pair:` need
+    /// [`FeatureTable::build_with`]).
     pub fn build(candles: &Candles, features: &[FeatureConfig]) -> Result<Self, FeatureError> {
+        Self::build_with(candles, &BTreeMap::new(), features)
+    }
+
+    /// Computes every feature of `features` on `candles`; a feature with `pair: P` is computed
+    /// on `pairs[P]`, one with `timeframe: T` on the candles resampled to `T`, and both are
+    /// joined back causally: base row `i` sees the latest other candle that has closed by the
+    /// time candle `i` closes (a 4h candle opening at 00:00 is first visible on the 1h row
+    /// opening at 03:00).
+    pub fn build_with(
+        candles: &Candles,
+        pairs: &BTreeMap<String, Candles>,
+        features: &[FeatureConfig],
+    ) -> Result<Self, FeatureError> {
+        let base_tf = candles.timeframe().map_or(0, |t| t.0);
         let mut columns: Vec<(String, Vec<f64>)> = Vec::new();
         for (index, feature) in features.iter().enumerate() {
-            let resolved = feature.check(index)?;
-            if resolved.spec.needs_volume && candles.volume.iter().any(|v| v.is_nan()) {
-                return Err(FeatureError::InvalidParameter {
-                    key: format!("features[{index}].kind"),
-                    message: format!(
+            let f = feature.check(index)?;
+            let invalid = |key: &str, message: String| FeatureError::InvalidParameter {
+                key: format!("features[{index}].{key}"),
+                message,
+            };
+            // The candles this feature reads, and their timeframe.
+            let mut source = candles;
+            if let Some(pair) = f.pair() {
+                source = pairs.get(pair).ok_or_else(|| {
+                    invalid(
+                        "pair",
+                        format!(
+                            "no candles of `{pair}` were loaded (loaded: {})",
+                            if pairs.is_empty() {
+                                "none; give the data a `datadir` or `data.pairs`".to_owned()
+                            } else {
+                                pairs.keys().cloned().collect::<Vec<_>>().join(", ")
+                            }
+                        ),
+                    )
+                })?;
+            }
+            let mut source_tf = source.timeframe().map_or(base_tf, |t| t.0);
+            let resampled;
+            if let Some(tf) = f.timeframe() {
+                resampled = source.resample(tf).map_err(|e| invalid("timeframe", e))?;
+                source = &resampled;
+                source_tf = tf.0;
+            }
+            let joined = f.pair().is_some() || f.timeframe().is_some();
+
+            if f.spec.needs_volume && source.volume.iter().any(|v| v.is_nan()) {
+                return Err(invalid(
+                    "kind",
+                    format!(
                         "`{}` needs volume, and the data has none (or has missing values)",
                         feature.kind
                     ),
-                });
+                ));
             }
-            let values = compute(candles, &resolved);
+            let takes_input = f.spec.params.iter().any(|(k, _)| *k == "input");
+            let input_name = f.column("input");
+            let input: &[f64] = match input_name {
+                "open" => &source.open,
+                "high" => &source.high,
+                "low" => &source.low,
+                "volume" => &source.volume,
+                "close" => &source.close,
+                name => match columns.iter().find(|(n, _)| n == name) {
+                    Some((_, v)) if takes_input => v,
+                    _ => {
+                        let produced: Vec<String> =
+                            columns.iter().map(|(n, _)| n.clone()).collect();
+                        return Err(unknown_input(index, name, &produced));
+                    }
+                },
+            };
+            if takes_input && COLUMNS.contains(&input_name) && input.iter().any(|v| v.is_nan()) {
+                return Err(invalid(
+                    "input",
+                    format!("the data's `{input_name}` has missing values"),
+                ));
+            }
+            // An earlier feature's column starts with its warm-up: chain on its valid rows,
+            // as TA-Lib chains functions.
+            let start = warm_up(input);
+            let mut values = compute(source, &f, &input[start..]);
+            if start > 0 {
+                values = values.iter().map(|v| from(input, start, |_| v.clone())).collect();
+            }
+            if joined {
+                let times = &source.timestamp_ms;
+                values = values
+                    .iter()
+                    .map(|v| join_closed(&candles.timestamp_ms, base_tf, times, source_tf, v))
+                    .collect();
+            }
             if values.iter().all(|v| v.iter().all(|x| x.is_nan())) {
                 return Err(FeatureError::InvalidParameter {
                     key: format!("features[{index}]"),
                     message: format!(
                         "`{}` needs more bars than the data has ({} candles): every value is warm-up",
                         feature.name(),
-                        candles.len()
+                        source.len()
                     ),
                 });
+            }
+            let shifts = f.shifts();
+            let n_out = values.len();
+            for k in 1..=shifts {
+                for o in 0..n_out {
+                    let mut shifted = vec![f64::NAN; candles.len()];
+                    if k < shifted.len() {
+                        shifted[k..].copy_from_slice(&values[o][..candles.len() - k]);
+                    }
+                    values.push(shifted);
+                }
             }
             for (name, v) in feature.output_names().into_iter().zip(values) {
                 if columns.iter().any(|(n, _)| *n == name) {
@@ -59,39 +154,64 @@ impl FeatureTable {
     }
 }
 
-/// The outputs of one checked feature, in [`FeatureConfig::output_names`] order.
-fn compute(c: &Candles, f: &Resolved<'_>) -> Vec<Vec<f64>> {
+/// `values` (on candles opening at `times`, each lasting `tf` ms) as seen from base candles
+/// opening at `base` and lasting `base_tf`: row `i` takes the latest candle `j` with
+/// `times[j] + tf ≤ base[i] + base_tf` (closed when base candle `i` closes), NaN before the
+/// first. Both time lists are ascending.
+fn join_closed(base: &[i64], base_tf: i64, times: &[i64], tf: i64, values: &[f64]) -> Vec<f64> {
+    let mut out = vec![f64::NAN; base.len()];
+    let mut j = 0;
+    for (i, &t) in base.iter().enumerate() {
+        while j < times.len() && times[j] + tf <= t + base_tf {
+            j += 1;
+        }
+        if j > 0 {
+            out[i] = values[j - 1];
+        }
+    }
+    out
+}
+
+/// The outputs of one checked feature on candles `c`, in [`FeatureConfig::output_names`]
+/// order (before shifts); `input` is the `input` column (from its first valid row; the
+/// candles are whole).
+fn compute(c: &Candles, f: &Resolved<'_>, input: &[f64]) -> Vec<Vec<f64>> {
     let (h, l, cl, v) = (&c.high[..], &c.low[..], &c.close[..], &c.volume[..]);
-    let input = || match f.column("input") {
-        "open" => &c.open[..],
-        "high" => h,
-        "low" => l,
-        "volume" => v,
-        _ => cl,
-    };
     let p = |key: &str| f.bars(key);
+    let tulip = f.variant() == "tulip";
     match f.spec.kind {
         "close_ratio" => vec![ind::close_ratio(cl)],
-        "sma" => vec![ind::sma(input(), p("period"))],
-        "ema" => vec![ind::ema(input(), p("period"))],
-        "wma" => vec![ind::wma(input(), p("period"))],
-        "dema" => vec![ind::dema(input(), p("period"))],
-        "tema" => vec![ind::tema(input(), p("period"))],
-        "kama" => vec![ind::kama(input(), p("period"))],
-        "trix" => vec![ind::trix(input(), p("period"))],
-        "rsi" => vec![ind::rsi(input(), p("period"))],
-        "cmo" => vec![ind::cmo(input(), p("period"))],
-        "mom" => vec![ind::mom(input(), p("period"))],
-        "roc" => vec![ind::roc(input(), p("period"))],
-        "stddev" => vec![ind::stddev(input(), p("period"), f.real("nbdev"))],
+        "raw" => vec![input.to_vec()],
+        "pct_change" => vec![transforms::pct_change(input, p("period"))],
+        "log_return" => vec![transforms::log_return(input, p("period"))],
+        "zscore" => vec![transforms::zscore(input, p("period"))],
+        "day_of_week" => vec![transforms::day_of_week(&c.timestamp_ms)],
+        "hour_of_day" => vec![transforms::hour_of_day(&c.timestamp_ms)],
+        "sma" => vec![ind::sma(input, p("period"))],
+        "ema" if tulip => vec![ind::ema_tulip(input, p("period"))],
+        "ema" => vec![ind::ema(input, p("period"))],
+        "wma" => vec![ind::wma(input, p("period"))],
+        "dema" => vec![ind::dema(input, p("period"))],
+        "tema" => vec![ind::tema(input, p("period"))],
+        "kama" => vec![ind::kama(input, p("period"))],
+        "trix" => vec![ind::trix(input, p("period"))],
+        "rsi" => vec![ind::rsi(input, p("period"))],
+        "cmo" => vec![ind::cmo(input, p("period"))],
+        "mom" => vec![ind::mom(input, p("period"))],
+        "roc" => vec![ind::roc(input, p("period"))],
+        "stddev" => vec![ind::stddev(input, p("period"), f.real("nbdev"))],
         "macd" => {
-            let m = ind::macd(input(), p("fast"), p("slow"), p("signal"));
+            let m = if tulip {
+                ind::macd_tulip(input, p("fast"), p("slow"), p("signal"))
+            } else {
+                ind::macd(input, p("fast"), p("slow"), p("signal"))
+            };
             vec![m.macd, m.signal, m.hist]
         }
-        "ppo" => vec![ind::ppo(input(), p("fast"), p("slow"), f.ma("matype"))],
+        "ppo" => vec![ind::ppo(input, p("fast"), p("slow"), f.ma("matype"))],
         "bbands" => {
             let b = ind::bbands(
-                input(),
+                input,
                 p("period"),
                 f.real("nbdevup"),
                 f.real("nbdevdn"),
@@ -101,7 +221,7 @@ fn compute(c: &Candles, f: &Resolved<'_>) -> Vec<Vec<f64>> {
         }
         "stochrsi" => {
             let s = ind::stochrsi(
-                input(),
+                input,
                 p("period"),
                 p("fastk_period"),
                 (p("fastd_period"), f.ma("fastd_matype")),

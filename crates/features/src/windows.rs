@@ -2,13 +2,20 @@ use std::ops::Range;
 
 use quantsweep_ingest::Candles;
 
-use crate::config::{Scale, SplitConfig, TargetConfig, WindowConfig};
+use crate::config::{Balance, Scale, SplitConfig, SplitKind, TargetConfig, WindowConfig};
+use crate::targets::target_columns;
+use crate::transforms::minmax_window;
 use crate::{FeatureError, FeatureTable};
 
-/// Model-ready samples: input windows, targets, and the chronological spans they belong to.
+/// Model-ready samples: input windows, targets, and the spans they belong to.
 ///
 /// Sample `s` is decided at the close of candle `decision_row[s]`: its inputs are the rows
-/// `decision_row[s] - input_bars + 1 ..= decision_row[s]`, its target reads the rows after it.
+/// `decision_row[s] - input_bars + 1 ..= decision_row[s]`, its target reads the rows after it
+/// (up to `horizon_bars` later).
+///
+/// Samples are stored span by span: training, validation, test. The test span is always the
+/// last stretch of time, in time order; training and validation are in time order too unless
+/// `split.kind: shuffled` drew them at random (then `leaky` is true).
 ///
 /// # Shapes
 /// - `x`: `[samples, input_bars, n_inputs]`, row-major, f32.
@@ -33,10 +40,21 @@ pub struct Dataset {
     pub val: Range<usize>,
     /// Test samples (the backtest span).
     pub test: Range<usize>,
+    /// True when validation samples may overlap training windows (`split.kind: shuffled`):
+    /// validation metrics are then optimistic, and every result says so.
+    pub leaky: bool,
+    /// Decision bars left out because a value in their window, or their target, is not finite
+    /// (after the warm-up; e.g. a rolling z-score over a flat stretch).
+    pub skipped: usize,
+    /// Samples dropped by `split.balance`.
+    pub balanced_out: usize,
+    /// Per input, the `(mean, std)` it is scaled by (`(0, 1)` unless `window.scale:
+    /// standard`; `minmax` scales each window on its own).
+    pub scaler: Vec<(f64, f64)>,
 }
 
 impl Dataset {
-    /// Cuts windows and targets from `table` and splits them chronologically.
+    /// Cuts windows and targets from `table` and splits them.
     pub fn build(
         candles: &Candles,
         table: &FeatureTable,
@@ -49,7 +67,7 @@ impl Dataset {
         if w == 0 {
             return Err(invalid("window.input_bars", "must be at least 1"));
         }
-        if h == 0 {
+        if h == 0 && !matches!(target, TargetConfig::FreqaiScore { original: true, .. }) {
             return Err(invalid("target.horizon_bars", "must be at least 1"));
         }
         for (key, f) in [("split.val", split.val), ("split.test", split.test)] {
@@ -60,48 +78,76 @@ impl Dataset {
         if split.test == 0.0 {
             return Err(invalid("split.test", "must be above 0: the backtest needs a test span"));
         }
+        if split.balance != Balance::None && !target.is_binary() {
+            return Err(invalid("split.balance", "balancing needs a binary target (up_down)"));
+        }
 
         let input_names: Vec<String> = match &window.inputs {
             Some(names) => names.clone(),
             None => table.names().into_iter().map(str::to_owned).collect(),
         };
-        let mut inputs: Vec<Vec<f64>> = Vec::new();
+        let mut inputs: Vec<&[f64]> = Vec::new();
         for name in &input_names {
             let col = table.column(name).ok_or_else(|| FeatureError::UnknownInput {
                 name: name.clone(),
                 available: table.names().join(", "),
             })?;
-            inputs.push(col.to_vec());
+            inputs.push(col);
         }
         if inputs.is_empty() {
             return Err(invalid("window.inputs", "no input columns"));
         }
+        let targets = target_columns(candles, target);
 
+        // Rows with a non-finite input, counted cumulatively: a window is clean when the count
+        // does not change across it.
         let n = candles.len();
-        // The first row from which every input is defined (indicators' warm-up).
-        let first_valid = (0..n).find(|&i| inputs.iter().all(|c| c[i].is_finite())).unwrap_or(n);
-        if let Some(bad) = (first_valid..n).find(|&i| inputs.iter().any(|c| !c[i].is_finite())) {
-            return Err(FeatureError::NotEnoughData(format!(
-                "an input is not finite at candle {bad} (after the warm-up ends at {first_valid})"
-            )));
+        let mut bad_before = Vec::with_capacity(n + 1);
+        bad_before.push(0usize);
+        for i in 0..n {
+            let bad = inputs.iter().any(|c| !c[i].is_finite());
+            bad_before.push(bad_before[i] + usize::from(bad));
         }
-        let first_decision = first_valid + w - 1;
-        let decision_row: Vec<usize> =
-            if n > h { (first_decision..n - h).collect() } else { Vec::new() };
-        let samples = decision_row.len();
+        let first_valid = (0..n).find(|&i| bad_before[i + 1] == bad_before[i]).unwrap_or(n);
+        let mut rows = Vec::new();
+        let mut skipped = 0;
+        for t in w - 1..n {
+            let clean = bad_before[t + 1] == bad_before[t + 1 - w];
+            let known = targets.iter().all(|y| y[t].is_finite());
+            if clean && known {
+                rows.push(t);
+            } else if t + 1 >= first_valid + w && t + h < n {
+                skipped += 1;
+            }
+        }
+        let samples = rows.len();
 
         let gap = w + h;
         let n_test = ((samples as f64) * split.test).round() as usize;
         let n_val = ((samples as f64) * split.val).round() as usize;
         let test = samples.saturating_sub(n_test)..samples;
-        let val = if n_val == 0 {
-            test.start..test.start
-        } else {
-            test.start.saturating_sub(gap + n_val)..test.start.saturating_sub(gap)
+        let pool_end = test.start.saturating_sub(gap);
+        let (mut train_idx, mut val_idx): (Vec<usize>, Vec<usize>) = match split.kind {
+            SplitKind::Chronological => {
+                let val = if n_val == 0 {
+                    pool_end..pool_end
+                } else {
+                    test.start.saturating_sub(gap + n_val)..pool_end
+                };
+                let train_end = if n_val == 0 { pool_end } else { val.start.saturating_sub(gap) };
+                ((0..train_end).collect(), val.collect())
+            }
+            SplitKind::Shuffled => {
+                let mut pool: Vec<usize> = (0..pool_end).collect();
+                if split.balance == Balance::Truncate {
+                    pool = truncate_classes(&pool, &rows, &targets[0]);
+                }
+                shuffle(&mut pool, split.seed);
+                let val = pool.split_off(pool.len().saturating_sub(n_val));
+                (pool, val)
+            }
         };
-        let train_end = if n_val == 0 { test.start } else { val.start }.saturating_sub(gap);
-        let train = 0..train_end;
-        if train.len() < 2 * gap || test.is_empty() {
+        if train_idx.len() < 2 * gap || test.is_empty() {
             return Err(FeatureError::NotEnoughData(format!(
                 "{n} candles give {samples} samples after warm-up ({first_valid} bars), windows of \
                  {w} and a horizon of {h}: too few for a training span after the validation \
@@ -109,34 +155,72 @@ impl Dataset {
                  smaller split.val / split.test"
             )));
         }
+        let before = train_idx.len() + val_idx.len();
+        if split.balance == Balance::Truncate && split.kind == SplitKind::Chronological {
+            train_idx = truncate_classes(&train_idx, &rows, &targets[0]);
+            val_idx = truncate_classes(&val_idx, &rows, &targets[0]);
+        }
+        let balanced_out = match split.kind {
+            SplitKind::Chronological => before - train_idx.len() - val_idx.len(),
+            SplitKind::Shuffled => pool_end - before,
+        };
+        if train_idx.is_empty() {
+            return Err(FeatureError::NotEnoughData(
+                "split.balance: the training span has only one class".into(),
+            ));
+        }
 
         // Scaler statistics from the rows the training windows read, and nothing later.
         let scaler: Vec<(f64, f64)> = match window.scale {
-            Scale::None => vec![(0.0, 1.0); inputs.len()],
+            Scale::None | Scale::Minmax => vec![(0.0, 1.0); inputs.len()],
             Scale::Standard => {
-                let rows = decision_row[train.start] + 1 - w..=decision_row[train.end - 1];
-                inputs.iter().map(|c| mean_std(&c[rows.clone()])).collect()
+                let mut read = vec![false; n];
+                for &s in &train_idx {
+                    read[rows[s] + 1 - w..=rows[s]].fill(true);
+                }
+                inputs.iter().map(|c| mean_std(c, &read)).collect()
             }
         };
 
+        let order: Vec<usize> =
+            train_idx.iter().chain(&val_idx).copied().chain(test.clone()).collect();
         let f = inputs.len();
-        let mut x = Vec::with_capacity(samples * w * f);
-        let mut y = Vec::with_capacity(samples * h);
-        for &t in &decision_row {
-            for row in t + 1 - w..=t {
-                for (c, (mean, std)) in inputs.iter().zip(&scaler) {
-                    x.push(((c[row] - mean) / std) as f32);
+        let width = targets.len();
+        let mut x = Vec::with_capacity(order.len() * w * f);
+        let mut y = Vec::with_capacity(order.len() * width);
+        let mut column = vec![0.0; w];
+        for &s in &order {
+            let t = rows[s];
+            let at = x.len();
+            x.resize(at + w * f, 0.0);
+            for (k, (c, (mean, std))) in inputs.iter().zip(&scaler).enumerate() {
+                column.copy_from_slice(&c[t + 1 - w..=t]);
+                if window.scale == Scale::Minmax {
+                    minmax_window(&mut column);
+                }
+                for (r, v) in column.iter().enumerate() {
+                    x[at + r * f + k] = ((v - mean) / std) as f32;
                 }
             }
-            match target {
-                TargetConfig::NextCloseRatios { .. } => {
-                    for j in 1..=h {
-                        y.push((candles.close[t + j] / candles.close[t + j - 1]) as f32);
-                    }
-                }
-            }
+            y.extend(targets.iter().map(|col| col[t] as f32));
         }
-        Ok(Self { x, y, decision_row, input_bars: w, input_names, n_targets: h, train, val, test })
+        let (n_train, n_val) = (train_idx.len(), val_idx.len());
+        let test = n_train + n_val..order.len();
+        Ok(Self {
+            x,
+            y,
+            decision_row: order.iter().map(|&s| rows[s]).collect(),
+            input_bars: w,
+            input_names,
+            n_targets: width,
+            train: 0..n_train,
+            val: n_train..n_train + n_val,
+            test,
+            leaky: split.kind == SplitKind::Shuffled,
+            skipped,
+            balanced_out,
+            scaler,
+        })
     }
 
     /// Number of samples.
@@ -170,11 +254,47 @@ fn invalid(key: &str, message: &str) -> FeatureError {
     FeatureError::InvalidParameter { key: key.into(), message: message.into() }
 }
 
-/// Mean and population standard deviation; a constant column scales by 1.
-fn mean_std(v: &[f64]) -> (f64, f64) {
-    let n = v.len() as f64;
-    let mean = v.iter().sum::<f64>() / n;
-    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+/// The Keras seed's balancing of `samples` (indices into `rows`): the first
+/// `min(ups, downs)` of each class, in the order given.
+fn truncate_classes(samples: &[usize], rows: &[usize], y: &[f64]) -> Vec<usize> {
+    let up = |s: &usize| y[rows[*s]] > 0.5;
+    let ups = samples.iter().filter(|s| up(s)).count();
+    let keep = ups.min(samples.len() - ups);
+    let (mut n_up, mut n_down) = (0, 0);
+    samples
+        .iter()
+        .copied()
+        .filter(|s| {
+            let count = if up(s) { &mut n_up } else { &mut n_down };
+            *count += 1;
+            *count <= keep
+        })
+        .collect()
+}
+
+/// Fisher-Yates with SplitMix64: the same permutation for the same seed on every platform.
+fn shuffle(v: &mut [usize], seed: u64) {
+    let mut state = seed;
+    let mut next = || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    for i in (1..v.len()).rev() {
+        let j = (next() % (i as u64 + 1)) as usize;
+        v.swap(i, j);
+    }
+}
+
+/// Mean and population standard deviation of `v` over the rows marked in `read`; a constant
+/// column scales by 1.
+fn mean_std(v: &[f64], read: &[bool]) -> (f64, f64) {
+    let picked = || v.iter().zip(read).filter(|(_, r)| **r).map(|(x, _)| *x);
+    let n = picked().count() as f64;
+    let mean = picked().sum::<f64>() / n;
+    let var = picked().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
     let std = var.sqrt();
     (mean, if std > 0.0 && std.is_finite() { std } else { 1.0 })
 }
@@ -183,6 +303,7 @@ fn mean_std(v: &[f64]) -> (f64, f64) {
 mod tests {
     use super::*;
     use crate::FeatureConfig;
+    use crate::config::{Balance, SplitKind};
 
     fn candles(n: usize) -> Candles {
         // A deterministic wiggle, so that indicators are defined and distinct.
@@ -247,9 +368,15 @@ mod tests {
         let d = build(&candles(400), Scale::None);
         let gap = 5 + 3;
         assert_eq!(d.train.start, 0);
-        assert_eq!(d.val.start - d.train.end, gap);
-        assert_eq!(d.test.start - d.val.end, gap);
+        assert_eq!(d.val.start, d.train.end);
+        assert_eq!(d.test.start, d.val.end);
         assert_eq!(d.test.end, d.len());
+        // `gap` decision bars are left out between spans.
+        let row = |s: usize| d.decision_row[s];
+        assert_eq!(row(d.val.start) - row(d.train.end - 1), gap + 1);
+        assert_eq!(row(d.test.start) - row(d.val.end - 1), gap + 1);
+        assert!(d.decision_row.windows(2).all(|p| p[0] < p[1]));
+        assert!(!d.leaky);
         // No training target reads a bar that a validation window reads.
         let last_train_target = d.decision_row[d.train.end - 1] + 3;
         let first_val_input = d.decision_row[d.val.start] + 1 - 5;
@@ -272,6 +399,95 @@ mod tests {
         let e = build(&shocked, Scale::Standard);
         assert_eq!(d.x_slice(d.train.clone()), e.x_slice(e.train.clone()));
         assert_ne!(d.x_slice(d.test.clone()), e.x_slice(e.test.clone()));
+    }
+
+    fn dataset(
+        c: &Candles,
+        window: WindowConfig,
+        target: TargetConfig,
+        split: SplitConfig,
+    ) -> Dataset {
+        let table = FeatureTable::build(c, &features()).expect("features");
+        Dataset::build(c, &table, &window, &target, &split).expect("dataset")
+    }
+
+    const UP_DOWN: TargetConfig =
+        TargetConfig::UpDown { horizon_bars: 5, threshold: 0.0, keep_tail_as_down: false };
+
+    #[test]
+    fn shuffled_split_is_leaky_but_keeps_the_test_span_last() {
+        let c = candles(600);
+        let split = SplitConfig { kind: SplitKind::Shuffled, seed: 7, ..SplitConfig::default() };
+        let d = dataset(&c, WindowConfig::default(), UP_DOWN, split.clone());
+        assert!(d.leaky);
+        let test = &d.decision_row[d.test.clone()];
+        assert!(test.windows(2).all(|p| p[1] == p[0] + 1), "test span in time order");
+        let pool = &d.decision_row[..d.test.start];
+        assert!(pool.iter().all(|&r| r + 5 + 5 < test[0]), "purged before the test span");
+        // Training and validation interleave in time.
+        let (tr, va) = (&d.decision_row[d.train.clone()], &d.decision_row[d.val.clone()]);
+        assert!(va.iter().any(|v| v < tr.iter().max().expect("train")));
+        // The same seed draws the same split; another seed another.
+        assert_eq!(d, dataset(&c, WindowConfig::default(), UP_DOWN, split.clone()));
+        let other = SplitConfig { seed: 8, ..split };
+        assert_ne!(
+            d.decision_row,
+            dataset(&c, WindowConfig::default(), UP_DOWN, other).decision_row
+        );
+    }
+
+    #[test]
+    fn truncate_balances_training_and_validation_only() {
+        let c = candles(600);
+        let split = SplitConfig { balance: Balance::Truncate, ..SplitConfig::default() };
+        let d = dataset(&c, WindowConfig::default(), UP_DOWN, split);
+        for span in [d.train.clone(), d.val.clone()] {
+            let ups = d.y_slice(span.clone()).iter().filter(|y| **y == 1.0).count();
+            assert_eq!(2 * ups, span.len(), "balanced");
+        }
+        let plain = dataset(&c, WindowConfig::default(), UP_DOWN, SplitConfig::default());
+        assert_eq!(d.y_slice(d.test.clone()), plain.y_slice(plain.test.clone()));
+        assert!(d.balanced_out > 0);
+        let err = Dataset::build(
+            &c,
+            &FeatureTable::build(&c, &features()).expect("features"),
+            &WindowConfig::default(),
+            &TargetConfig::NextCloseRatios { horizon_bars: 3 },
+            &SplitConfig { balance: Balance::Truncate, ..SplitConfig::default() },
+        )
+        .expect_err("not binary");
+        assert!(err.to_string().starts_with("split.balance:"), "{err}");
+    }
+
+    #[test]
+    fn minmax_scales_each_window_to_plus_minus_one() {
+        let c = candles(300);
+        let window =
+            WindowConfig { input_bars: 10, scale: Scale::Minmax, ..WindowConfig::default() };
+        let d = dataset(&c, window, UP_DOWN, SplitConfig::default());
+        let f = d.n_inputs();
+        for s in [0, d.len() / 2, d.len() - 1] {
+            let x = &d.x[s * 10 * f..(s + 1) * 10 * f];
+            for k in 0..f {
+                let col: Vec<f32> = (0..10).map(|r| x[r * f + k]).collect();
+                let (lo, hi) =
+                    col.iter().fold((f32::MAX, f32::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
+                assert!((lo + 1.0).abs() < 1e-6 && (hi - 1.0).abs() < 1e-6, "{col:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn freqai_original_mode_targets_the_decision_bar() {
+        let c = candles(400);
+        let target = TargetConfig::FreqaiScore {
+            horizon_bars: 12,
+            weights: crate::freqai_weights(),
+            original: true,
+        };
+        let d = dataset(&c, WindowConfig::default(), target.clone(), SplitConfig::default());
+        let score = crate::targets::freqai_score(&c, &crate::freqai_weights(), true);
+        assert_eq!(d.y[0], score[d.decision_row[0]] as f32);
     }
 
     #[test]

@@ -1,9 +1,19 @@
 //! Causality, proven on real data: for random prefixes of the bundled ETH/USDT daily candles,
 //! appending future candles never changes any earlier row of any feature kind (every kind
-//! `features:` accepts, with its defaults and with other parameters).
+//! `features:` accepts, with its defaults and with other parameters, variants, transforms of
+//! other features, shifted copies and coarser timeframes), of any target once it is known, or
+//! of a correlated pair's or higher timeframe's join (on the shared hourly ETH and BTC candles);
+//! and no sample's window holds a row its target reads.
+
+mod common;
+
+use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use quantsweep_features::{FeatureConfig, FeatureTable};
+use quantsweep_features::targets::target_columns;
+use quantsweep_features::{
+    Dataset, FeatureConfig, FeatureTable, SplitConfig, TargetConfig, WindowConfig,
+};
 use quantsweep_ingest::{Candles, LoadOptions, load};
 
 fn candles() -> Candles {
@@ -34,7 +44,37 @@ fn features() -> Vec<FeatureConfig> {
         }
         all.push(g);
     }
+    all.extend([
+        FeatureConfig::new("ema").with_text("variant", "tulip").with("period", 5.0),
+        FeatureConfig::new("macd").with_text("variant", "tulip"),
+        FeatureConfig::new("rsi").named("rsi"),
+        FeatureConfig::new("zscore").with_text("input", "rsi").with("period", 10.0),
+        FeatureConfig::new("ema").with_text("input", "rsi").with("period", 3.0),
+        FeatureConfig::new("pct_change").with_text("input", "volume"),
+        FeatureConfig::new("macd").named("m").with("shifts", 3.0),
+        FeatureConfig::new("rsi").with_text("timeframe", "3d").with("shifts", 1.0),
+        FeatureConfig::new("bbands").with_text("timeframe", "2d").with("period", 5.0),
+    ]);
     all
+}
+
+/// Every target kind, with its quirk-free defaults and the freqAI score's `original` mode.
+fn targets() -> Vec<TargetConfig> {
+    vec![
+        TargetConfig::NextCloseRatios { horizon_bars: 3 },
+        TargetConfig::ForwardReturn { horizon_bars: 4, log: true },
+        TargetConfig::UpDown { horizon_bars: 5, threshold: 0.0, keep_tail_as_down: false },
+        TargetConfig::FreqaiScore {
+            horizon_bars: 12,
+            weights: quantsweep_features::freqai_weights(),
+            original: false,
+        },
+        TargetConfig::FreqaiScore {
+            horizon_bars: 12,
+            weights: quantsweep_features::freqai_weights(),
+            original: true,
+        },
+    ]
 }
 
 fn same(a: f64, b: f64) -> bool {
@@ -67,7 +107,113 @@ proptest! {
                 prop_assert!(same(a[i], b[i]), "{name} row {i}: {} became {}", a[i], b[i]);
             }
         }
+        // A target, once known (finite), never changes.
+        for target in targets() {
+            let a = target_columns(&slice(&all, start, cut), &target);
+            let b = target_columns(&slice(&all, start, end), &target);
+            for (col_a, col_b) in a.iter().zip(&b) {
+                for i in 0..col_a.len() {
+                    prop_assert!(
+                        col_a[i].is_nan() || same(col_a[i], col_b[i]),
+                        "{target:?} row {i}: {} became {}", col_a[i], col_b[i]
+                    );
+                }
+            }
+        }
     }
+
+    #[test]
+    fn windows_never_hold_a_row_their_target_reads(
+        start in 0usize..1000,
+        len in 300usize..800,
+        input_bars in 1usize..30,
+        target in 0usize..4,
+    ) {
+        let all = candles();
+        let c = slice(&all, start, (start + len).min(all.len()));
+        let features = [FeatureConfig::new("rsi"), FeatureConfig::new("close_ratio")];
+        let table = FeatureTable::build(&c, &features).expect("table");
+        let target = &targets()[target];
+        let window = WindowConfig { input_bars, ..WindowConfig::default() };
+        let Ok(d) = Dataset::build(&c, &table, &window, target, &SplitConfig::default()) else {
+            return Ok(());
+        };
+        let h = target.horizon_bars();
+        let ys = target_columns(&c, target);
+        for s in 0..d.len() {
+            let t = d.decision_row[s];
+            // Inputs: rows t+1-w ..= t; the target reads t+1 ..= t+h, all within the data.
+            prop_assert!(t + h < c.len());
+            prop_assert!(ys.iter().all(|y| y[t].is_finite()));
+        }
+        // Training samples' targets end before any validation or test window starts.
+        let last_train_target = d.decision_row[..d.train.end].iter().max().expect("train") + h;
+        let first_later_input = d.decision_row[d.train.end..].iter().min().expect("later") + 1 - input_bars;
+        prop_assert!(last_train_target < first_later_input);
+    }
+}
+
+/// Candles of the shared hourly sets (ETH base, BTC pair) up to `end_ms`.
+fn hourly(end_ms: Option<i64>) -> Option<(Candles, BTreeMap<String, Candles>)> {
+    let dir = "freqtrade/nfi_2020-12_2021-07/binance";
+    let eth = common::candles(&format!("{dir}/ETH_USDT-1h.json"))?;
+    let btc = common::candles(&format!("{dir}/BTC_USDT-1h.json"))?;
+    let pairs = BTreeMap::from([("BTC/USDT".to_owned(), btc.between(None, end_ms))]);
+    Some((eth.between(None, end_ms), pairs))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 12,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn pairs_and_timeframes_join_causally(cut in 1000usize..4000, more in 1usize..300) {
+        let Some((eth, _)) = hourly(None) else { return Ok(()) };
+        prop_assume!(cut + more < eth.len());
+        let features = [
+            FeatureConfig::new("rsi").with_text("timeframe", "4h"),
+            FeatureConfig::new("macd").with_text("timeframe", "1d"),
+            FeatureConfig::new("rsi").with_text("pair", "BTC/USDT"),
+            FeatureConfig::new("sma").with_text("pair", "BTC/USDT").with_text("timeframe", "4h")
+                .with("period", 5.0).with("shifts", 2.0),
+            FeatureConfig::new("raw").with_text("pair", "BTC/USDT").with_text("input", "close"),
+        ];
+        let at = |i: usize| Some(eth.timestamp_ms[i]);
+        let (short_eth, short_pairs) = hourly(at(cut)).expect("data");
+        let (long_eth, long_pairs) = hourly(at(cut + more)).expect("data");
+        let short = FeatureTable::build_with(&short_eth, &short_pairs, &features).expect("short");
+        let long = FeatureTable::build_with(&long_eth, &long_pairs, &features).expect("long");
+        for ((name, a), (_, b)) in short.columns.iter().zip(&long.columns) {
+            for i in 0..a.len() {
+                prop_assert!(same(a[i], b[i]), "{name} row {i}: {} became {}", a[i], b[i]);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_4h_candle_is_seen_once_it_closes() {
+    let Some((eth, _)) = hourly(None) else { return };
+    let f = [FeatureConfig::new("raw").with_text("timeframe", "4h").named("close_4h")];
+    let table = FeatureTable::build(&eth, &f).expect("table");
+    let col = table.column("close_4h").expect("column");
+    let four = eth.resample(quantsweep_ingest::Timeframe(4 * 3_600_000)).expect("4h");
+    for (i, &t) in eth.timestamp_ms.iter().enumerate().take(500) {
+        // The 1h candle opening at t closes at t + 1h; the last 4h candle closed by then.
+        let closed = four.timestamp_ms.iter().rposition(|&s| s + 4 * 3_600_000 <= t + 3_600_000);
+        match closed {
+            Some(j) => assert_eq!(col[i], four.close[j], "row {i}"),
+            None => assert!(col[i].is_nan(), "row {i}"),
+        }
+    }
+    // On the 1h candle opening at 03:00 the 00:00-04:00 candle has closed: it equals that
+    // hour's close.
+    let i =
+        eth.timestamp_ms.iter().position(|t| t % (4 * 3_600_000) == 3 * 3_600_000).expect("03:00");
+    assert_eq!(col[i], eth.close[i]);
 }
 
 #[test]
@@ -91,7 +237,7 @@ fn bad_feature_entries_name_the_entry() {
     assert_eq!(
         err(FeatureConfig::new("bbands").with("peroid", 20.0)),
         "features[1].peroid: `bbands` takes no parameter `peroid` (did you mean `period`?); \
-         it takes: period, nbdevup, nbdevdn, matype, input"
+         it takes: period, nbdevup, nbdevdn, matype, input, variant, shifts, timeframe, pair"
     );
     assert!(
         err(FeatureConfig::new("macdd")).contains("unknown kind `macdd` (did you mean `macd`?)")

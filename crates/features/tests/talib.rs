@@ -7,28 +7,10 @@
 //! Agreement: the same warm-up (count of leading NaN) and, after it, every value within 1e-9
 //! relative (of the larger of |TA-Lib's value| and 1).
 
-#[path = "../../../tests/support/loopback.rs"]
-#[allow(dead_code)]
-mod loopback;
-
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
 use quantsweep_features::indicators::{self as ind, MaType};
-use quantsweep_ingest::{Candles, LoadOptions, load};
-
-/// Reads `<dir>/{open,high,low,close,volume}.f64`, evaluates each `name = expression` line
-/// of `<dir>/cases.txt` with TA-Lib, and writes `<dir>/<name>.<k>.f64` for output `k`.
-const REFERENCE: &str = r#"
-import sys, numpy as np, talib
-d = sys.argv[1]
-o, h, l, c, v = (np.fromfile(f"{d}/{k}.f64", dtype="<f8") for k in ["open", "high", "low", "close", "volume"])
-for line in open(f"{d}/cases.txt"):
-    name, expr = line.strip().split(" = ", 1)
-    out = eval(expr)
-    for k, a in enumerate(out if isinstance(out, tuple) else (out,)):
-        np.asarray(a, dtype="<f8").tofile(f"{d}/{name}.{k}.f64")
-"#;
+use quantsweep_ingest::Candles;
 
 type Compute = Box<dyn Fn(&Candles) -> Vec<Vec<f64>>>;
 
@@ -159,93 +141,22 @@ fn cases() -> Vec<(&'static str, &'static str, Compute)> {
     ]
 }
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn shared(file: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("QUANTSWEEP_SHARED_DATASETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("../shared/datasets"));
-    let path = dir.join(file);
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(std::env::var_os("CI").is_none(), "CI must have {}", path.display());
-    eprintln!("skipped: no {}", path.display());
-    None
-}
-
-fn write_f64(path: &Path, values: &[f64]) {
-    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-    std::fs::write(path, bytes).expect("write");
-}
-
-fn read_f64(path: &Path) -> Vec<f64> {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    bytes.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes"))).collect()
-}
-
-fn warm_up(x: &[f64]) -> usize {
-    x.iter().take_while(|v| v.is_nan()).count()
-}
-
 /// Every case on `file`; returns the failures, one line each.
 fn check_file(file: &str) -> Vec<String> {
-    let (Some(python), Some(path)) = (loopback::venv_tool(&repo(), "python"), shared(file)) else {
+    let Some(candles) = common::candles(file) else { return Vec::new() };
+    let cases = cases();
+    let exprs: Vec<(&str, &str)> = cases.iter().map(|(n, e, _)| (*n, *e)).collect();
+    let Some(want) = common::reference(&candles, "import talib\n", &exprs) else {
         return Vec::new();
     };
-    let (candles, _) = load(&path, &LoadOptions::default()).expect("load");
-    let dir = tempfile::tempdir().expect("tempdir");
-    for (name, column) in [
-        ("open", &candles.open),
-        ("high", &candles.high),
-        ("low", &candles.low),
-        ("close", &candles.close),
-        ("volume", &candles.volume),
-    ] {
-        write_f64(&dir.path().join(format!("{name}.f64")), column);
-    }
-    let cases = cases();
-    let list: String = cases.iter().map(|(n, e, _)| format!("{n} = {e}\n")).collect();
-    std::fs::write(dir.path().join("cases.txt"), list).expect("cases");
-    let status =
-        Command::new(python).args(["-c", REFERENCE]).arg(dir.path()).status().expect("run python");
-    assert!(status.success(), "TA-Lib reference failed");
     let ad = ind::ad(&candles.high, &candles.low, &candles.close, &candles.volume);
     let mut failures = Vec::new();
     for (name, expr, ours) in &cases {
         for (k, got) in ours(&candles).iter().enumerate() {
-            let want = read_f64(&dir.path().join(format!("{name}.{k}.f64")));
-            assert_eq!(got.len(), want.len(), "{name}");
-            if warm_up(got) != warm_up(&want) {
-                failures.push(format!(
-                    "{file} {expr} output {k}: warm-up {} rows, TA-Lib {}",
-                    warm_up(got),
-                    warm_up(&want)
-                ));
-                continue;
-            }
-            let scale = |i: usize| match *name {
-                "adosc" => ad[i].abs(),
-                _ => 1.0,
-            };
-            let bad: Vec<usize> = (warm_up(&want)..want.len())
-                .filter(|&i| {
-                    let err = (got[i] - want[i]).abs();
-                    // NaN after the warm-up is a difference too.
-                    err.is_nan() || err > 1e-9 * want[i].abs().max(scale(i))
-                })
-                .collect();
-            if let Some(&i) = bad.first() {
-                failures.push(format!(
-                    "{file} {expr} output {k}: {} of {} rows differ; first at row {i}: {} vs TA-Lib {}",
-                    bad.len(),
-                    want.len(),
-                    got[i],
-                    want[i]
-                ));
-            }
+            // ADOSC is a difference of two EMAs of the A/D line: compared at its magnitude.
+            let scale = |i: usize| if *name == "adosc" { ad[i].abs() } else { 1.0 };
+            let what = format!("{file} {expr} output {k}");
+            failures.extend(common::compare(&what, got, &want[*name][k], 1e-9, scale));
         }
     }
     failures

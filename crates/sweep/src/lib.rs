@@ -35,4 +35,4 @@ mod storage;
 pub use error::SweepError;
 pub use runner::{Objective, ObjectiveFactory, SilentMonitor, SweepMonitor, run_trials};
 pub use space::{Goal, Method, MetricConfig, ParameterConfig, SweepConfig};
-pub use storage::{JOURNAL_FILE, Journal, best_trial, status_counts, write_tables};
+pub use storage::{JOURNAL_FILE, Journal, best_trial, status_counts, write_parquet, write_tables};

@@ -126,6 +126,7 @@ fn summary(records: &[&TrialRecord], metric: &MetricConfig) -> serde_json::Value
             "value": r.metrics.get(&metric.name),
             "params": r.spec.params,
             "seed": r.spec.seed,
+            "leaky": r.leaky,
             "metrics": r.metrics,
         })
     });
@@ -137,6 +138,8 @@ fn summary(records: &[&TrialRecord], metric: &MetricConfig) -> serde_json::Value
             "pruned": count(TrialStatus::Pruned),
         },
         "metric": { "name": metric.name, "goal": metric.goal },
+        // Trials trained on a shuffled (leaky) split: their validation metrics are optimistic.
+        "leaky_trials": records.iter().filter(|r| r.leaky).count(),
         "best": best,
     })
 }
@@ -213,6 +216,7 @@ fn trials_batch(records: &[&TrialRecord]) -> Result<RecordBatch, SweepError> {
         Field::new("worker", DataType::Int64, false),
         Field::new("device", DataType::Utf8, false),
         Field::new("epochs", DataType::Int64, false),
+        Field::new("leaky", DataType::Boolean, false),
     ]);
     columns.extend([
         Arc::new(
@@ -227,6 +231,7 @@ fn trials_batch(records: &[&TrialRecord]) -> Result<RecordBatch, SweepError> {
         Arc::new(Int64Array::from_iter_values(records.iter().map(|r| r.worker as i64))),
         Arc::new(StringArray::from_iter_values(records.iter().map(|r| r.device.as_str()))),
         Arc::new(Int64Array::from_iter_values(records.iter().map(|r| r.epochs.len() as i64))),
+        Arc::new(BooleanArray::from_iter(records.iter().map(|r| Some(r.leaky)))),
     ]);
     Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
 }
@@ -286,7 +291,9 @@ fn equity_batch(records: &[&TrialRecord]) -> Result<RecordBatch, SweepError> {
     Ok(RecordBatch::try_new(Arc::new(schema), columns)?)
 }
 
-fn write_parquet(path: &Path, batch: RecordBatch) -> Result<(), SweepError> {
+/// Writes `batch` as a zstd-compressed Parquet file, atomically (through a temporary file in
+/// the same folder, renamed over `path`).
+pub fn write_parquet(path: &Path, batch: RecordBatch) -> Result<(), SweepError> {
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .build();
@@ -384,7 +391,8 @@ mod tests {
                 "duration_s",
                 "worker",
                 "device",
-                "epochs"
+                "epochs",
+                "leaky"
             ]
         );
         // Mixed int and float parameter values become one float column.

@@ -1,4 +1,5 @@
 //! One module per subcommand.
 pub mod data;
+pub mod features;
 pub mod run;
 pub mod validate;

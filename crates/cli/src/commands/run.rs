@@ -12,7 +12,7 @@ use quantsweep_train::{DeviceRequest, set_torch_threads};
 
 use crate::args::RunArgs;
 use crate::config::Pipeline;
-use crate::objective::{PipelineObjective, Shared, build_dataset, load_candles};
+use crate::objective::{PipelineObjective, Shared, build_dataset, load_all_pairs, load_candles};
 use crate::progress::Progress;
 
 const RESOLVED_FILE: &str = "pipeline.resolved.yaml";
@@ -47,7 +47,8 @@ pub fn run(args: RunArgs) -> Result<()> {
     }
     // Data problems every trial would hit are reported once, before anything runs.
     let first = pipeline.trials.first().context("the sweep has no trials")?;
-    build_dataset(&pipeline.trial_config(first)?, &candles)
+    let pairs = load_all_pairs(&pipeline)?;
+    build_dataset(&pipeline.trial_config(first)?, &candles, &pairs)
         .with_context(|| format!("{}", args.pipeline.pipeline.display()))?;
 
     let previous = resume_state(&out, &pipeline)?;
@@ -75,8 +76,13 @@ pub fn run(args: RunArgs) -> Result<()> {
         metric.clone(),
     ));
     let total = pipeline.trials.len();
-    let shared =
-        Arc::new(Shared { pipeline, candles, tensorboard_dir: out.join("tensorboard"), device });
+    let shared = Arc::new(Shared {
+        pipeline,
+        candles,
+        pairs,
+        tensorboard_dir: out.join("tensorboard"),
+        device,
+    });
     let factory: Arc<ObjectiveFactory> = {
         let shared = Arc::clone(&shared);
         Arc::new(move |_worker| {

@@ -2,7 +2,7 @@ use anyhow::{Context, Result};
 
 use crate::args::PipelineArgs;
 use crate::config::Pipeline;
-use crate::objective::{build_dataset, load_candles};
+use crate::objective::{build_dataset, load_all_pairs, load_candles};
 
 /// `quantsweep validate`: load and check everything a run would, short of training.
 pub fn validate(args: &PipelineArgs) -> Result<()> {
@@ -10,11 +10,12 @@ pub fn validate(args: &PipelineArgs) -> Result<()> {
     let path = args.pipeline.display();
     let (candles, report) = load_candles(&pipeline.config).with_context(|| path.to_string())?;
     let first = pipeline.trials.first().context("the sweep has no trials")?;
-    let data = build_dataset(&pipeline.trial_config(first)?, &candles)
+    let pairs = load_all_pairs(&pipeline).with_context(|| path.to_string())?;
+    let data = build_dataset(&pipeline.trial_config(first)?, &candles, &pairs)
         .with_context(|| format!("{path}: trial 0"))?;
     println!(
         "{path}: ok: {} trials ({:?} sweep); {} candles from {} ({} gaps, {} duplicates, {} null rows repaired); \
-         {} samples: train {}, validation {}, test {}",
+         {} samples: train {}, validation {}, test {}{}",
         pipeline.trials.len(),
         pipeline.config.sweep.method,
         candles.len(),
@@ -26,6 +27,7 @@ pub fn validate(args: &PipelineArgs) -> Result<()> {
         data.train.len(),
         data.val.len(),
         data.test.len(),
+        if data.leaky { " (shuffled split: leaky)" } else { "" },
     );
     Ok(())
 }

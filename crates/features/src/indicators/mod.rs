@@ -14,6 +14,7 @@
 mod average;
 mod momentum;
 mod trend;
+mod tulip;
 mod volatility;
 mod volume;
 
@@ -23,6 +24,7 @@ pub use momentum::{
     willr,
 };
 pub use trend::{Aroon, adx, aroon, minus_di, plus_di, sar};
+pub use tulip::{ema_tulip, macd_tulip};
 pub use volatility::{Bands, atr, bbands, natr, stddev, trange};
 pub use volume::{ad, adosc, obv};
 

@@ -1,0 +1,130 @@
+//! `quantsweep features`: the feature table a pipeline trains on, as Parquet or CSV.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use arrow::array::{ArrayRef, Float64Array, StringArray, TimestampMillisecondArray};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::record_batch::RecordBatch;
+use quantsweep_features::targets::target_columns;
+use quantsweep_features::{Dataset, Scale};
+
+use crate::args::FeaturesArgs;
+use crate::config::Pipeline;
+use crate::objective::{build_table, load_candles, load_pairs};
+
+/// A column of the output: a name and its values (NaN written as null / empty).
+enum Column {
+    Number(String, Vec<f64>),
+    Text(String, Vec<Option<&'static str>>),
+}
+
+/// Writes `timestamp`, every feature column, the model inputs as the model sees them
+/// (`input.NAME`, scaled; left out for `window.scale: minmax`, which scales each window on
+/// its own), the target columns, and `split` (`train`, `val`, `test`, or empty for bars that
+/// are not a sample's decision bar).
+pub fn features(args: &FeaturesArgs) -> Result<()> {
+    let pipeline = Pipeline::load(&args.pipeline.pipeline, &args.pipeline.overrides)?;
+    let path = args.pipeline.pipeline.display();
+    let config = &pipeline.config;
+    let (candles, _) = load_candles(config).with_context(|| path.to_string())?;
+    let pairs = load_pairs(config, []).with_context(|| path.to_string())?;
+    let table = build_table(config, &candles, &pairs).with_context(|| path.to_string())?;
+    let data = Dataset::build(&candles, &table, &config.window, &config.target, &config.split)
+        .with_context(|| path.to_string())?;
+
+    let mut columns: Vec<Column> = Vec::new();
+    for (name, values) in &table.columns {
+        columns.push(Column::Number(name.clone(), values.clone()));
+    }
+    if config.window.scale != Scale::Minmax {
+        for (name, (mean, std)) in data.input_names.iter().zip(&data.scaler) {
+            let raw = table.column(name).context("an input column")?;
+            let scaled = raw.iter().map(|v| (v - mean) / std).collect();
+            columns.push(Column::Number(format!("input.{name}"), scaled));
+        }
+    }
+    for (name, values) in
+        config.target.names().into_iter().zip(target_columns(&candles, &config.target))
+    {
+        columns.push(Column::Number(name, values));
+    }
+    let mut split = vec![None; candles.len()];
+    for (span, label) in [(&data.train, "train"), (&data.val, "val"), (&data.test, "test")] {
+        for s in span.clone() {
+            split[data.decision_row[s]] = Some(label);
+        }
+    }
+    columns.push(Column::Text("split".into(), split));
+
+    let out = &args.out;
+    match out.extension().and_then(|e| e.to_str()) {
+        Some("parquet") => write_parquet(out, &candles.timestamp_ms, columns)?,
+        Some("csv") => write_csv(out, &candles.timestamp_ms, &columns)?,
+        _ => bail!("--out: {} must end in .parquet or .csv", out.display()),
+    }
+    eprintln!(
+        "wrote {}: {} rows, {} feature columns, {} samples (train {}, validation {}, test {}{})",
+        out.display(),
+        candles.len(),
+        table.columns.len(),
+        data.len(),
+        data.train.len(),
+        data.val.len(),
+        data.test.len(),
+        if data.leaky { "; shuffled split: leaky" } else { "" }
+    );
+    Ok(())
+}
+
+fn write_parquet(out: &Path, timestamps: &[i64], columns: Vec<Column>) -> Result<()> {
+    let utc = DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()));
+    let mut fields = vec![Field::new("timestamp", utc, false)];
+    let mut arrays: Vec<ArrayRef> =
+        vec![Arc::new(TimestampMillisecondArray::from(timestamps.to_vec()).with_timezone("UTC"))];
+    for column in columns {
+        match column {
+            Column::Number(name, values) => {
+                fields.push(Field::new(name, DataType::Float64, true));
+                let values = values.into_iter().map(|v| (!v.is_nan()).then_some(v));
+                arrays.push(Arc::new(Float64Array::from_iter(values)));
+            }
+            Column::Text(name, values) => {
+                fields.push(Field::new(name, DataType::Utf8, true));
+                arrays.push(Arc::new(StringArray::from(values)));
+            }
+        }
+    }
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?;
+    quantsweep_sweep::write_parquet(out, batch)?;
+    Ok(())
+}
+
+fn write_csv(out: &Path, timestamps: &[i64], columns: &[Column]) -> Result<()> {
+    let mut text = String::from("timestamp");
+    for column in columns {
+        let (Column::Number(name, _) | Column::Text(name, _)) = column;
+        text.push(',');
+        text.push_str(name);
+    }
+    text.push('\n');
+    for (i, &t) in timestamps.iter().enumerate() {
+        let time = chrono::DateTime::from_timestamp_millis(t).context("a timestamp")?;
+        text.push_str(&time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+        for column in columns {
+            text.push(',');
+            match column {
+                Column::Number(_, v) if v[i].is_nan() => {}
+                Column::Number(_, v) => write!(text, "{}", v[i])?,
+                Column::Text(_, v) => text.push_str(v[i].unwrap_or("")),
+            }
+        }
+        text.push('\n');
+    }
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))
+}
