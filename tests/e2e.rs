@@ -240,6 +240,21 @@ fn bad_input_gives_one_clear_error_and_no_panic() {
                 "features[1].peroid: `rsi` takes no parameter `peroid` (did you mean `period`?)",
             ],
         ),
+        (
+            "unknown-feature-input",
+            quickstart.replace("    period: 14", "    period: 14\n    input: close_ration"),
+            vec!["features[1].input: no column `close_ration` (did you mean `close_ratio`?)"],
+        ),
+        (
+            "missing-pair",
+            quickstart.replace("    period: 14", "    period: 14\n    pair: BTC/USDT"),
+            vec!["features[1].pair: no candles for pair `BTC/USDT`: add it to data.pairs"],
+        ),
+        (
+            "balance-needs-classes",
+            quickstart.replace("  test: 0.2", "  test: 0.2\n  balance: truncate"),
+            vec!["split.balance: balancing needs a binary target (up_down)"],
+        ),
     ];
     for (name, yaml, expected) in cases {
         let path =

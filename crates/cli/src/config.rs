@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use quantsweep_core::{ParamValue, TrialSpec};
 use quantsweep_evaluate::{BacktestConfig, StrategyConfig};
-use quantsweep_features::{FeatureConfig, FeatureError, SplitConfig, TargetConfig, WindowConfig};
+use quantsweep_features::{
+    Balance, FeatureConfig, FeatureError, SplitConfig, TargetConfig, WindowConfig,
+};
 use quantsweep_ingest::{
     ColumnMap, DuplicatePolicy, FillGaps, Format, InvalidPolicy, LastCandle, LoadOptions,
     Timeframe, Timerange,
@@ -247,6 +249,14 @@ impl Pipeline {
         let value = serde_yaml::to_value(&config).context("re-serializing the pipeline")?;
         validate_data(&config.data).with_context(|| format!("{}", path.display()))?;
         validate_features(path, &text, &config.features)?;
+        for (i, f) in config.features.iter().enumerate() {
+            if let Some(quantsweep_features::Param::Text(pair)) = f.params.get("pair") {
+                config
+                    .data
+                    .pair_location(pair)
+                    .with_context(|| format!("{}: features[{i}].pair", path.display()))?;
+            }
+        }
         let trials = config.sweep.trials().with_context(|| format!("{}", path.display()))?;
         let pipeline = Self { path: path.to_path_buf(), config, value, trials };
         // Every trial's parameters must name real keys with valid values.
@@ -259,6 +269,13 @@ impl Pipeline {
             let trial = pipeline.trial_config(t).with_context(|| format!("{}", path.display()))?;
             FeatureConfig::validate_all(&trial.features)
                 .with_context(|| format!("{}: trial {}", path.display(), t.id))?;
+            if trial.split.balance != Balance::None && !trial.target.is_binary() {
+                bail!(
+                    "{}: trial {}: split.balance: balancing needs a binary target (up_down)",
+                    path.display(),
+                    t.id
+                );
+            }
         }
         Ok(pipeline)
     }

@@ -59,12 +59,17 @@ pub fn load_pairs<'a>(
 ) -> Result<BTreeMap<String, Candles>> {
     let data = &config.data;
     let mut pairs = BTreeMap::new();
-    for f in config.features.iter().chain(extra) {
+    for (i, f) in config.features.iter().chain(extra).enumerate() {
         let Some(Param::Text(pair)) = f.params.get("pair") else { continue };
         if pairs.contains_key(pair) {
             continue;
         }
-        let location = data.pair_location(pair)?;
+        let at = if i < config.features.len() {
+            format!("features[{i}].pair")
+        } else {
+            "a trial's features: pair".into()
+        };
+        let location = data.pair_location(pair).with_context(|| at.clone())?;
         let (mut candles, _) = load_source(&location, &data.load_options(), &data.storage)
             .with_context(|| format!("data.pairs.{pair}"))?;
         if let Some(tf) = &data.resample {

@@ -37,6 +37,15 @@ pub enum Param {
     Text(String),
 }
 
+impl std::fmt::Display for Param {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Param::Number(v) => write!(f, "{v}"),
+            Param::Text(t) => write!(f, "`{t}`"),
+        }
+    }
+}
+
 /// A parameter's default, which also fixes its type.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum ParamKind {
@@ -325,15 +334,15 @@ impl FeatureConfig {
             match (default, value) {
                 (Bars(_), Param::Number(v)) if *v >= 1.0 && v.fract() == 0.0 && *v <= 1e6 => {}
                 (Bars(_), v) => {
-                    return Err(at(key, format!("must be a whole number of bars ≥ 1, got {v:?}")));
+                    return Err(at(key, format!("must be a whole number of bars ≥ 1, got {v}")));
                 }
                 (Real(_), Param::Number(v)) if v.is_finite() => {}
-                (Real(_), v) => return Err(at(key, format!("must be a number, got {v:?}"))),
+                (Real(_), v) => return Err(at(key, format!("must be a number, got {v}"))),
                 (Ma(_), Param::Text(t)) if ma_type(t).is_some() => {}
                 (Ma(_), v) => {
                     return Err(at(
                         key,
-                        format!("must be one of sma, ema, wma, dema, tema, kama; got {v:?}"),
+                        format!("must be one of sma, ema, wma, dema, tema, kama; got {v}"),
                     ));
                 }
                 // Earlier features' outputs are checked by `validate_all` and the table.
@@ -342,7 +351,7 @@ impl FeatureConfig {
                     return Err(at(
                         key,
                         format!(
-                            "must name a candle column ({}) or an earlier feature's column; got {v:?}",
+                            "must name a candle column ({}) or an earlier feature's column; got {v}",
                             COLUMNS.join(", ")
                         ),
                     ));
@@ -465,15 +474,15 @@ fn check_common(kind: &str, variants: &[&str], key: &str, value: &Param) -> Resu
     match (key, value) {
         ("variant", Param::Text(v)) if v == "talib" || variants.contains(&v.as_str()) => Ok(()),
         ("variant", v) => Err(if variants.is_empty() {
-            format!("`{kind}` has only TA-Lib's definition (`talib`); got {v:?}")
+            format!("`{kind}` has only TA-Lib's definition (`talib`); got {v}")
         } else {
-            format!("must be talib or {}; got {v:?}", variants.join(", "))
+            format!("must be talib or {}; got {v}", variants.join(", "))
         }),
         ("shifts", Param::Number(v)) if *v >= 0.0 && v.fract() == 0.0 && *v <= 1000.0 => Ok(()),
-        ("shifts", v) => Err(format!("must be a whole number of shifted copies; got {v:?}")),
+        ("shifts", v) => Err(format!("must be a whole number of shifted copies; got {v}")),
         ("timeframe", Param::Text(t)) => Timeframe::parse(t).map(|_| ()),
         ("pair", Param::Text(p)) if !p.trim().is_empty() => Ok(()),
-        (_, v) => Err(format!("must be text; got {v:?}")),
+        (_, v) => Err(format!("must be text; got {v}")),
     }
 }
 
