@@ -449,8 +449,8 @@ fn features(dir: &Path, pipeline: &str, file: &str) -> PathBuf {
 #[test]
 fn features_writes_the_blankly_feature_set_as_parquet_and_csv() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let parquet = features(dir.path(), "tests/pipelines/blankly-features.yaml", "f.parquet");
-    let csv = features(dir.path(), "tests/pipelines/blankly-features.yaml", "f.csv");
+    features(dir.path(), "tests/pipelines/blankly-features.yaml", "f.parquet");
+    features(dir.path(), "tests/pipelines/blankly-features.yaml", "f.csv");
     check_with_python(
         r#"
 import sys, pandas as pd
@@ -475,7 +475,6 @@ pd.testing.assert_frame_equal(p.drop(columns="timestamp"), c.drop(columns="times
 "#,
         dir.path(),
     );
-    let _ = (parquet, csv);
 }
 
 #[test]

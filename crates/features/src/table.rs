@@ -103,7 +103,7 @@ impl FeatureTable {
             let start = warm_up(input);
             let mut values = compute(source, &f, &input[start..]);
             if start > 0 {
-                values = values.iter().map(|v| from(input, start, |_| v.clone())).collect();
+                values = values.into_iter().map(|v| from(input, start, |_| v)).collect();
             }
             if joined {
                 let times = &source.timestamp_ms;
