@@ -506,6 +506,36 @@ assert (test == range(test[0], test[0] + len(test))).all()
 }
 
 #[test]
+fn features_writes_the_ta_package_set_of_the_keras_seed() {
+    let Some(shared) = shared_datasets() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = features(dir.path(), "tests/pipelines/keras-ta-features.yaml", "t.parquet");
+    // The same candles through `ta` 0.11 itself.
+    let script = format!(
+        r#"
+import sys, warnings, numpy as np, pandas as pd
+warnings.simplefilter("ignore")
+from ta import add_all_ta_features
+t = pd.read_parquet(sys.argv[1])
+raw = pd.read_feather("{shared}/freqtrade/daisybum_2023/binance/ETH_USDT-15m.feather")
+raw = raw[raw.date < "2023-02-01"].reset_index(drop=True)
+want = add_all_ta_features(raw[["open", "high", "low", "close", "volume"]].copy(),
+                           "open", "high", "low", "close", "volume", fillna=True).iloc[:, 5:]
+assert len(want.columns) == 86
+assert list(t.columns) == ["timestamp", "o", "h", "l", "c", "v"] + ["ta." + c for c in want.columns] + ["target", "split"], list(t.columns)
+got = t[["ta." + c for c in want.columns]].set_axis(want.columns, axis=1)
+scale = want.abs().mean() * 1e-6
+bad = ((got - want).abs() > (want.abs() * 1e-9).clip(lower=scale, axis=1)).sum()
+assert bad.sum() == 0, bad[bad > 0]
+"#,
+        shared = shared.display()
+    );
+    check_with_python(&script, &out);
+    let o = quantsweep(&["validate", "tests/pipelines/keras-ta-features.yaml"]);
+    assert!(text(&o).contains("feature `ta` reads later candles"), "{}", text(&o));
+}
+
+#[test]
 fn features_joins_4h_candles_and_a_correlated_pair_causally() {
     let Some(shared) = shared_datasets() else { return };
     let dir = tempfile::tempdir().expect("tempdir");

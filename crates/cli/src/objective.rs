@@ -220,7 +220,7 @@ impl PipelineObjective {
             epochs,
             equity: run.equity,
             device: fitted.device_name(),
-            leaky: data.leaky,
+            leaky: data.leaky(),
         })
     }
 }

@@ -27,7 +27,8 @@ pub struct FeatureConfig {
     pub params: BTreeMap<String, Param>,
 }
 
-/// A feature parameter's value: a number (`period: 14`) or a word (`matype: ema`).
+/// A feature parameter's value: a number (`period: 14`), a word (`matype: ema`) or a switch
+/// (`original: true`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Param {
@@ -35,6 +36,8 @@ pub enum Param {
     Number(f64),
     /// A word.
     Text(String),
+    /// A switch.
+    Flag(bool),
 }
 
 impl std::fmt::Display for Param {
@@ -42,6 +45,7 @@ impl std::fmt::Display for Param {
         match self {
             Param::Number(v) => write!(f, "{v}"),
             Param::Text(t) => write!(f, "`{t}`"),
+            Param::Flag(b) => write!(f, "{b}"),
         }
     }
 }
@@ -57,6 +61,8 @@ pub(crate) enum ParamKind {
     Ma(MaType),
     /// A candle column: `open`, `high`, `low`, `close` or `volume`.
     Column(&'static str),
+    /// A switch, `true` or `false`.
+    Flag(bool),
 }
 
 /// What a kind takes and produces.
@@ -73,7 +79,7 @@ macro_rules! spec {
     };
 }
 
-use ParamKind::{Bars, Column, Ma, Real};
+use ParamKind::{Bars, Column, Flag, Ma, Real};
 
 /// Every kind, in the order `quantsweep` documents them (docs/pipeline.md).
 pub(crate) const KINDS: &[KindSpec] = &[
@@ -164,6 +170,12 @@ pub(crate) const KINDS: &[KindSpec] = &[
     spec!("ad", [], [], true),
     spec!("adosc", ["fast" => Bars(3), "slow" => Bars(10)], [], true),
     spec!("mfi", ["period" => Bars(14)], [], true),
+    KindSpec {
+        kind: "ta_all",
+        params: &[("original", Flag(false))],
+        outputs: &crate::ta_all::COLUMNS,
+        needs_volume: true,
+    },
 ];
 
 /// Kinds with another library's definition besides TA-Lib's (`variant: tulip`).
@@ -204,6 +216,15 @@ impl Resolved<'_> {
             (Some(Param::Text(t)), _) => ma_type(t).unwrap_or_default(),
             (_, Some(Ma(d))) => d,
             _ => MaType::Sma,
+        }
+    }
+
+    /// A switch parameter.
+    pub fn flag(&self, key: &str) -> bool {
+        match (self.config.params.get(key), self.default(key)) {
+            (Some(Param::Flag(b)), _) => *b,
+            (_, Some(Flag(d))) => d,
+            _ => false,
         }
     }
 
@@ -284,6 +305,12 @@ impl FeatureConfig {
         self
     }
 
+    /// Sets a switch (`original`).
+    pub fn with_flag(mut self, key: &str, value: bool) -> Self {
+        self.params.insert(key.into(), Param::Flag(value));
+        self
+    }
+
     /// Sets the column name.
     pub fn named(mut self, name: &str) -> Self {
         self.name = Some(name.into());
@@ -356,6 +383,8 @@ impl FeatureConfig {
                         ),
                     ));
                 }
+                (Flag(_), Param::Flag(_)) => {}
+                (Flag(_), v) => return Err(at(key, format!("must be true or false, got {v}"))),
             }
         }
         let resolved = Resolved { spec, config: self };
@@ -410,6 +439,12 @@ impl FeatureConfig {
             }
         }
         Ok(())
+    }
+
+    /// True when this feature reads later candles on purpose, to reproduce a published
+    /// quirk (`ta_all` with `original: true`): every result built on it is leaky.
+    pub fn reads_future(&self) -> bool {
+        self.kind == "ta_all" && self.params.get("original") == Some(&Param::Flag(true))
     }
 
     /// The name outputs are called by (the prefix for multi-output features): `name`, or the

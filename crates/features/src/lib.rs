@@ -1,6 +1,7 @@
 //! Causal features, targets and windows: candles in, model-ready samples out.
 //!
 //! - [`indicators`]: TA-Lib-exact indicators (same values, same warm-up rows).
+//! - [`ta_all`]: the Python `ta` package's whole feature set (`kind: ta_all`).
 //! - [`FeatureTable`]: the pipeline's `features:` list computed on candles.
 //! - [`Dataset`]: windows of `input_bars`, the target after each, and chronological
 //!   train / validation / test spans with purge gaps.
@@ -21,6 +22,7 @@
 mod config;
 mod error;
 pub mod indicators;
+pub mod ta_all;
 mod table;
 pub mod targets;
 pub mod transforms;

@@ -13,6 +13,9 @@ pub struct FeatureTable {
     pub timestamp_ms: Vec<i64>,
     /// `(name, values)` per output column, in the order the features were listed.
     pub columns: Vec<(String, Vec<f64>)>,
+    /// Features that read later candles to reproduce a published quirk
+    /// ([`FeatureConfig::reads_future`]), by name: a dataset built on any is leaky.
+    pub leaky_features: Vec<String>,
 }
 
 impl FeatureTable {
@@ -140,7 +143,9 @@ impl FeatureTable {
                 columns.push((name, v));
             }
         }
-        Ok(Self { timestamp_ms: candles.timestamp_ms.clone(), columns })
+        let leaky_features =
+            features.iter().filter(|f| f.reads_future()).map(FeatureConfig::name).collect();
+        Ok(Self { timestamp_ms: candles.timestamp_ms.clone(), columns, leaky_features })
     }
 
     /// The column called `name`.
@@ -257,6 +262,7 @@ fn compute(c: &Candles, f: &Resolved<'_>, input: &[f64]) -> Vec<Vec<f64>> {
         "ad" => vec![ind::ad(h, l, cl, v)],
         "adosc" => vec![ind::adosc(h, l, cl, v, p("fast"), p("slow"))],
         "mfi" => vec![ind::mfi(h, l, cl, v, p("period"))],
+        "ta_all" => crate::ta_all::ta_all(h, l, cl, v, f.flag("original")),
         other => unreachable!("kind `{other}` is in KINDS but not computed"),
     }
 }

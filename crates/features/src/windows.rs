@@ -15,7 +15,7 @@ use crate::{FeatureError, FeatureTable};
 ///
 /// Samples are stored span by span: training, validation, test. The test span is always the
 /// last stretch of time, in time order; training and validation are in time order too unless
-/// `split.kind: shuffled` drew them at random (then `leaky` is true).
+/// `split.kind: shuffled` drew them at random (then the dataset is [`Dataset::leaky`]).
 ///
 /// # Shapes
 /// - `x`: `[samples, input_bars, n_inputs]`, row-major, f32.
@@ -40,9 +40,11 @@ pub struct Dataset {
     pub val: Range<usize>,
     /// Test samples (the backtest span).
     pub test: Range<usize>,
-    /// True when validation samples may overlap training windows (`split.kind: shuffled`):
-    /// validation metrics are then optimistic, and every result says so.
-    pub leaky: bool,
+    /// Why results built on this dataset are leaky, if they are: validation samples may
+    /// overlap training windows (`split.kind: shuffled`), or a feature reads later candles to
+    /// reproduce a published quirk (`ta_all` with `original`). Validation metrics are then
+    /// optimistic, and every result says so ([`Dataset::leaky`]).
+    pub leaks: Vec<String>,
     /// Decision bars left out because a value in their window, or their target, is not finite
     /// (after the warm-up; e.g. a rolling z-score over a flat stretch).
     pub skipped: usize,
@@ -206,6 +208,13 @@ impl Dataset {
         }
         let (n_train, n_val) = (train_idx.len(), val_idx.len());
         let test = n_train + n_val..order.len();
+        let mut leaks = Vec::new();
+        if split.kind == SplitKind::Shuffled {
+            leaks.push("shuffled split".to_owned());
+        }
+        leaks.extend(
+            table.leaky_features.iter().map(|f| format!("feature `{f}` reads later candles")),
+        );
         Ok(Self {
             x,
             y,
@@ -216,11 +225,16 @@ impl Dataset {
             train: 0..n_train,
             val: n_train..n_train + n_val,
             test,
-            leaky: split.kind == SplitKind::Shuffled,
+            leaks,
             skipped,
             balanced_out,
             scaler,
         })
+    }
+
+    /// True when results built on this dataset are leaky (see [`Dataset::leaks`]).
+    pub fn leaky(&self) -> bool {
+        !self.leaks.is_empty()
     }
 
     /// Number of samples.
@@ -376,7 +390,7 @@ mod tests {
         assert_eq!(row(d.val.start) - row(d.train.end - 1), gap + 1);
         assert_eq!(row(d.test.start) - row(d.val.end - 1), gap + 1);
         assert!(d.decision_row.windows(2).all(|p| p[0] < p[1]));
-        assert!(!d.leaky);
+        assert!(!d.leaky());
         // No training target reads a bar that a validation window reads.
         let last_train_target = d.decision_row[d.train.end - 1] + 3;
         let first_val_input = d.decision_row[d.val.start] + 1 - 5;
@@ -415,11 +429,27 @@ mod tests {
         TargetConfig::UpDown { horizon_bars: 5, threshold: 0.0, keep_tail_as_down: false };
 
     #[test]
+    fn a_feature_reproducing_look_ahead_makes_the_dataset_leaky() {
+        let c = candles(400);
+        for (original, leaky) in [(false, false), (true, true)] {
+            let ta = FeatureConfig::new("ta_all").named("ta").with_flag("original", original);
+            let table = FeatureTable::build(&c, &[ta]).expect("ta_all");
+            let window = WindowConfig {
+                inputs: Some(vec!["ta.momentum_rsi".into(), "ta.trend_trix".into()]),
+                ..WindowConfig::default()
+            };
+            let d = Dataset::build(&c, &table, &window, &UP_DOWN, &SplitConfig::default())
+                .expect("dataset");
+            assert_eq!(d.leaky(), leaky, "original: {original}");
+        }
+    }
+
+    #[test]
     fn shuffled_split_is_leaky_but_keeps_the_test_span_last() {
         let c = candles(600);
         let split = SplitConfig { kind: SplitKind::Shuffled, seed: 7, ..SplitConfig::default() };
         let d = dataset(&c, WindowConfig::default(), UP_DOWN, split.clone());
-        assert!(d.leaky);
+        assert!(d.leaky());
         let test = &d.decision_row[d.test.clone()];
         assert!(test.windows(2).all(|p| p[1] == p[0] + 1), "test span in time order");
         let pool = &d.decision_row[..d.test.start];

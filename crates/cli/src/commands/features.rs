@@ -74,7 +74,7 @@ pub fn features(args: &FeaturesArgs) -> Result<()> {
         data.train.len(),
         data.val.len(),
         data.test.len(),
-        if data.leaky { "; shuffled split: leaky" } else { "" }
+        if data.leaky() { format!("; leaky: {}", data.leaks.join(", ")) } else { String::new() }
     );
     Ok(())
 }
