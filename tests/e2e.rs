@@ -566,6 +566,15 @@ for pair, col, col4 in [("ETH_USDT", "rsi_10", "rsi_10_4h"), ("BTC_USDT", "rsi_1
 assert (q["rsi_10_shift_2"].iloc[2:].values == q["rsi_10"].iloc[:-2].values)[20:].all()
 assert set(q.day_of_week.dropna()) == set(range(7)) and q.hour_of_day.max() == 23
 assert q.target.notna().sum() > 4000 and q.target.iloc[-12:].isna().all()
+# freqAI's Bollinger features: qtpylib's bands of the typical price (window 10, 2.2 std).
+eth = candles("ETH_USDT").reindex(q.timestamp)
+typical = (eth.high + eth.low + eth.close) / 3.0
+mid = typical.rolling(10, min_periods=1).mean()
+std = typical.rolling(10, min_periods=1).std()
+upper, lower = mid + std * 2.2, mid - std * 2.2
+assert np.allclose(q["bb.lower"], lower.values, rtol=1e-9, equal_nan=True)
+assert np.allclose(q.bb_width, ((upper - lower) / mid).values, rtol=1e-6, atol=1e-8, equal_nan=True)
+assert np.allclose(q.close_bb_lower, (eth.close / lower).values, rtol=1e-9, equal_nan=True)
 "#,
         dir = shared.join("freqtrade/nfi_2020-12_2021-07/binance").display()
     );

@@ -6,6 +6,7 @@ use quantsweep_core::did_you_mean;
 use quantsweep_ingest::Timeframe;
 
 use crate::FeatureError;
+use crate::expr::Expr;
 use crate::indicators::MaType;
 
 /// One entry of the pipeline's `features:` list: `kind`, an optional `name`, and the kind's
@@ -63,6 +64,8 @@ pub(crate) enum ParamKind {
     Column(&'static str),
     /// A switch, `true` or `false`.
     Flag(bool),
+    /// Arithmetic on columns (`kind: expr`; required).
+    Formula,
 }
 
 /// What a kind takes and produces.
@@ -79,7 +82,7 @@ macro_rules! spec {
     };
 }
 
-use ParamKind::{Bars, Column, Flag, Ma, Real};
+use ParamKind::{Bars, Column, Flag, Formula, Ma, Real};
 
 /// Every kind, in the order `quantsweep` documents them (docs/pipeline.md).
 pub(crate) const KINDS: &[KindSpec] = &[
@@ -88,6 +91,7 @@ pub(crate) const KINDS: &[KindSpec] = &[
     spec!("pct_change", ["period" => Bars(1), "input" => Column("close")], [], false),
     spec!("log_return", ["period" => Bars(1), "input" => Column("close")], [], false),
     spec!("zscore", ["period" => Bars(14), "input" => Column("close")], [], false),
+    spec!("expr", ["expr" => Formula], [], false),
     spec!("day_of_week", [], [], false),
     spec!("hour_of_day", [], [], false),
     spec!("sma", ["period" => Bars(30), "input" => Column("close")], [], false),
@@ -178,9 +182,14 @@ pub(crate) const KINDS: &[KindSpec] = &[
     },
 ];
 
-/// Kinds with another library's definition besides TA-Lib's (`variant: tulip`).
-const VARIANTS: &[(&str, &[&str])] =
-    &[("sma", &["tulip"]), ("ema", &["tulip"]), ("rsi", &["tulip"]), ("macd", &["tulip"])];
+/// Kinds with another library's definition besides TA-Lib's (`variant: tulip`, `qtpylib`).
+const VARIANTS: &[(&str, &[&str])] = &[
+    ("sma", &["tulip"]),
+    ("ema", &["tulip"]),
+    ("rsi", &["tulip"]),
+    ("macd", &["tulip"]),
+    ("bbands", &["qtpylib"]),
+];
 
 /// Keys every kind takes besides its own parameters.
 pub(crate) const COMMON: [&str; 4] = ["variant", "shifts", "timeframe", "pair"];
@@ -237,6 +246,11 @@ impl Resolved<'_> {
         }
     }
 
+    /// `expr:`, parsed (checked by [`FeatureConfig::check`]).
+    pub fn formula(&self) -> Option<Expr> {
+        self.text("expr").and_then(|t| Expr::parse(t).ok())
+    }
+
     /// `variant:` (default `talib`).
     pub fn variant(&self) -> &str {
         self.text("variant").unwrap_or("talib")
@@ -284,8 +298,9 @@ fn ma_type(name: &str) -> Option<MaType> {
     })
 }
 
-/// The candle columns an `input` may name (besides earlier features' outputs).
-pub(crate) const COLUMNS: [&str; 5] = ["open", "high", "low", "close", "volume"];
+/// The candle columns an `input` may name (besides earlier features' outputs): the candles'
+/// own, and `typical`, `(high + low + close) / 3` (qtpylib's and TA-Lib's typical price).
+pub(crate) const COLUMNS: [&str; 6] = ["open", "high", "low", "close", "volume", "typical"];
 
 impl FeatureConfig {
     /// A feature of `kind` with default parameters.
@@ -385,9 +400,35 @@ impl FeatureConfig {
                 }
                 (Flag(_), Param::Flag(_)) => {}
                 (Flag(_), v) => return Err(at(key, format!("must be true or false, got {v}"))),
+                (Formula, Param::Text(t)) => {
+                    Expr::parse(t).map_err(|m| at(key, format!("{m} in `{t}`")))?;
+                }
+                (Formula, v) => {
+                    return Err(at(key, format!("must be arithmetic on columns, got {v}")));
+                }
             }
         }
         let resolved = Resolved { spec, config: self };
+        if spec.kind == "expr" {
+            if !self.params.contains_key("expr") {
+                return Err(at(
+                    "expr",
+                    "is required: arithmetic on columns, e.g. `(bb.upper - bb.lower) / bb.middle`"
+                        .into(),
+                ));
+            }
+            if self.name.is_none() {
+                return Err(at("name", "an `expr` feature needs a `name`".into()));
+            }
+            if resolved.timeframe().is_some() || resolved.pair().is_some() {
+                return Err(at(
+                    "expr",
+                    "`timeframe` and `pair` do not apply: an expression reads columns already \
+                     on the base candles"
+                        .into(),
+                ));
+            }
+        }
         let acceleration = resolved.real("acceleration");
         if spec.kind == "sar" && (acceleration.is_nan() || acceleration <= 0.0) {
             return Err(at("acceleration", "must be positive".into()));
@@ -429,7 +470,14 @@ impl FeatureConfig {
                 && !COLUMNS.contains(&input)
                 && !produced.iter().any(|p| p == input)
             {
-                return Err(unknown_input(index, input, &produced));
+                return Err(unknown_input(index, "input", input, &produced));
+            }
+            if let Some(formula) = resolved.formula() {
+                for name in formula.columns() {
+                    if !COLUMNS.contains(&name) && !produced.iter().any(|p| p == name) {
+                        return Err(unknown_input(index, "expr", name, &produced));
+                    }
+                }
             }
             for name in f.output_names() {
                 if produced.contains(&name) {
@@ -521,12 +569,17 @@ fn check_common(kind: &str, variants: &[&str], key: &str, value: &Param) -> Resu
     }
 }
 
-/// `features[index].input` names no column there is.
-pub(crate) fn unknown_input(index: usize, input: &str, produced: &[String]) -> FeatureError {
+/// `features[index].key` (`input`, `expr`) names no column there is.
+pub(crate) fn unknown_input(
+    index: usize,
+    key: &str,
+    input: &str,
+    produced: &[String],
+) -> FeatureError {
     let known: Vec<&str> =
         COLUMNS.iter().copied().chain(produced.iter().map(String::as_str)).collect();
     FeatureError::InvalidParameter {
-        key: format!("features[{index}].input"),
+        key: format!("features[{index}].{key}"),
         message: format!(
             "no column `{input}`{} among the candle columns and the earlier features' outputs: {}",
             did_you_mean(input, known.iter().copied()),

@@ -21,7 +21,9 @@
 
 mod config;
 mod error;
+mod expr;
 pub mod indicators;
+mod pandas;
 pub mod ta_all;
 mod table;
 pub mod targets;

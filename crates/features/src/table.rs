@@ -4,7 +4,7 @@ use quantsweep_ingest::Candles;
 
 use crate::config::{COLUMNS, FeatureConfig, Resolved, unknown_input};
 use crate::indicators::{self as ind, from, warm_up};
-use crate::{FeatureError, transforms};
+use crate::{FeatureError, pandas, transforms};
 
 /// Feature columns computed from candles, one value per candle (NaN during warm-up).
 #[derive(Debug, Clone, PartialEq)]
@@ -80,20 +80,29 @@ impl FeatureTable {
             }
             let takes_input = f.spec.params.iter().any(|(k, _)| *k == "input");
             let input_name = f.column("input");
-            let input: &[f64] = match input_name {
-                "open" => &source.open,
-                "high" => &source.high,
-                "low" => &source.low,
-                "volume" => &source.volume,
-                "close" => &source.close,
-                name => match columns.iter().find(|(n, _)| n == name) {
-                    Some((_, v)) if takes_input => v,
-                    _ => {
-                        let produced: Vec<String> =
-                            columns.iter().map(|(n, _)| n.clone()).collect();
-                        return Err(unknown_input(index, name, &produced));
-                    }
-                },
+            let unknown = |key: &str, name: &str, columns: &[(String, Vec<f64>)]| {
+                let produced: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
+                unknown_input(index, key, name, &produced)
+            };
+            let formula = f.formula();
+            let reads_typical = input_name == "typical"
+                || formula.as_ref().is_some_and(|e| e.columns().contains(&"typical"));
+            let typical = if reads_typical { typical_price(source) } else { Vec::new() };
+            // A candle column (or the typical price), else an earlier feature's output.
+            let column = |name: &str| -> Option<&[f64]> {
+                match name {
+                    "open" => Some(&source.open),
+                    "high" => Some(&source.high),
+                    "low" => Some(&source.low),
+                    "close" => Some(&source.close),
+                    "volume" => Some(&source.volume),
+                    "typical" => Some(&typical),
+                    name => columns.iter().find(|(n, _)| n == name).map(|(_, v)| &v[..]),
+                }
+            };
+            let input: &[f64] = match column(input_name) {
+                Some(v) if takes_input || COLUMNS.contains(&input_name) => v,
+                _ => return Err(unknown("input", input_name, &columns)),
             };
             if takes_input && COLUMNS.contains(&input_name) && input.iter().any(|v| v.is_nan()) {
                 return Err(invalid(
@@ -104,7 +113,15 @@ impl FeatureTable {
             // An earlier feature's column starts with its warm-up: chain on its valid rows,
             // as TA-Lib chains functions.
             let start = warm_up(input);
-            let mut values = compute(source, &f, &input[start..]);
+            let mut values = if let Some(formula) = &formula {
+                // Checked by `check`: no timeframe or pair, so `source` is the base candles.
+                if let Some(name) = formula.columns().into_iter().find(|c| column(c).is_none()) {
+                    return Err(unknown("expr", name, &columns));
+                }
+                vec![formula.eval(source.len(), &column)]
+            } else {
+                compute(source, &f, &input[start..])
+            };
             if start > 0 {
                 values = values.into_iter().map(|v| from(input, start, |_| v)).collect();
             }
@@ -157,6 +174,11 @@ impl FeatureTable {
     pub fn names(&self) -> Vec<&str> {
         self.columns.iter().map(|(n, _)| n.as_str()).collect()
     }
+}
+
+/// `(high + low + close) / 3`.
+fn typical_price(c: &Candles) -> Vec<f64> {
+    (0..c.len()).map(|i| (c.high[i] + c.low[i] + c.close[i]) / 3.0).collect()
 }
 
 /// `values` (on candles opening at `times`, each lasting `tf` ms) as seen from base candles
@@ -214,6 +236,16 @@ fn compute(c: &Candles, f: &Resolved<'_>, input: &[f64]) -> Vec<Vec<f64>> {
             vec![m.macd, m.signal, m.hist]
         }
         "ppo" => vec![ind::ppo(input, p("fast"), p("slow"), f.ma("matype"))],
+        "bbands" if f.variant() == "qtpylib" => {
+            // freqtrade's qtpylib `bollinger_bands`: pandas' rolling mean and std (ddof = 1)
+            // with `min_periods=1`, so partial windows from the first row.
+            let period = p("period");
+            let middle = pandas::rolling_mean(input, period, 1);
+            let std = pandas::rolling_std(input, period, 1, 1);
+            let band =
+                |k: f64| -> Vec<f64> { middle.iter().zip(&std).map(|(m, s)| m + s * k).collect() };
+            vec![band(f.real("nbdevup")), middle.clone(), band(-f.real("nbdevdn"))]
+        }
         "bbands" => {
             let b = ind::bbands(
                 input,
@@ -263,6 +295,6 @@ fn compute(c: &Candles, f: &Resolved<'_>, input: &[f64]) -> Vec<Vec<f64>> {
         "adosc" => vec![ind::adosc(h, l, cl, v, p("fast"), p("slow"))],
         "mfi" => vec![ind::mfi(h, l, cl, v, p("period"))],
         "ta_all" => crate::ta_all::ta_all(h, l, cl, v, f.flag("original")),
-        other => unreachable!("kind `{other}` is in KINDS but not computed"),
+        other => unreachable!("kind `{other}` is in KINDS but not computed here"),
     }
 }

@@ -28,8 +28,12 @@ fn slice(c: &Candles, from: usize, to: usize) -> Candles {
 
 /// Every kind with its defaults, and again with short periods and other MA types.
 fn features() -> Vec<FeatureConfig> {
-    let mut all: Vec<FeatureConfig> =
-        FeatureConfig::kinds().into_iter().map(FeatureConfig::new).collect();
+    // `expr` has no defaults (it needs an expression and a name): it is listed below.
+    let mut all: Vec<FeatureConfig> = FeatureConfig::kinds()
+        .into_iter()
+        .map(FeatureConfig::new)
+        .filter(|f| f.validate(0).is_ok())
+        .collect();
     for (i, f) in all.clone().into_iter().enumerate() {
         let mut g = f.named(&format!("alt{i}"));
         for key in ["period", "fastk_period", "period1"] {
@@ -54,6 +58,15 @@ fn features() -> Vec<FeatureConfig> {
         FeatureConfig::new("macd").named("m").with("shifts", 3.0),
         FeatureConfig::new("rsi").with_text("timeframe", "3d").with("shifts", 1.0),
         FeatureConfig::new("bbands").with_text("timeframe", "2d").with("period", 5.0),
+        FeatureConfig::new("bbands")
+            .named("bb")
+            .with_text("variant", "qtpylib")
+            .with_text("input", "typical")
+            .with("period", 10.0),
+        FeatureConfig::new("expr")
+            .named("width")
+            .with_text("expr", "(bb.upper - bb.lower) / bb.middle"),
+        FeatureConfig::new("sma").with_text("input", "typical").with_text("timeframe", "2d"),
     ]);
     all
 }
@@ -245,6 +258,22 @@ fn bad_feature_entries_name_the_entry() {
     assert!(err(FeatureConfig::new("sma").with("period", 100.0)).contains("needs more bars"));
     assert!(err(FeatureConfig::new("rsi").with("period", 0.0)).contains("whole number of bars"));
     assert!(err(FeatureConfig::new("ppo").with_text("matype", "hull")).contains("must be one of"));
+    let expr = |text: &str| FeatureConfig::new("expr").named("e").with_text("expr", text);
+    assert_eq!(
+        err(expr("close / (clse - 1)")),
+        "features[1].expr: no column `clse` (did you mean `close`?) among the candle columns and \
+         the earlier features' outputs: open, high, low, close, volume, typical, close_ratio"
+    );
+    assert_eq!(
+        err(expr("close / (open - 1")),
+        "features[1].expr: the `(` at character 9 is not closed in `close / (open - 1`"
+    );
+    assert!(err(FeatureConfig::new("expr").with_text("expr", "close")).contains("needs a `name`"));
+    assert!(err(FeatureConfig::new("expr").named("e")).contains("expr: is required"));
+    assert!(
+        err(FeatureConfig::new("ta_all").with_text("original", "yes"))
+            .contains("original: must be true or false, got `yes`")
+    );
     let mut no_volume = c.clone();
     no_volume.volume = vec![f64::NAN; c.len()];
     let e = FeatureTable::build(&no_volume, &[FeatureConfig::new("obv")]).expect_err("refused");

@@ -1,6 +1,8 @@
 //! Golden tests for what the seeds computed with other libraries, on real candles (Binance
 //! ETH/USDT hourly, 36k rows):
 //! - `variant: tulip` against `tulipy` 0.4 (Blankly's indicator library);
+//! - freqAI-LSTM's Bollinger features (qtpylib's bands of the typical price, width, close over
+//!   the lower band) against qtpylib's definition in pandas;
 //! - the transforms against pandas (`pct_change`, `rolling(w).std()` with ddof = 1, `dt`);
 //! - freqAI-LSTM's target score T against its definition run with TA-Lib and pandas, in both
 //!   the `original` mode (the published code's quirks) and the corrected default.
@@ -9,7 +11,9 @@ mod common;
 
 use quantsweep_features::indicators::{self as ind};
 use quantsweep_features::targets::{freqai_score, target_columns};
-use quantsweep_features::{TargetConfig, freqai_weights, transforms as tr};
+use quantsweep_features::{
+    FeatureConfig, FeatureTable, TargetConfig, freqai_weights, transforms as tr,
+};
 
 const FILE: &str = "cryptodatadownload/Binance_ETHUSDT_1h.csv";
 
@@ -57,6 +61,18 @@ def freqai_score(df, w, original):
         r2[ma100.isna()] = np.nan
     return s * r * (1 / (width / middle)) * r2 * (1 / atr)
 
+# freqtrade's vendored qtpylib (freqtrade/vendor/qtpylib/indicators.py), as freqAI-LSTM's
+# strategy calls it: bollinger_bands(typical_price(df), window=period, stds=2.2).
+def qtpylib_bollinger(series, window, stds):
+    ma = series.rolling(window=window, min_periods=1).mean()
+    std = series.rolling(window=window, min_periods=1).std()
+    return ma + std * stds, ma, ma - std * stds
+
+def freqai_bollinger(df, period):
+    typical = (df["high"] + df["low"] + df["close"]) / 3.0
+    upper, mid, lower = qtpylib_bollinger(typical, period, 2.2)
+    return upper, mid, lower, (upper - lower) / mid, df["close"] / lower
+
 HYPEROPT = [0.54347, 0.82226, 0.56675, 0.77918, 0.98488, 0.31368, 0.75916, 0.09226, 0.85667]
 "#;
 
@@ -92,6 +108,63 @@ fn tulip_variant_equals_tulipy() {
         for (i, got) in outputs.iter().enumerate() {
             let what = format!("tulip {name} output {i}");
             failures.extend(common::compare(&what, got, &want[*name][i], 1e-9, |_| 1.0));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn freqai_bollinger_features_equal_qtpylib() {
+    let Some(k) = common::candles(FILE) else { return };
+    let Some(want) = common::reference(&k, PRELUDE, &[("bb", "freqai_bollinger(df, 10)")]) else {
+        return;
+    };
+    let features = [
+        FeatureConfig::new("bbands")
+            .named("bb")
+            .with_text("variant", "qtpylib")
+            .with_text("input", "typical")
+            .with("period", 10.0)
+            .with("nbdevup", 2.2)
+            .with("nbdevdn", 2.2),
+        FeatureConfig::new("expr")
+            .named("width")
+            .with_text("expr", "(bb.upper - bb.lower) / bb.middle"),
+        FeatureConfig::new("expr").named("close_lower").with_text("expr", "close / bb.lower"),
+    ];
+    FeatureConfig::validate_all(&features).expect("valid");
+    let table = FeatureTable::build(&k, &features).expect("features");
+    // Over ten equal prices the deviation is 0. pandas 3.1's running update says so on long flat
+    // stretches but leaves rounding residue on some (a width of 4e-7 over ten equal prices at
+    // two rows of this file). Windows ending in ten equal values, or within 1e-12 of flat over
+    // twenty rows, are held to 1e-5 instead of 1e-9.
+    let typical: Vec<f64> =
+        (0..k.len()).map(|i| (k.high[i] + k.low[i] + k.close[i]) / 3.0).collect();
+    let near_flat: Vec<bool> = (0..k.len())
+        .map(|i| {
+            let w = &typical[i.saturating_sub(19)..=i];
+            let (lo, hi) = w.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+            w[w.len().saturating_sub(10)..].iter().all(|&v| v == w[w.len() - 1])
+                || hi - lo < 1e-12 * hi
+        })
+        .collect();
+    let names = ["bb.upper", "bb.middle", "bb.lower", "width", "close_lower"];
+    let mut failures = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let got = table.column(name).expect("column");
+        let strict: Vec<f64> =
+            (0..k.len()).map(|r| if near_flat[r] { f64::NAN } else { got[r] }).collect();
+        let want_strict: Vec<f64> =
+            (0..k.len()).map(|r| if near_flat[r] { f64::NAN } else { want["bb"][i][r] }).collect();
+        // The width divides the bands' difference by the price: 1e-9 of the price in each band
+        // is 4e-9 in the width.
+        let scale = if *name == "width" { 4.0 } else { 1.0 };
+        failures.extend(common::compare(name, &strict, &want_strict, 1e-9, |_| scale));
+        for r in (0..k.len()).filter(|&r| near_flat[r]) {
+            let (g, w) = (got[r], want["bb"][i][r]);
+            if !(g.is_nan() && w.is_nan()) && (g - w).abs() > 1e-5 * w.abs().max(1.0) {
+                failures.push(format!("{name} row {r} (flat): {g} vs reference {w}"));
+            }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

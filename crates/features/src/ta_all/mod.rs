@@ -20,11 +20,9 @@
 //! bars compare with the first close — and every other value is `ta`'s. `original: true`
 //! reproduces `ta` exactly, look-ahead included, and marks every result built on it leaky.
 
-mod pandas;
-
-use pandas::{
+use crate::pandas::{
     alpha, cumsum, diff, ewm, mean, pct_change, rolling_apply, rolling_extreme, rolling_mean,
-    rolling_std0, rolling_sum, shift, span, true_range,
+    rolling_std, rolling_sum, shift, span, true_range,
 };
 
 /// The columns, in `add_all_ta_features`' order and under its names.
@@ -186,7 +184,7 @@ pub fn ta_all(h: &[f64], l: &[f64], c: &[f64], v: &[f64], original: bool) -> Vec
     // Volatility: Bollinger (20, 2), Keltner (10, `ta`'s original version), Donchian (20),
     // ATR (10), Ulcer (14).
     let mavg = rolling_mean(c, 20, 0);
-    let mstd = rolling_std0(c, 20, 0);
+    let mstd = rolling_std(c, 20, 0, 0);
     let hband = zip(&mavg, &mstd, |m, s| m + 2.0 * s);
     let lband = zip(&mavg, &mstd, |m, s| m - 2.0 * s);
     out.push(fill(mavg.clone(), Fill::Back));

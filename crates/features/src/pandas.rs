@@ -1,4 +1,4 @@
-//! The pandas operations the `ta` package is written in, with pandas' semantics: NaN is
+//! The pandas operations the `ta` package and qtpylib are written in, with pandas' semantics: NaN is
 //! "missing" and skipped by windows, `±inf` is turned into NaN before any window or EWM sees
 //! it (pandas' `_prep_values`), `min_periods` counts the non-missing values, and rolling sums
 //! and means keep pandas' compensated running sums (so that rounding agrees closely).
@@ -170,10 +170,10 @@ pub fn rolling_extreme(x: &[f64], window: usize, min_periods: usize, max: bool) 
     })
 }
 
-/// `x.rolling(window, min_periods).std(ddof=0)` as pandas computes it: Welford's running mean
+/// `x.rolling(window, min_periods).std(ddof)` as pandas computes it: Welford's running mean
 /// and sum of squared deviations, values entering and leaving with compensated updates (a
-/// single value, or one value repeated, has deviation 0).
-pub fn rolling_std0(x: &[f64], window: usize, min_periods: usize) -> Vec<f64> {
+/// single value, or one value repeated, has deviation 0; NaN up to `ddof` values).
+pub fn rolling_std(x: &[f64], window: usize, min_periods: usize, ddof: usize) -> Vec<f64> {
     let x: Vec<f64> = x.iter().map(|&v| prep(v)).collect();
     let min_periods = min_periods.max(1);
     let (mut nobs, mut mean, mut ssqdm) = (0usize, 0.0f64, 0.0f64);
@@ -208,8 +208,12 @@ pub fn rolling_std0(x: &[f64], window: usize, min_periods: usize) -> Vec<f64> {
             mean += t / nobs as f64;
             ssqdm += (v - prev_mean) * (v - mean);
         }
-        out.push(if nobs >= min_periods {
-            if nobs == 1 || same >= nobs { 0.0 } else { (ssqdm / nobs as f64).max(0.0).sqrt() }
+        out.push(if nobs >= min_periods && nobs > ddof {
+            if nobs == 1 || same >= nobs {
+                0.0
+            } else {
+                (ssqdm / (nobs - ddof) as f64).max(0.0).sqrt()
+            }
         } else {
             f64::NAN
         });
