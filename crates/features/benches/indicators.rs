@@ -4,6 +4,9 @@
 //! which times TA-Lib on the same candles in the same run.
 //!
 //!   cargo bench -p quantsweep-features --bench indicators -- FILE [--repeat N]
+//!
+//! With `PER_CALL=1` it also prints each call's best time to stderr (`rsi 0.00236`), to find
+//! which indicator to work on; TA-Lib's per-call times come from timing its calls alike.
 
 #[path = "../../../tests/support/bench.rs"]
 mod bench;
@@ -32,21 +35,30 @@ fn main() {
         }
     };
     let (h, l, cl, v) = (&c.high[..], &c.low[..], &c.close[..], &c.volume[..]);
-    let mut times = Vec::with_capacity(repeat);
-    for _ in 0..repeat {
+    let calls: [(&str, &dyn Fn()); 11] = [
+        ("sma10", &|| drop(black_box(ind::sma(cl, 10)))),
+        ("roc", &|| drop(black_box(ind::roc(cl, 2)))),
+        ("macd", &|| drop(black_box(ind::macd(cl, 26, 12, 9)))),
+        ("mom", &|| drop(black_box(ind::mom(cl, 4)))),
+        ("rsi", &|| drop(black_box(ind::rsi(cl, 10)))),
+        ("bbands", &|| drop(black_box(ind::bbands(cl, 20, 2.0, 2.0, MaType::Sma)))),
+        ("cci", &|| drop(black_box(ind::cci(h, l, cl, 20)))),
+        ("stoch", &|| drop(black_box(ind::stoch(h, l, cl, 5, (3, MaType::Sma), (3, MaType::Sma))))),
+        ("atr", &|| drop(black_box(ind::atr(h, l, cl, 14)))),
+        ("obv", &|| drop(black_box(ind::obv(cl, v)))),
+        ("sma100", &|| drop(black_box(ind::sma(cl, 100)))),
+    ];
+    let time = |f: &dyn Fn()| {
         let start = Instant::now();
-        black_box(ind::sma(cl, 10));
-        black_box(ind::roc(cl, 2));
-        black_box(ind::macd(cl, 26, 12, 9));
-        black_box(ind::mom(cl, 4));
-        black_box(ind::rsi(cl, 10));
-        black_box(ind::bbands(cl, 20, 2.0, 2.0, MaType::Sma));
-        black_box(ind::cci(h, l, cl, 20));
-        black_box(ind::stoch(h, l, cl, 5, (3, MaType::Sma), (3, MaType::Sma)));
-        black_box(ind::atr(h, l, cl, 14));
-        black_box(ind::obv(cl, v));
-        black_box(ind::sma(cl, 100));
-        times.push(start.elapsed().as_secs_f64());
+        f();
+        start.elapsed().as_secs_f64()
+    };
+    if std::env::var_os("PER_CALL").is_some() {
+        for (name, f) in &calls {
+            let best = (0..repeat).map(|_| time(*f)).fold(f64::INFINITY, f64::min);
+            eprintln!("{name} {best:.5}");
+        }
     }
+    let times = (0..repeat).map(|_| time(&|| calls.iter().for_each(|(_, f)| f()))).collect();
     bench::report(file, c.len(), times);
 }

@@ -1,7 +1,7 @@
 //! Oscillators and momentum: RSI, CMO, MACD, PPO, MOM, ROC, STOCH, STOCHRSI, WILLR, CCI,
 //! ULTOSC, MFI, and the close ratio.
 
-use super::average::{MaType, ema_from, ma};
+use super::average::{MaType, ma};
 use super::volatility::true_range;
 use super::{from, is_zero, is_zero_scaled, lane_sum, nan, warm_up};
 
@@ -30,17 +30,16 @@ fn wilder_oscillator(x: &[f64], period: usize, value: impl Fn(f64, f64) -> f64) 
     gain /= n;
     loss /= n;
     out[period] = value(gain, loss);
+    // Wilder's smoothing `(prev · (n − 1) + v) / n` as `prev · a + v · b`: one multiply and one
+    // add on the dependency chain instead of a multiply, an add and a divide (within a few ulps
+    // of TA-Lib, whose wheel contracts it into fused multiply-adds). Branch-free: a gain or a
+    // loss is 0 on the other side.
+    let (a, b) = ((n - 1.0) / n, 1.0 / n);
     for i in period + 1..x.len() {
         let d = x[i] - x[i - 1];
-        loss *= n - 1.0;
-        gain *= n - 1.0;
-        if d < 0.0 {
-            loss -= d
-        } else {
-            gain += d
-        }
-        loss /= n;
-        gain /= n;
+        let (up, down) = (if d > 0.0 { d } else { 0.0 }, if d < 0.0 { -d } else { 0.0 });
+        gain = gain * a + up * b;
+        loss = loss * a + down * b;
         out[i] = value(gain, loss);
     }
     out
@@ -87,16 +86,33 @@ pub fn macd(x: &[f64], fast: usize, slow: usize, signal: usize) -> Macd {
         return out;
     }
     let start = slow - 1;
-    let fast_ema = ema_from(x, start + 1 - fast, fast);
-    let slow_ema = ema_from(x, 0, slow);
-    let line: Vec<f64> = fast_ema.iter().zip(&slow_ema).map(|(f, s)| f - s).collect();
-    let sig = ema_from(&line, start, signal);
     let first = start + signal - 1;
-    for i in first..n {
-        out.macd[i] = line[i];
-        out.signal[i] = sig[i];
-        out.hist[i] = line[i] - sig[i];
+    if first >= n {
+        return out;
     }
+    // Both EMAs in one pass (two independent dependency chains overlap), the line written in
+    // place; the same arithmetic as `ema_from`.
+    let k = |p: usize| 2.0 / (p as f64 + 1.0);
+    let (kf, ks) = (k(fast), k(slow));
+    let mut f = x[start + 1 - fast..=start].iter().sum::<f64>() / fast as f64;
+    let mut s = x[..=start].iter().sum::<f64>() / slow as f64;
+    let line = &mut out.macd;
+    line[start] = f - s;
+    for i in start + 1..n {
+        f = f * (1.0 - kf) + x[i] * kf;
+        s = s * (1.0 - ks) + x[i] * ks;
+        line[i] = f - s;
+    }
+    let ksig = k(signal);
+    let mut sig = line[start..=first].iter().sum::<f64>() / signal as f64;
+    for i in first..n {
+        if i > first {
+            sig = sig * (1.0 - ksig) + line[i] * ksig;
+        }
+        out.signal[i] = sig;
+        out.hist[i] = line[i] - sig;
+    }
+    line[start..first].fill(f64::NAN);
     out
 }
 

@@ -37,13 +37,14 @@ pub fn atr(high: &[f64], low: &[f64], close: &[f64], period: usize) -> Vec<f64> 
     if n <= period {
         return out;
     }
-    let tr = trange(high, low, close);
-    let mut prev = tr[1..=period].iter().sum::<f64>() / period as f64;
+    let tr = |i: usize| true_range(high[i], low[i], close[i - 1]);
+    let p = period as f64;
+    let mut prev = (1..=period).map(tr).sum::<f64>() / p;
     out[period] = prev;
+    // Wilder's smoothing as `prev · a + tr · b` (see `wilder_oscillator`).
+    let (a, b) = ((p - 1.0) / p, 1.0 / p);
     for i in period + 1..n {
-        prev *= (period - 1) as f64;
-        prev += tr[i];
-        prev /= period as f64;
+        prev = prev * a + tr(i) * b;
         out[i] = prev;
     }
     out
