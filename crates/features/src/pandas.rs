@@ -101,7 +101,6 @@ impl RunningSum {
 fn sliding(x: &[f64], window: usize, mut f: impl FnMut(&RunningSum) -> f64) -> Vec<f64> {
     let x: Vec<f64> = x.iter().map(|&v| prep(v)).collect();
     let mut s = RunningSum { prev: x.first().copied().unwrap_or(f64::NAN), ..Default::default() };
-    s.same = 0;
     (0..x.len())
         .map(|i| {
             if i >= window {
@@ -269,17 +268,10 @@ pub fn ewm(x: &[f64], a: f64, min_periods: usize) -> Vec<f64> {
 }
 
 /// `ta`'s true range: the largest of high − low, |high − prev close| and |low − prev close|
-/// that is not missing (a DataFrame's row max).
+/// that is not missing (a DataFrame's row max); TA-Lib's comparisons skip a missing previous
+/// close the same way.
 pub fn true_range(h: &[f64], l: &[f64], prev_close: &[f64]) -> Vec<f64> {
-    (0..h.len())
-        .map(|i| {
-            [h[i] - l[i], (h[i] - prev_close[i]).abs(), (l[i] - prev_close[i]).abs()]
-                .into_iter()
-                .filter(|v| !v.is_nan())
-                .reduce(f64::max)
-                .unwrap_or(f64::NAN)
-        })
-        .collect()
+    (0..h.len()).map(|i| crate::indicators::true_range(h[i], l[i], prev_close[i])).collect()
 }
 
 #[cfg(test)]

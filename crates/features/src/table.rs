@@ -87,7 +87,11 @@ impl FeatureTable {
             let formula = f.formula();
             let reads_typical = input_name == "typical"
                 || formula.as_ref().is_some_and(|e| e.columns().contains(&"typical"));
-            let typical = if reads_typical { typical_price(source) } else { Vec::new() };
+            let typical = if reads_typical {
+                transforms::typical_price(&source.high, &source.low, &source.close)
+            } else {
+                Vec::new()
+            };
             // A candle column (or the typical price), else an earlier feature's output.
             let column = |name: &str| -> Option<&[f64]> {
                 match name {
@@ -174,11 +178,6 @@ impl FeatureTable {
     pub fn names(&self) -> Vec<&str> {
         self.columns.iter().map(|(n, _)| n.as_str()).collect()
     }
-}
-
-/// `(high + low + close) / 3`.
-fn typical_price(c: &Candles) -> Vec<f64> {
-    (0..c.len()).map(|i| (c.high[i] + c.low[i] + c.close[i]) / 3.0).collect()
 }
 
 /// `values` (on candles opening at `times`, each lasting `tf` ms) as seen from base candles

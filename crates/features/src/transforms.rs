@@ -66,6 +66,12 @@ pub fn hour_of_day(timestamp_ms: &[i64]) -> Vec<f64> {
     timestamp_ms.iter().map(|t| (t.rem_euclid(86_400_000) / 3_600_000) as f64).collect()
 }
 
+/// The typical price `(high + low + close) / 3` (TA-Lib's TYPPRICE, qtpylib's
+/// `typical_price`).
+pub fn typical_price(high: &[f64], low: &[f64], close: &[f64]) -> Vec<f64> {
+    (0..close.len()).map(|i| (high[i] + low[i] + close[i]) / 3.0).collect()
+}
+
 /// Scales `window` (one column's values in one sample) to [−1, 1] by its own minimum and
 /// maximum, as the Keras seed does (`2·(x − min)/(max − min) − 1`); a flat window, whose
 /// division is 0/0, becomes 0 (the seed's `fillna(0)`).

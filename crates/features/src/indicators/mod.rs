@@ -26,6 +26,7 @@ pub use momentum::{
 };
 pub use trend::{Aroon, adx, aroon, minus_di, plus_di, sar};
 pub use tulip::{ema_tulip, macd_tulip};
+pub(crate) use volatility::true_range;
 pub use volatility::{Bands, atr, bbands, natr, stddev, trange};
 pub use volume::{ad, adosc, obv};
 

@@ -137,15 +137,14 @@ pub fn ta_all(h: &[f64], l: &[f64], c: &[f64], v: &[f64], original: bool) -> Vec
     if n < MIN_CANDLES {
         return vec![vec![f64::NAN; n]; COLUMNS.len()];
     }
-    let ta = Ta { original, n };
-    let fill = |x: Vec<f64>, how: Fill<'_>| ta.fill(x, how);
+    let fill = |x: Vec<f64>, how: Fill<'_>| fill_na(x, how, original);
     let zip = |a: &[f64], b: &[f64], f: fn(f64, f64) -> f64| -> Vec<f64> {
         a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect()
     };
     // The series mean `ta` fills shifted-in rows with (missing unless `original`).
     let shift_fill = |x: &[f64]| if original { mean(x) } else { f64::NAN };
     let prev_close = shift(c, 1, f64::NAN);
-    let typical: Vec<f64> = (0..n).map(|i| (h[i] + l[i] + c[i]) / 3.0).collect();
+    let typical = crate::transforms::typical_price(h, l, c);
     let mut out: Vec<Vec<f64>> = Vec::with_capacity(COLUMNS.len());
 
     // Volume.
@@ -400,43 +399,35 @@ pub fn ta_all(h: &[f64], l: &[f64], c: &[f64], v: &[f64], original: bool) -> Vec
     out
 }
 
-struct Ta {
-    original: bool,
-    n: usize,
-}
-
-impl Ta {
-    /// `ta`'s `_check_fillna` with `fillna=True`: `±inf` become missing, then forward fill,
-    /// then the column's fill.
-    fn fill(&self, mut x: Vec<f64>, how: Fill<'_>) -> Vec<f64> {
-        debug_assert_eq!(x.len(), self.n);
-        let mut last = f64::NAN;
-        for v in &mut x {
-            if !v.is_finite() {
-                *v = last;
-            } else {
-                last = *v;
-            }
+/// `ta`'s `_check_fillna` with `fillna=True`: `±inf` become missing, then forward fill, then
+/// the column's fill (backfill only with `original`).
+fn fill_na(mut x: Vec<f64>, how: Fill<'_>, original: bool) -> Vec<f64> {
+    let mut last = f64::NAN;
+    for v in &mut x {
+        if !v.is_finite() {
+            *v = last;
+        } else {
+            last = *v;
         }
-        match how {
-            Fill::Value(value) => x.iter_mut().filter(|v| v.is_nan()).for_each(|v| *v = value),
-            Fill::Series(s) => {
-                x.iter_mut().zip(s).filter(|(v, _)| v.is_nan()).for_each(|(v, s)| *v = *s)
-            }
-            Fill::Back if self.original => {
-                let mut next = f64::NAN;
-                for v in x.iter_mut().rev() {
-                    if v.is_nan() {
-                        *v = next;
-                    } else {
-                        next = *v;
-                    }
+    }
+    match how {
+        Fill::Value(value) => x.iter_mut().filter(|v| v.is_nan()).for_each(|v| *v = value),
+        Fill::Series(s) => {
+            x.iter_mut().zip(s).filter(|(v, _)| v.is_nan()).for_each(|(v, s)| *v = *s)
+        }
+        Fill::Back if original => {
+            let mut next = f64::NAN;
+            for v in x.iter_mut().rev() {
+                if v.is_nan() {
+                    *v = next;
+                } else {
+                    next = *v;
                 }
             }
-            Fill::Back => {}
         }
-        x
+        Fill::Back => {}
     }
+    x
 }
 
 /// `1.0` where `a > b`, else `0.0`.
