@@ -3,9 +3,7 @@ use std::path::Path;
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::compute::cast;
 use arrow::datatypes::{
-    ArrowPrimitiveType, DataType, Float64Type, Int64Type, Schema, TimeUnit,
-    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
-    TimestampSecondType,
+    DataType, Float64Type, Int64Type, Schema, TimeUnit, TimestampMillisecondType,
 };
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ProjectionMask;
@@ -16,6 +14,7 @@ use parquet::file::reader::ChunkReader;
 
 use crate::Candles;
 use crate::csv_reader::unix_to_ms;
+use crate::feather;
 use crate::validate::Parsed;
 use crate::{Format, IngestError};
 
@@ -23,6 +22,9 @@ use crate::{Format, IngestError};
 /// one with LZ4-compressed buffers, `date` as `timestamp[ns, UTC]`. Only the needed columns
 /// are decoded.
 pub(crate) fn read_feather(bytes: &[u8], path: &Path) -> Result<Parsed, IngestError> {
+    if let Some(parsed) = feather::read(feather::Input::Memory(bytes), path) {
+        return Ok(parsed);
+    }
     read_feather_from(|| Ok(std::io::Cursor::new(bytes)), bytes.len(), path)
 }
 
@@ -34,11 +36,19 @@ pub(crate) fn read_feather_file(path: &Path) -> Result<Parsed, IngestError> {
     if size == 0 {
         return Err(IngestError::Empty { path: path.to_path_buf() });
     }
+    let file = std::fs::File::open(path).map_err(io)?;
+    if let Some(parsed) = feather::read(feather::Input::File(&file, size), path) {
+        return Ok(parsed);
+    }
     let open = || std::fs::File::open(path).map(std::io::BufReader::new).map_err(io);
     read_feather_from(open, usize::try_from(size).unwrap_or(usize::MAX), path)
 }
 
-fn read_feather_from<R, F>(open_source: F, size: usize, path: &Path) -> Result<Parsed, IngestError>
+pub(crate) fn read_feather_from<R, F>(
+    open_source: F,
+    size: usize,
+    path: &Path,
+) -> Result<Parsed, IngestError>
 where
     R: std::io::Read + std::io::Seek,
     F: Fn() -> Result<R, IngestError> + Sync,
@@ -214,16 +224,16 @@ where
 }
 
 /// The positions of the columns candles need, in the file's schema.
-struct Wanted {
-    time: usize,
-    prices: [usize; 4],
-    volume: Option<usize>,
+pub(crate) struct Wanted {
+    pub time: usize,
+    pub prices: [usize; 4],
+    pub volume: Option<usize>,
 }
 
 impl Wanted {
     /// Finds a time column (`date`, `timestamp`, `time`, `open_time`, `datetime`) and
     /// open/high/low/close(/volume), case-insensitively.
-    fn find(schema: &Schema, path: &Path) -> Result<Wanted, IngestError> {
+    pub fn find(schema: &Schema, path: &Path) -> Result<Wanted, IngestError> {
         let names: Vec<&String> = schema.fields().iter().map(|f| f.name()).collect();
         let find = |wanted: &[&str]| {
             names.iter().position(|n| wanted.contains(&n.to_ascii_lowercase().as_str()))
@@ -246,7 +256,7 @@ impl Wanted {
     }
 
     /// The needed columns' positions, ascending (projections keep file order).
-    fn indices(&self) -> Vec<usize> {
+    pub fn indices(&self) -> Vec<usize> {
         let mut v: Vec<usize> =
             [self.time].into_iter().chain(self.prices).chain(self.volume).collect();
         v.sort_unstable();
@@ -389,26 +399,25 @@ impl TimeColumn {
     }
 }
 
-/// The values of a timestamp array, each mapped by `f`.
-fn rescale<T: ArrowPrimitiveType<Native = i64>>(a: &dyn Array, f: impl Fn(i64) -> i64) -> Vec<i64> {
-    a.as_primitive::<T>().values().iter().map(|&t| f(t)).collect()
+/// Times in `unit` to ms since the epoch, in place (floored, as arrow's cast does).
+pub(crate) fn to_ms(t: &mut [i64], unit: TimeUnit) {
+    match unit {
+        TimeUnit::Second => t.iter_mut().for_each(|t| *t = t.saturating_mul(1000)),
+        TimeUnit::Millisecond => {}
+        TimeUnit::Microsecond => t.iter_mut().for_each(|t| *t = t.div_euclid(1_000)),
+        TimeUnit::Nanosecond => t.iter_mut().for_each(|t| *t = t.div_euclid(1_000_000)),
+    }
 }
 
 /// A time column in milliseconds since the epoch.
 fn time_column_ms(a: &dyn Array) -> Result<TimeColumn, String> {
     let ms: Vec<Option<i64>> = match a.data_type() {
         DataType::Timestamp(unit, _) if a.null_count() == 0 => {
-            // One pass, no intermediate array as the cast below would make.
-            return Ok(TimeColumn::Dense(match unit {
-                TimeUnit::Second => rescale::<TimestampSecondType>(a, |t| t * 1000),
-                TimeUnit::Millisecond => rescale::<TimestampMillisecondType>(a, |t| t),
-                TimeUnit::Microsecond => {
-                    rescale::<TimestampMicrosecondType>(a, |t| t.div_euclid(1_000))
-                }
-                TimeUnit::Nanosecond => {
-                    rescale::<TimestampNanosecondType>(a, |t| t.div_euclid(1_000_000))
-                }
-            }));
+            // Any timestamp array holds i64 values.
+            let data = a.to_data();
+            let mut ms = data.buffer::<i64>(0)[..data.len()].to_vec();
+            to_ms(&mut ms, *unit);
+            return Ok(TimeColumn::Dense(ms));
         }
         DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 => {
             let ms = cast(a, &DataType::Timestamp(TimeUnit::Millisecond, None))

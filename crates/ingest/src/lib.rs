@@ -23,6 +23,7 @@ mod candles;
 mod columnar;
 mod csv_reader;
 mod error;
+mod feather;
 mod json_reader;
 mod options;
 mod pairs;
