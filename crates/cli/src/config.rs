@@ -537,7 +537,10 @@ sweep:
         assert_eq!(p.trials.len(), 4);
         let c = p.trial_config(&p.trials[3]).expect("trial config");
         assert_eq!(c.train.lr, 0.01);
-        assert_eq!(c.model, ModelConfig::Blankly { hidden: 8, head: Default::default() });
+        assert_eq!(
+            c.model,
+            ModelConfig::Blankly { hidden: 8, layers: 1, head: Default::default() }
+        );
     }
 
     #[test]

@@ -33,4 +33,8 @@ pub enum TrainError {
     /// libtorch reported an error (out of memory, a shape mismatch, ...).
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
+    /// libtorch failed inside an operation that tch reports by panicking (CUDA out of
+    /// memory, ...): the first line of its message.
+    #[error("libtorch: {0}")]
+    Libtorch(String),
 }

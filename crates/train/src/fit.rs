@@ -1,4 +1,5 @@
 use std::ops::{ControlFlow, Range};
+use std::path::Path;
 use std::str::FromStr;
 use std::sync::Mutex;
 
@@ -8,8 +9,9 @@ use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Reduction, Tensor};
 
 use crate::TrainError;
-use crate::config::{Loss, ModelConfig, Optimizer, TrainConfig};
+use crate::config::{Loss, ModelConfig, Optimizer, OptimizerDefaults, TrainConfig};
 use crate::model::Model;
+use crate::noise::{self, Mode};
 
 /// libtorch's CPU random generator is one per process: seeding it and drawing the initial
 /// weights must happen as one step, or parallel trials would interleave their draws.
@@ -80,19 +82,20 @@ pub fn set_torch_threads(n: usize) {
 /// A trained model, ready to predict.
 #[derive(Debug)]
 pub struct Fitted {
-    // Owns the variables that `model` refers to.
-    _vs: nn::VarStore,
+    vs: nn::VarStore,
     model: Model,
     device: Device,
     /// One entry per epoch trained.
     pub epochs: Vec<EpochMetrics>,
+    /// The epoch whose weights the model has, when early stopping restored the best ones.
+    pub best_epoch: Option<usize>,
 }
 
 impl Fitted {
     /// Predictions for the samples of `data` in `range`, `[range.len(), n_targets]` row-major.
     pub fn predict(&self, data: &Dataset, range: Range<usize>) -> Result<Vec<f32>, TrainError> {
         let x = inputs(data, range, self.device)?;
-        let pred = tch::no_grad(|| self.model.forward(&x)).to_device(Device::Cpu);
+        let pred = guarded(|| tch::no_grad(|| self.model.forward(&x)).to_device(Device::Cpu))?;
         Ok(Vec::<f32>::try_from(pred.flatten(0, -1))?)
     }
 
@@ -100,12 +103,48 @@ impl Fitted {
     pub fn device_name(&self) -> String {
         device_name(self.device)
     }
+
+    /// Writes the weights (BatchNorm statistics included) as safetensors, named as in the
+    /// seeds' PyTorch modules.
+    pub fn save(&self, path: &Path) -> Result<(), TrainError> {
+        Ok(self.vs.save(path)?)
+    }
+
+    /// A model saved by [`Fitted::save`], for the same configuration and data shape.
+    pub fn load(
+        model_cfg: &ModelConfig,
+        path: &Path,
+        n_inputs: usize,
+        n_outputs: usize,
+        device: DeviceRequest,
+    ) -> Result<Fitted, TrainError> {
+        let device = device.resolve()?;
+        let mut vs = nn::VarStore::new(device);
+        let model = model_cfg.init(&vs.root(), n_inputs, n_outputs);
+        vs.load(path)?;
+        Ok(Fitted { vs, model, device, epochs: Vec::new(), best_epoch: None })
+    }
+}
+
+/// Runs `f`, turning a libtorch panic (tch panics on C++ errors: CUDA out of memory, a shape
+/// mismatch) into an error that fails the trial, not the process.
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, TrainError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown error".into());
+        // The first line names the error; the rest is libtorch's C++ backtrace.
+        TrainError::Libtorch(message.lines().next().unwrap_or_default().to_string())
+    })
 }
 
 /// Trains `model` on the training span of `data`, reporting each epoch to `observer`.
 ///
-/// The seed fixes the initial weights and the minibatch order: on the CPU with a fixed
-/// number of torch threads, the same seed gives bit-identical losses and predictions.
+/// The seed fixes the initial weights, the minibatch order and the dropout masks: on the CPU
+/// with a fixed number of torch threads, the same seed gives bit-identical losses and
+/// predictions, whatever other trials run beside it.
 pub fn fit(
     model_cfg: &ModelConfig,
     cfg: &TrainConfig,
@@ -114,19 +153,26 @@ pub fn fit(
     device: DeviceRequest,
     observer: &mut dyn Observer,
 ) -> Result<Fitted, TrainError> {
-    validate(cfg)?;
+    validate(model_cfg, cfg)?;
     let device = device.resolve()?;
+    guarded(|| train(model_cfg, cfg, data, seed, device, observer))?
+}
+
+fn train(
+    model_cfg: &ModelConfig,
+    cfg: &TrainConfig,
+    data: &Dataset,
+    seed: u64,
+    device: Device,
+    observer: &mut dyn Observer,
+) -> Result<Fitted, TrainError> {
     let vs = nn::VarStore::new(device);
     let model = {
         let _guard = INIT_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         tch::manual_seed(seed as i64);
         model_cfg.init(&vs.root(), data.n_inputs(), data.n_targets)
     };
-    let mut opt = match cfg.optimizer {
-        Optimizer::Adam => nn::Adam::default().build(&vs, cfg.lr)?,
-        Optimizer::Adamw => nn::AdamW::default().build(&vs, cfg.lr)?,
-        Optimizer::Sgd => nn::Sgd::default().build(&vs, cfg.lr)?,
-    };
+    let mut opt = optimizer(cfg, &vs)?;
     let x_train = inputs(data, data.train.clone(), device)?; // [n, seq, feat]
     let y_train = targets(data, data.train.clone(), device)?; // [n, targets]
     let val = if data.val.is_empty() {
@@ -137,60 +183,257 @@ pub fn fit(
     let loss_fn = |pred: &Tensor, y: &Tensor| match cfg.loss {
         Loss::Mse => pred.mse_loss(y, Reduction::Mean),
         Loss::Mae => pred.l1_loss(y, Reduction::Mean),
+        Loss::Bce => pred.binary_cross_entropy::<Tensor>(y, None, Reduction::Mean),
+        Loss::Huber => pred.huber_loss(y, Reduction::Mean, cfg.huber_delta),
     };
 
     let n = data.train.len();
     let batch = cfg.batch_size.unwrap_or(n).clamp(1, n);
-    let mut rng = SplitMix64(seed);
-    let mut epochs = Vec::with_capacity(cfg.epochs);
-    for epoch in 0..cfg.epochs {
-        let train_loss = if batch == n {
-            let loss = loss_fn(&model.forward(&x_train), &y_train);
-            opt.backward_step(&loss);
-            loss.double_value(&[])
-        } else {
-            let order = Tensor::from_slice(&rng.permutation(n)).to_device(device);
-            let mut total = 0.0;
-            for start in (0..n).step_by(batch) {
-                let len = batch.min(n - start) as i64;
-                let idx = order.narrow(0, start as i64, len);
-                let loss = loss_fn(
-                    &model.forward(&x_train.index_select(0, &idx)),
-                    &y_train.index_select(0, &idx),
-                );
-                opt.backward_step(&loss);
-                total += loss.double_value(&[]) * len as f64;
+    let full = n / batch;
+    let batches_per_epoch =
+        if cfg.drop_last || n.is_multiple_of(batch) { full } else { full + 1 }.max(1);
+    let epochs = cfg.steps.map_or(cfg.epochs, |steps| (steps / batches_per_epoch).max(1));
+    let (mut order_rng, mut noise) = noise::streams(seed);
+    let mut lr = cfg.lr;
+    let mut early = Watch::default();
+    let mut plateau = Watch::default();
+    let mut best: Option<(usize, Vec<(String, Tensor)>)> = None;
+    let mut history = Vec::with_capacity(epochs);
+    for epoch in 0..epochs {
+        let mut step = |x: &Tensor, y: &Tensor| -> f64 {
+            let loss = loss_fn(&model.forward_t(x, &mut Mode::Train(&mut noise)), y);
+            opt.zero_grad();
+            loss.backward();
+            if let Some(max) = cfg.clip_grad_norm {
+                opt.clip_grad_norm(max);
             }
-            total / n as f64
+            opt.step();
+            loss.double_value(&[])
+        };
+        let train_loss = if batch == n {
+            step(&x_train, &y_train)
+        } else {
+            let order = Tensor::from_slice(&order_rng.permutation(n)).to_device(device);
+            let (mut total, mut seen) = (0.0, 0);
+            for start in (0..n).step_by(batch) {
+                let len = batch.min(n - start);
+                if (len < batch && cfg.drop_last && full > 0)
+                    || (len == 1 && model.needs_two_samples())
+                {
+                    continue;
+                }
+                let idx = order.narrow(0, start as i64, len as i64);
+                total += step(&x_train.index_select(0, &idx), &y_train.index_select(0, &idx))
+                    * len as f64;
+                seen += len;
+            }
+            total / seen.max(1) as f64
         };
         if !train_loss.is_finite() {
-            return Err(TrainError::Diverged { epoch, epochs });
+            return Err(TrainError::Diverged { epoch, epochs: history });
         }
         let mut metrics = EpochMetrics::new(train_loss);
+        metrics.extra.insert("lr".into(), lr);
         if let Some((x_val, y_val)) = &val {
-            let loss = tch::no_grad(|| loss_fn(&model.forward(x_val), y_val));
-            metrics.val_loss = Some(loss.double_value(&[]));
+            let pred = tch::no_grad(|| model.forward(x_val));
+            let loss = loss_fn(&pred, y_val).double_value(&[]);
+            if !loss.is_finite() {
+                return Err(TrainError::Diverged { epoch, epochs: history });
+            }
+            metrics.val_loss = Some(loss);
+            if cfg.loss == Loss::Bce {
+                let hits = pred.ge(0.5).eq_tensor(&y_val.ge(0.5)).to_kind(Kind::Double);
+                metrics
+                    .extra
+                    .insert("val_accuracy".into(), hits.mean(Kind::Double).double_value(&[]));
+            }
+        }
+        let monitored = metrics.val_loss.unwrap_or(train_loss);
+        let mut stop_early = false;
+        if let Some(es) = &cfg.early_stopping {
+            if early.improved(monitored, |best| monitored < best - es.min_delta) {
+                if es.restore_best {
+                    best = Some((epoch, snapshot(&vs)));
+                }
+            } else if early.bad >= es.patience {
+                stop_early = true;
+            }
+        }
+        if let Some(p) = &cfg.reduce_lr_on_plateau
+            && !plateau.improved(monitored, |best| monitored < best * (1.0 - p.threshold))
+            && plateau.bad > p.patience
+        {
+            let reduced = (lr * p.factor).max(p.min_lr);
+            // PyTorch ignores changes smaller than its eps (1e-8).
+            if lr - reduced > 1e-8 {
+                lr = reduced;
+                opt.set_lr(lr);
+            }
+            plateau.bad = 0;
         }
         let flow = observer.on_epoch(epoch, &metrics);
-        epochs.push(metrics);
+        history.push(metrics);
         if let ControlFlow::Break(stop) = flow {
-            return Err(TrainError::Stopped { stop, epochs });
+            return Err(TrainError::Stopped { stop, epochs: history });
+        }
+        if stop_early {
+            break;
         }
     }
-    Ok(Fitted { _vs: vs, model, device, epochs })
+    let best_epoch = match best {
+        Some((epoch, weights)) if epoch + 1 < history.len() => {
+            restore(&vs, &weights);
+            Some(epoch)
+        }
+        Some((epoch, _)) => Some(epoch),
+        None => None,
+    };
+    Ok(Fitted { vs, model, device, epochs: history, best_epoch })
 }
 
-fn validate(cfg: &TrainConfig) -> Result<(), TrainError> {
+/// The best monitored value so far and the epochs since it improved.
+#[derive(Default)]
+struct Watch {
+    best: Option<f64>,
+    bad: usize,
+}
+
+impl Watch {
+    /// Records `value`; true when `better(best)` holds (always for the first value).
+    fn improved(&mut self, value: f64, better: impl Fn(f64) -> bool) -> bool {
+        if self.best.is_none_or(better) {
+            self.best = Some(value);
+            self.bad = 0;
+            true
+        } else {
+            self.bad += 1;
+            false
+        }
+    }
+}
+
+/// A copy of every variable (BatchNorm statistics included).
+fn snapshot(vs: &nn::VarStore) -> Vec<(String, Tensor)> {
+    vs.variables().into_iter().map(|(name, t)| (name, t.detach().copy())).collect()
+}
+
+fn restore(vs: &nn::VarStore, weights: &[(String, Tensor)]) {
+    let vars = vs.variables();
+    tch::no_grad(|| {
+        for (name, saved) in weights {
+            if let Some(var) = vars.get(name) {
+                var.shallow_clone().copy_(saved);
+            }
+        }
+    });
+}
+
+/// The configured optimizer over `vs`'s trainable variables.
+fn optimizer(cfg: &TrainConfig, vs: &nn::VarStore) -> Result<nn::Optimizer, TrainError> {
+    let keras = cfg.optimizer_defaults == OptimizerDefaults::Keras;
+    let eps = cfg.eps.unwrap_or(if keras { 1e-7 } else { 1e-8 });
+    let wd = cfg.weight_decay;
+    Ok(match cfg.optimizer {
+        Optimizer::Adam => {
+            nn::Adam { eps, wd: wd.unwrap_or(0.0), ..Default::default() }.build(vs, cfg.lr)?
+        }
+        Optimizer::Adamw => {
+            nn::AdamW { eps, wd: wd.unwrap_or(0.01), ..Default::default() }.build(vs, cfg.lr)?
+        }
+        Optimizer::Rmsprop => nn::RmsProp {
+            alpha: cfg.rho.unwrap_or(if keras { 0.9 } else { 0.99 }),
+            eps,
+            wd: wd.unwrap_or(0.0),
+            momentum: cfg.momentum,
+            centered: false,
+        }
+        .build(vs, cfg.lr)?,
+        Optimizer::Sgd => {
+            nn::Sgd { momentum: cfg.momentum, wd: wd.unwrap_or(0.0), ..Default::default() }
+                .build(vs, cfg.lr)?
+        }
+    })
+}
+
+fn validate(model: &ModelConfig, cfg: &TrainConfig) -> Result<(), TrainError> {
     let bad =
         |key: &str, message: String| Err(TrainError::InvalidConfig { key: key.into(), message });
-    if cfg.epochs == 0 {
-        return bad("train.epochs", "must be at least 1".into());
+    let rate = |key: &str, p: f64| {
+        if (0.0..1.0).contains(&p) {
+            Ok(())
+        } else {
+            bad(key, format!("must be in [0, 1), got {p}"))
+        }
+    };
+    let positive = |key: &str, v: f64| {
+        if v.is_finite() && v > 0.0 {
+            Ok(())
+        } else {
+            bad(key, format!("must be a positive number, got {v}"))
+        }
+    };
+    let at_least_one = |key: &str, v: usize| {
+        if v >= 1 { Ok(()) } else { bad(key, "must be at least 1".into()) }
+    };
+    match model {
+        ModelConfig::Blankly { hidden, layers, .. } => {
+            at_least_one("model.hidden", *hidden)?;
+            at_least_one("model.layers", *layers)?;
+        }
+        ModelConfig::Freqai { hidden, layers, dropout, .. } => {
+            at_least_one("model.hidden", *hidden)?;
+            at_least_one("model.layers", *layers)?;
+            rate("model.dropout", *dropout)?;
+        }
+        ModelConfig::KerasClassifier { hidden, dropout, .. } => {
+            at_least_one("model.hidden", *hidden)?;
+            rate("model.dropout", *dropout)?;
+        }
     }
-    if !(cfg.lr.is_finite() && cfg.lr > 0.0) {
-        return bad("train.lr", format!("must be a positive number, got {}", cfg.lr));
+    at_least_one("train.epochs", cfg.epochs)?;
+    if let Some(steps) = cfg.steps {
+        at_least_one("train.steps", steps)?;
     }
-    if cfg.batch_size == Some(0) {
-        return bad("train.batch_size", "must be at least 1".into());
+    positive("train.lr", cfg.lr)?;
+    if let Some(b) = cfg.batch_size {
+        at_least_one("train.batch_size", b)?;
+    }
+    positive("train.huber_delta", cfg.huber_delta)?;
+    if let Some(eps) = cfg.eps {
+        positive("train.eps", eps)?;
+    }
+    if let Some(rho) = cfg.rho {
+        rate("train.rho", rho)?;
+    }
+    rate("train.momentum", cfg.momentum)?;
+    if let Some(wd) = cfg.weight_decay
+        && !(wd.is_finite() && wd >= 0.0)
+    {
+        return bad("train.weight_decay", format!("must be a non-negative number, got {wd}"));
+    }
+    if let Some(max) = cfg.clip_grad_norm {
+        positive("train.clip_grad_norm", max)?;
+    }
+    if let Some(es) = &cfg.early_stopping
+        && !(es.min_delta.is_finite() && es.min_delta >= 0.0)
+    {
+        let message = format!("must be non-negative, got {}", es.min_delta);
+        return bad("train.early_stopping.min_delta", message);
+    }
+    if let Some(p) = &cfg.reduce_lr_on_plateau {
+        if !(p.factor > 0.0 && p.factor < 1.0) {
+            return bad(
+                "train.reduce_lr_on_plateau.factor",
+                format!("must be in (0, 1), got {}", p.factor),
+            );
+        }
+        if !(p.min_lr.is_finite() && p.min_lr >= 0.0) {
+            return bad(
+                "train.reduce_lr_on_plateau.min_lr",
+                format!("must be non-negative, got {}", p.min_lr),
+            );
+        }
+        rate("train.reduce_lr_on_plateau.threshold", p.threshold)?;
     }
     Ok(())
 }
@@ -209,29 +452,6 @@ fn targets(data: &Dataset, range: Range<usize>, device: Device) -> Result<Tensor
     Ok(y.f_view([n, data.n_targets as i64])?.to_device(device))
 }
 
-/// A small, fast, seedable generator for minibatch order (Steele, Lea & Flood 2014).
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A uniformly shuffled `0..n` (Fisher–Yates).
-    fn permutation(&mut self, n: usize) -> Vec<i64> {
-        let mut v: Vec<i64> = (0..n as i64).collect();
-        for i in (1..n).rev() {
-            let j = (self.next() % (i as u64 + 1)) as usize;
-            v.swap(i, j);
-        }
-        v
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,15 +462,5 @@ mod tests {
         assert_eq!("cuda:1".parse::<DeviceRequest>(), Ok(DeviceRequest::Cuda(1)));
         assert!("gpu".parse::<DeviceRequest>().is_err());
         assert_eq!(DeviceRequest::Cpu.resolve().map(device_name).ok().as_deref(), Some("cpu"));
-    }
-
-    #[test]
-    fn permutation_is_a_seeded_shuffle() {
-        let a = SplitMix64(7).permutation(50);
-        let mut sorted = a.clone();
-        sorted.sort_unstable();
-        assert_eq!(sorted, (0..50).collect::<Vec<i64>>());
-        assert_eq!(a, SplitMix64(7).permutation(50));
-        assert_ne!(a, SplitMix64(8).permutation(50));
     }
 }

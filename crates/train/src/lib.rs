@@ -8,7 +8,7 @@
 //! ```no_run
 //! # fn demo(data: &quantsweep_features::Dataset) -> Result<(), quantsweep_train::TrainError> {
 //! use quantsweep_train::{fit, DeviceRequest, ModelConfig, TrainConfig, Head};
-//! let model = ModelConfig::Blankly { hidden: 20, head: Head::HalfPlusSigmoid };
+//! let model = ModelConfig::Blankly { hidden: 20, layers: 1, head: Head::HalfPlusSigmoid };
 //! let fitted = fit(&model, &TrainConfig::default(), data, 42, DeviceRequest::Cpu,
 //!                  &mut quantsweep_core::NoopObserver)?;
 //! let predictions = fitted.predict(data, data.test.clone())?;
@@ -16,12 +16,18 @@
 //! ```
 #![deny(missing_docs)]
 
+mod cell;
 mod config;
 mod error;
 mod fit;
 mod model;
+mod noise;
 
-pub use config::{Head, Loss, ModelConfig, Optimizer, TrainConfig};
+pub use cell::StackedLstm;
+pub use config::{
+    Activation, EarlyStopping, Head, InitScheme, Loss, ModelConfig, Optimizer, OptimizerDefaults,
+    ReduceLrOnPlateau, TrainConfig,
+};
 pub use error::TrainError;
 pub use fit::{DeviceRequest, Fitted, fit, set_torch_threads};
 pub use model::Model;

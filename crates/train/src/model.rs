@@ -1,10 +1,14 @@
 use tch::Tensor;
-use tch::nn::{self, Module, RNN};
+use tch::nn::{self, Module, ModuleT, RNN};
 
+use crate::cell::StackedLstm;
 use crate::config::{Head, ModelConfig};
+use crate::noise::Mode;
 
 /// A model built from a [`ModelConfig`], its variables living in the `VarStore` it was
-/// initialised under.
+/// initialised under. Variable names follow the PyTorch modules of the seeds
+/// (`lstm.weight_ih_l0`, `batch_norms.0.running_mean`, `fc1.weight`...), so a PyTorch
+/// `state_dict` of the same architecture loads by name (the golden tests do).
 #[derive(Debug)]
 pub enum Model {
     /// See [`ModelConfig::Blankly`].
@@ -16,38 +20,148 @@ pub enum Model {
         /// Output activation.
         head: Head,
     },
+    /// See [`ModelConfig::Freqai`].
+    Freqai {
+        /// Under `lstm_layers/<i>/`.
+        lstms: Vec<nn::LSTM>,
+        /// Under `batch_norms/<i>/`.
+        norms: Vec<nn::BatchNorm>,
+        /// Under `fc1/`: hidden → 36.
+        fc1: nn::Linear,
+        /// Under `fc2/`: 36 → outputs.
+        fc2: nn::Linear,
+        /// After each layer's BatchNorm.
+        dropout: f64,
+        /// Reproduce the original's 2-D input to later layers.
+        original: bool,
+    },
+    /// See [`ModelConfig::KerasClassifier`].
+    KerasClassifier {
+        /// Under `lstm/`: one model of the stacked cell.
+        lstm: StackedLstm,
+        /// Under `dense/`: hidden → hidden, relu.
+        dense: nn::Linear,
+        /// Under `out/`: hidden → outputs, sigmoid.
+        out: nn::Linear,
+        /// Rate of both Dropout layers.
+        dropout: f64,
+    },
 }
 
+/// Width of freqAI's first fully connected layer.
+const FREQAI_FC: i64 = 36;
+
 impl ModelConfig {
-    /// Creates the model's variables under `path` (`path / "lstm"`, `path / "head"`).
+    /// Creates the model's variables under `path`, drawing initial values from libtorch's
+    /// generator (seed it first).
     pub fn init(&self, path: &nn::Path, n_inputs: usize, n_outputs: usize) -> Model {
+        let (n_in, n_out) = (n_inputs as i64, n_outputs as i64);
         match self {
-            ModelConfig::Blankly { hidden, head } => {
-                let cfg = nn::RNNConfig { batch_first: true, ..Default::default() };
-                let lstm = nn::lstm(path / "lstm", n_inputs as i64, *hidden as i64, cfg);
-                let linear =
-                    nn::linear(path / "head", *hidden as i64, n_outputs as i64, Default::default());
+            ModelConfig::Blankly { hidden, layers, head } => {
+                let cfg = nn::RNNConfig {
+                    batch_first: true,
+                    num_layers: *layers as i64,
+                    ..Default::default()
+                };
+                let lstm = nn::lstm(path / "lstm", n_in, *hidden as i64, cfg);
+                let linear = nn::linear(path / "head", *hidden as i64, n_out, Default::default());
                 Model::Blankly { lstm, linear, head: *head }
+            }
+            ModelConfig::Freqai { hidden, layers, dropout, original } => {
+                let h = *hidden as i64;
+                let cfg = nn::RNNConfig { batch_first: true, ..Default::default() };
+                let lstms = (0..*layers)
+                    .map(|i| {
+                        let inputs = if i == 0 { n_in } else { h };
+                        nn::lstm(path / "lstm_layers" / i, inputs, h, cfg)
+                    })
+                    .collect();
+                let norms = (0..*layers)
+                    .map(|i| nn::batch_norm1d(path / "batch_norms" / i, h, Default::default()))
+                    .collect();
+                Model::Freqai {
+                    lstms,
+                    norms,
+                    fc1: nn::linear(path / "fc1", h, FREQAI_FC, Default::default()),
+                    fc2: nn::linear(path / "fc2", FREQAI_FC, n_out, Default::default()),
+                    dropout: *dropout,
+                    original: *original,
+                }
+            }
+            ModelConfig::KerasClassifier { hidden, dropout, activation, init } => {
+                let h = *hidden as i64;
+                let lstm = StackedLstm::new(&(path / "lstm"), 1, n_in, h, *activation, *init);
+                let dense_cfg = |fan_in: i64, fan_out: i64| match init {
+                    crate::config::InitScheme::Torch => nn::LinearConfig::default(),
+                    crate::config::InitScheme::Keras => {
+                        let limit = (6.0 / (fan_in + fan_out) as f64).sqrt();
+                        nn::LinearConfig {
+                            ws_init: nn::Init::Uniform { lo: -limit, up: limit },
+                            bs_init: Some(nn::Init::Const(0.0)),
+                            bias: true,
+                        }
+                    }
+                };
+                Model::KerasClassifier {
+                    lstm,
+                    dense: nn::linear(path / "dense", h, h, dense_cfg(h, h)),
+                    out: nn::linear(path / "out", h, n_out, dense_cfg(h, n_out)),
+                    dropout: *dropout,
+                }
             }
         }
     }
 }
 
 impl Model {
+    /// Evaluation: dropout off, BatchNorm on its running statistics.
+    ///
     /// # Shapes
     /// `x`: `[batch, seq, features]` → `[batch, outputs]`.
     pub fn forward(&self, x: &Tensor) -> Tensor {
+        self.forward_t(x, &mut Mode::Eval)
+    }
+
+    /// Whether a minibatch of one sample cannot train it (BatchNorm needs two).
+    pub(crate) fn needs_two_samples(&self) -> bool {
+        matches!(self, Model::Freqai { .. })
+    }
+
+    /// A forward pass in `mode` (training draws dropout masks from the trial's generator).
+    pub(crate) fn forward_t(&self, x: &Tensor, mode: &mut Mode) -> Tensor {
         match self {
             Model::Blankly { lstm, linear, head } => {
                 let (_, state) = lstm.seq(x);
                 // state.h(): [layers, batch, hidden]; the last layer's final hidden state.
-                let last = state.h().get(-1); // [batch, hidden]
-                let out = linear.forward(&last); // [batch, outputs]
+                let out = linear.forward(&state.h().get(-1)); // [batch, outputs]
                 match head {
                     Head::HalfPlusSigmoid => out.sigmoid() + 0.5,
                     Head::Sigmoid => out.sigmoid(),
                     Head::Identity => out,
                 }
+            }
+            Model::Freqai { lstms, norms, fc1, fc2, dropout, original } => {
+                let mut x = x.shallow_clone(); // [batch, seq, features]
+                for (i, (lstm, norm)) in lstms.iter().zip(norms).enumerate() {
+                    let last = if i == 0 {
+                        lstm.seq(&x).0.select(1, -1)
+                    } else if *original {
+                        // [batch, hidden] read as ONE sequence of `batch` steps.
+                        lstm.seq(&x.unsqueeze(0)).0.squeeze_dim(0)
+                    } else {
+                        // Each sample's previous output as a sequence of one step.
+                        lstm.seq(&x.unsqueeze(1)).0.select(1, -1)
+                    };
+                    let y = mode.dropout(&norm.forward_t(&last, mode.train()), *dropout);
+                    x = if i == 0 { y } else { y + x };
+                }
+                let h = fc1.forward(&x).relu();
+                fc2.forward(&mode.alpha_dropout(&h, 0.5))
+            }
+            Model::KerasClassifier { lstm, dense, out, dropout } => {
+                let h = lstm.last_hidden(&x.unsqueeze(0)).squeeze_dim(0); // [batch, hidden]
+                let h = dense.forward(&mode.dropout(&h, *dropout)).relu();
+                out.forward(&mode.dropout(&h, *dropout)).sigmoid()
             }
         }
     }

@@ -44,7 +44,7 @@ fn dataset() -> Dataset {
 }
 
 fn blankly() -> ModelConfig {
-    ModelConfig::Blankly { hidden: 8, head: Head::HalfPlusSigmoid }
+    ModelConfig::Blankly { hidden: 8, layers: 1, head: Head::HalfPlusSigmoid }
 }
 
 #[test]
@@ -102,7 +102,7 @@ fn training_lowers_the_loss_and_reports_every_epoch() {
 #[test]
 fn an_exploding_loss_stops_the_trial_as_diverged() {
     let data = dataset();
-    let model = ModelConfig::Blankly { hidden: 8, head: Head::Identity };
+    let model = ModelConfig::Blankly { hidden: 8, layers: 1, head: Head::Identity };
     let cfg =
         TrainConfig { epochs: 200, lr: 1e12, optimizer: Optimizer::Sgd, ..TrainConfig::default() };
     match fit(&model, &cfg, &data, 1, DeviceRequest::Cpu, &mut NoopObserver) {
