@@ -25,6 +25,8 @@ pub struct Shared {
     /// Correlated pairs' candles, by pair name.
     pub pairs: BTreeMap<String, Candles>,
     pub tensorboard_dir: PathBuf,
+    /// Where `train.save_model` writes `<trial_id>.safetensors`.
+    pub models_dir: PathBuf,
     pub device: DeviceRequest,
 }
 
@@ -174,6 +176,15 @@ impl PipelineObjective {
         };
         let epochs = fitted.epochs.clone();
         let with_curve = |reason: String| TrialError::Failed { reason, epochs: epochs.clone() };
+        if config.train.save_model {
+            let path = self.shared.models_dir.join(format!("{}.safetensors", trial.id));
+            std::fs::create_dir_all(&self.shared.models_dir).map_err(|e| {
+                with_curve(format!("creating {}: {e}", self.shared.models_dir.display()))
+            })?;
+            fitted
+                .save(&path)
+                .map_err(|e| with_curve(format!("saving {}: {e}", path.display())))?;
+        }
 
         let pred =
             fitted.predict(&data, data.test.clone()).map_err(|e| with_curve(e.to_string()))?;
@@ -206,7 +217,8 @@ impl PipelineObjective {
             data.y_slice(data.test.clone()),
             data.n_targets,
         ));
-        let final_epoch = epochs.last();
+        // The model's epoch: the best one when early stopping restored it.
+        let final_epoch = fitted.best_epoch.map_or(epochs.last(), |e| epochs.get(e));
         if let Some(v) = final_epoch.and_then(|m| m.val_loss) {
             metrics.insert("val_loss".into(), v);
         }

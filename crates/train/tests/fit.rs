@@ -8,10 +8,16 @@ use quantsweep_features::{
     Dataset, FeatureConfig, FeatureTable, Scale, SplitConfig, TargetConfig, WindowConfig,
 };
 use quantsweep_train::{
-    DeviceRequest, Head, ModelConfig, Optimizer, TrainConfig, TrainError, fit, set_torch_threads,
+    Activation, DeviceRequest, EarlyStopping, Fitted, Head, InitScheme, Loss, ModelConfig,
+    Optimizer, OptimizerDefaults, ReduceLrOnPlateau, TrainConfig, TrainError, fit,
+    set_torch_threads,
 };
 
 fn dataset() -> Dataset {
+    dataset_for(&TargetConfig::NextCloseRatios { horizon_bars: 3 })
+}
+
+fn dataset_for(target: &TargetConfig) -> Dataset {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/eth-usdt-1d.csv");
     let (candles, _) =
         quantsweep_ingest::load(path, &Default::default()).expect("bundled data loads");
@@ -33,14 +39,7 @@ fn dataset() -> Dataset {
         ]),
         scale: Scale::Standard,
     };
-    Dataset::build(
-        &candles,
-        &table,
-        &window,
-        &TargetConfig::NextCloseRatios { horizon_bars: 3 },
-        &SplitConfig::default(),
-    )
-    .expect("dataset")
+    Dataset::build(&candles, &table, &window, target, &SplitConfig::default()).expect("dataset")
 }
 
 fn blankly() -> ModelConfig {
@@ -140,4 +139,170 @@ fn bad_values_name_their_key() {
     let err = fit(&blankly(), &cfg, &data, 1, DeviceRequest::Cpu, &mut NoopObserver)
         .expect_err("negative lr");
     assert!(err.to_string().starts_with("train.lr:"), "{err}");
+}
+
+fn freqai() -> ModelConfig {
+    ModelConfig::Freqai { hidden: 16, layers: 2, dropout: 0.3, original: false }
+}
+
+fn keras() -> ModelConfig {
+    ModelConfig::KerasClassifier {
+        hidden: 16,
+        dropout: 0.2,
+        activation: Activation::Relu,
+        init: InitScheme::Keras,
+    }
+}
+
+/// Losses and test predictions, as bits.
+fn fingerprint(f: &Fitted, data: &Dataset) -> (Vec<u64>, Vec<u32>) {
+    let losses = f.epochs.iter().map(|m| m.train_loss.to_bits()).collect();
+    let pred = f.predict(data, data.test.clone()).expect("predicts");
+    (losses, pred.iter().map(|p| p.to_bits()).collect())
+}
+
+/// freqAI's model (AdamW, shuffled minibatches without the short last one, dropout,
+/// ReduceLROnPlateau) and the Keras classifier (relu cell, RMSprop with Keras' defaults, binary
+/// cross-entropy) learn, and the same seed repeats bit for bit — also with two trials training
+/// at once on two threads, whose dropout masks would mix if they came from libtorch's one
+/// process-wide generator.
+#[test]
+fn freqai_and_keras_classifier_learn_and_repeat_bit_for_bit() {
+    set_torch_threads(1);
+    let ratios = dataset();
+    let up_down = dataset_for(&TargetConfig::UpDown {
+        horizon_bars: 5,
+        threshold: 0.0,
+        keep_tail_as_down: false,
+    });
+    let freqai_cfg = TrainConfig {
+        epochs: 25,
+        lr: 3e-3,
+        optimizer: Optimizer::Adamw,
+        batch_size: Some(32),
+        drop_last: true,
+        reduce_lr_on_plateau: Some(ReduceLrOnPlateau {
+            factor: 0.2,
+            patience: 5,
+            min_lr: 1e-5,
+            threshold: 1e-4,
+        }),
+        ..TrainConfig::default()
+    };
+    let keras_cfg = TrainConfig {
+        epochs: 25,
+        lr: 1e-3,
+        optimizer: Optimizer::Rmsprop,
+        optimizer_defaults: OptimizerDefaults::Keras,
+        loss: Loss::Bce,
+        batch_size: Some(64),
+        ..TrainConfig::default()
+    };
+    let runs: [(&str, ModelConfig, &TrainConfig, &Dataset); 2] =
+        [("freqai", freqai(), &freqai_cfg, &ratios), ("keras", keras(), &keras_cfg, &up_down)];
+    for (name, model, cfg, data) in &runs {
+        let run = |seed| {
+            let f =
+                fit(model, cfg, data, seed, DeviceRequest::Cpu, &mut NoopObserver).expect("fits");
+            (fingerprint(&f, data), f.epochs)
+        };
+        let (a, epochs) = run(3);
+        // Up/down of daily closes is close to a coin flip: cross-entropy starts near ln 2
+        // and falls slowly.
+        let (first, last) = (epochs[0].train_loss, epochs[24].train_loss);
+        let factor = if *name == "keras" { 0.98 } else { 0.9 };
+        assert!(last < first * factor, "{name}: {first} -> {last}");
+        assert_eq!(a, run(3).0, "{name}: same seed");
+        assert_ne!(a.0, run(4).0.0, "{name}: another seed");
+        let (x, y) = std::thread::scope(|s| {
+            let other = s.spawn(|| run(3).0);
+            (run(3).0, other.join().expect("thread"))
+        });
+        assert!(x == a && y == a, "{name}: two at once");
+        if *name == "keras" {
+            let accuracy = epochs[24].extra["val_accuracy"];
+            assert!((0.0..=1.0).contains(&accuracy), "{accuracy}");
+            let pred = run(3).0.1;
+            assert!(pred.iter().all(|&p| (0.0..=1.0).contains(&f32::from_bits(p))));
+        }
+    }
+}
+
+/// Early stopping ends training `patience` epochs after the best validation loss and leaves
+/// the model with that epoch's weights: its validation loss, recomputed from predictions,
+/// is the best epoch's.
+#[test]
+fn early_stopping_restores_the_best_weights() {
+    set_torch_threads(1);
+    let data = dataset();
+    let model = ModelConfig::Blankly { hidden: 32, layers: 1, head: Head::HalfPlusSigmoid };
+    let cfg = TrainConfig {
+        epochs: 400,
+        lr: 0.05,
+        early_stopping: Some(EarlyStopping { patience: 5, min_delta: 0.0, restore_best: true }),
+        ..TrainConfig::default()
+    };
+    let f = fit(&model, &cfg, &data, 1, DeviceRequest::Cpu, &mut NoopObserver).expect("fits");
+    let val: Vec<f64> = f.epochs.iter().map(|m| m.val_loss.expect("val")).collect();
+    assert!(val.len() < 400, "never stopped");
+    let best = (0..val.len()).min_by(|&a, &b| val[a].total_cmp(&val[b])).expect("epochs");
+    assert_eq!(f.best_epoch, Some(best));
+    assert_eq!(val.len(), best + 1 + 5);
+    let pred = f.predict(&data, data.val.clone()).expect("predicts");
+    let mse = pred
+        .iter()
+        .zip(data.y_slice(data.val.clone()))
+        .map(|(p, y)| (f64::from(*p) - f64::from(*y)).powi(2))
+        .sum::<f64>()
+        / pred.len() as f64;
+    assert!((mse - val[best]).abs() < 1e-6 * val[best], "{mse} vs {}", val[best]);
+}
+
+/// ReduceLROnPlateau lowers the rate by `factor` after more than `patience` epochs without a
+/// relative improvement, never below `min_lr`: the recorded rates replay PyTorch's rule.
+#[test]
+fn plateau_lowers_the_learning_rate_as_pytorch_does() {
+    set_torch_threads(1);
+    let data = dataset();
+    let p = ReduceLrOnPlateau { factor: 0.5, patience: 2, min_lr: 0.002, threshold: 1e-4 };
+    let cfg = TrainConfig {
+        epochs: 120,
+        lr: 0.05,
+        reduce_lr_on_plateau: Some(p.clone()),
+        ..TrainConfig::default()
+    };
+    let f = fit(&blankly(), &cfg, &data, 2, DeviceRequest::Cpu, &mut NoopObserver).expect("fits");
+    let (mut lr, mut best, mut bad) = (0.05, f64::INFINITY, 0);
+    for (epoch, m) in f.epochs.iter().enumerate() {
+        assert_eq!(m.extra["lr"], lr, "epoch {epoch}");
+        let v = m.val_loss.expect("val");
+        if v < best * (1.0 - p.threshold) {
+            (best, bad) = (v, 0);
+        } else {
+            bad += 1;
+        }
+        if bad > p.patience {
+            lr = f64::max(lr * p.factor, p.min_lr);
+            bad = 0;
+        }
+    }
+    assert!(lr < 0.05, "the rate never went down");
+}
+
+/// `save` writes safetensors that `load` reads back into the same predictions (BatchNorm
+/// statistics included).
+#[test]
+fn a_saved_model_predicts_the_same() {
+    let data = dataset();
+    let cfg = TrainConfig { epochs: 5, batch_size: Some(32), ..TrainConfig::default() };
+    let f = fit(&freqai(), &cfg, &data, 1, DeviceRequest::Cpu, &mut NoopObserver).expect("fits");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("model.safetensors");
+    f.save(&path).expect("saves");
+    let loaded =
+        Fitted::load(&freqai(), &path, data.n_inputs(), data.n_targets, DeviceRequest::Cpu)
+            .expect("loads");
+    let a = f.predict(&data, data.test.clone()).expect("predicts");
+    let b = loaded.predict(&data, data.test.clone()).expect("predicts");
+    assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
 }

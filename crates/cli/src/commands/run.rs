@@ -81,6 +81,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         candles,
         pairs,
         tensorboard_dir: out.join("tensorboard"),
+        models_dir: out.join("models"),
         device,
     });
     let factory: Arc<ObjectiveFactory> = {
