@@ -580,3 +580,103 @@ assert np.allclose(q.close_bb_lower, (eth.close / lower).values, rtol=1e-9, equa
     );
     check_with_python(&script, &out);
 }
+
+/// Reads `models/<trial>.safetensors` with the safetensors layout (8-byte header length, JSON
+/// header, raw little-endian data) and loads it, strictly, into the seed's PyTorch module.
+const LOAD_IN_PYTORCH: &str = r#"
+import sys, os, json, struct
+import numpy as np, pandas as pd, torch
+from torch import nn
+out, kind = sys.argv[1], sys.argv[2]
+t = pd.read_parquet(os.path.join(out, "trials.parquet"))
+assert set(t.status) == {"complete"}, t[["status", "error"]]
+e = pd.read_parquet(os.path.join(out, "epochs.parquet"))
+assert "lr" in e.columns and e.lr.notna().all()
+
+def load(path):
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    header = json.loads(b[8:8 + n])
+    data = b[8 + n:]
+    out = {}
+    for k, v in header.items():
+        if k == "__metadata__":
+            continue
+        assert v["dtype"] == "F32", v
+        lo, hi = v["data_offsets"]
+        out[k] = torch.from_numpy(np.frombuffer(data[lo:hi], dtype="<f4").reshape(v["shape"]).copy())
+    return out
+
+class Cell(nn.Module):
+    def __init__(self, inputs, hidden):
+        super().__init__()
+        self.w_ih = nn.Parameter(torch.zeros(1, 4 * hidden, inputs))
+        self.w_hh = nn.Parameter(torch.zeros(1, 4 * hidden, hidden))
+        self.bias = nn.Parameter(torch.zeros(1, 4 * hidden))
+
+class Keras(nn.Module):
+    def __init__(self, inputs, hidden):
+        super().__init__()
+        self.lstm = Cell(inputs, hidden)
+        self.dense = nn.Linear(hidden, hidden)
+        self.out = nn.Linear(hidden, 1)
+
+class Freqai(nn.Module):
+    def __init__(self, inputs, hidden, layers, outputs):
+        super().__init__()
+        self.lstm_layers = nn.ModuleList(nn.LSTM(inputs if i == 0 else hidden, hidden, batch_first=True) for i in range(layers))
+        self.batch_norms = nn.ModuleList(nn.BatchNorm1d(hidden) for _ in range(layers))
+        self.fc1 = nn.Linear(hidden, 36)
+        self.fc2 = nn.Linear(36, outputs)
+
+for trial in t.trial_id:
+    weights = load(os.path.join(out, "models", f"{trial}.safetensors"))
+    if kind == "keras":
+        assert "val_accuracy" in e.columns and e.val_accuracy.between(0, 1).all()
+        module = Keras(5, 16)
+    else:
+        hidden = int(t[t.trial_id == trial]["params.model.hidden"].iloc[0])
+        module = Freqai(4, hidden, 2, 3)
+        # PyTorch's BatchNorm also counts batches; tch does not keep the count.
+        for k, v in module.state_dict().items():
+            if k.endswith("num_batches_tracked"):
+                weights[k] = v
+    module.load_state_dict(weights, strict=True)
+print("ok", kind, len(t))
+"#;
+
+#[test]
+fn freqai_and_keras_models_train_from_yaml_and_load_into_pytorch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keras = dir.path().join("keras");
+    let o = quantsweep(&[
+        "run",
+        "tests/pipelines/keras-classifier.yaml",
+        "--out",
+        keras.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = Command::new(python())
+        .arg("-c")
+        .arg(LOAD_IN_PYTORCH)
+        .args([keras.as_os_str(), "keras".as_ref()])
+        .output()
+        .expect("python runs");
+    assert!(o.status.success(), "{}", text(&o));
+
+    let freqai = dir.path().join("freqai");
+    let o = quantsweep(&[
+        "run",
+        "tests/pipelines/freqai-model.yaml",
+        "--out",
+        freqai.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = Command::new(python())
+        .arg("-c")
+        .arg(LOAD_IN_PYTORCH)
+        .args([freqai.as_os_str(), "freqai".as_ref()])
+        .output()
+        .expect("python runs");
+    assert!(o.status.success(), "{}", text(&o));
+}
