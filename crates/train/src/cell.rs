@@ -83,12 +83,14 @@ impl StackedLstm {
         let w_hh = self.w_hh.transpose(1, 2); // [models, hidden, 4·hidden]
         let zeros = || Tensor::zeros([models, batch, self.hidden], (x.kind(), x.device()));
         let (mut h, mut c) = (zeros(), zeros());
+        let hidden = self.hidden;
         for t in 0..seq {
-            let gates = projected.select(2, t) + h.bmm(&w_hh);
-            let g = gates.chunk(4, -1);
-            let (i, f, o) = (g[0].sigmoid(), g[1].sigmoid(), g[3].sigmoid());
-            c = f * c + i * self.act(&g[2]);
-            h = o * self.act(&c);
+            // Few, larger operations: small LSTMs are bound by per-operation overhead.
+            let gates = projected.select(2, t).baddbmm(&h, &w_hh, 1.0, 1.0);
+            let sig = gates.sigmoid().chunk(4, -1);
+            let candidate = self.act(&gates.narrow(-1, 2 * hidden, hidden));
+            c = (&sig[1] * c).addcmul(&sig[0], &candidate);
+            h = &sig[3] * self.act(&c);
         }
         h
     }
