@@ -680,3 +680,52 @@ fn freqai_and_keras_models_train_from_yaml_and_load_into_pytorch() {
         .expect("python runs");
     assert!(o.status.success(), "{}", text(&o));
 }
+
+/// Starts the `tensorboard` server on the run's logs and asks its HParams plugin what its tab
+/// shows: the experiment's hyperparameters and metrics, and one session group per trial with
+/// its hyperparameters and final metric values.
+const HPARAMS_TAB: &str = r#"
+import sys, os, json, socket, subprocess, time, urllib.request
+logdir = os.path.join(sys.argv[1], "tensorboard")
+s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+tb = os.path.join(os.path.dirname(sys.executable), "tensorboard")
+server = subprocess.Popen([tb, "--logdir", logdir, "--host", "127.0.0.1", "--port", str(port)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def post(route, body):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/data/plugin/hparams/{route}",
+                                 data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(req, timeout=10))
+try:
+    for _ in range(120):
+        try:
+            experiment = post("experiment", {"experimentName": ""})
+            if experiment.get("hparamInfos"):
+                break
+        except OSError:
+            pass
+        time.sleep(0.5)
+    else:
+        raise SystemExit("tensorboard did not answer")
+    assert {h["name"] for h in experiment["hparamInfos"]} == {"model.hidden", "train.lr"}, experiment
+    metrics = {m["name"]["tag"] for m in experiment["metricInfos"]}
+    assert {"loss/train", "loss/val", "metric/sharpe", "metric/val_loss"} <= metrics, metrics
+    groups = post("session_groups", {"experimentName": "", "startIndex": 0, "sliceSize": 100,
+        "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"],
+        "colParams": []})["sessionGroups"]
+    assert len(groups) == 4, [g["name"] for g in groups]
+    for g in groups:
+        values = {m["name"]["tag"]: m["value"] for m in g["metricValues"]}
+        assert "metric/sharpe" in values and "loss/val" in values, values
+        assert g["sessions"][0]["status"] == "STATUS_SUCCESS", g["sessions"]
+    print("ok", len(groups))
+finally:
+    server.terminate(); server.wait()
+"#;
+
+#[test]
+fn tensorboard_hparams_tab_lists_every_trial_with_its_metrics() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = smoke(dir.path(), &["--set", "train.epochs=3"]);
+    assert!(o.status.success(), "{}", text(&o));
+    check_with_python(HPARAMS_TAB, dir.path());
+}

@@ -60,7 +60,10 @@ fn cases() -> Vec<(&'static str, ModelConfig, TrainConfig, usize)> {
 
 fn dataset(dir: &Path, name: &str) -> Dataset {
     let arrays: std::collections::HashMap<String, Tensor> =
-        Tensor::read_npz(dir.join(format!("{name}.npz"))).expect("bench data").into_iter().collect();
+        Tensor::read_npz(dir.join(format!("{name}.npz")))
+            .expect("bench data")
+            .into_iter()
+            .collect();
     let (x, y) = (&arrays["x"], &arrays["y"]);
     let (n, seq, inputs) = (x.size()[0] as usize, x.size()[1] as usize, x.size()[2] as usize);
     Dataset {
