@@ -463,4 +463,21 @@ mod tests {
         assert!("gpu".parse::<DeviceRequest>().is_err());
         assert_eq!(DeviceRequest::Cpu.resolve().map(device_name).ok().as_deref(), Some("cpu"));
     }
+
+    /// A libtorch error that tch reports by panicking (here a shape mismatch; on a GPU, out of
+    /// memory) becomes an error naming it, not a crash.
+    #[test]
+    fn libtorch_panics_become_errors() {
+        let a = Tensor::zeros([2, 3], (Kind::Float, Device::Cpu));
+        let b = Tensor::zeros([4, 5], (Kind::Float, Device::Cpu));
+        match guarded(|| a.matmul(&b)) {
+            Err(e @ TrainError::Libtorch(_)) => {
+                let message = e.to_string();
+                assert!(message.starts_with("libtorch: ") && !message.contains('\n'), "{message}");
+                assert!(message.contains("cannot be multiplied"), "{message}");
+            }
+            other => panic!("expected a libtorch error, got {other:?}"),
+        }
+        assert_eq!(guarded(|| 7).ok(), Some(7));
+    }
 }
