@@ -9,7 +9,7 @@ use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Reduction, Tensor};
 
 use crate::TrainError;
-use crate::config::{Loss, ModelConfig, Optimizer, OptimizerDefaults, TrainConfig};
+use crate::config::{Head, Loss, ModelConfig, Optimizer, OptimizerDefaults, TrainConfig};
 use crate::model::Model;
 use crate::noise::{self, Mode};
 
@@ -188,6 +188,10 @@ fn train(
     };
 
     let n = data.train.len();
+    if n == 0 {
+        let message = "the training span has no samples".into();
+        return Err(TrainError::InvalidConfig { key: "split".into(), message });
+    }
     let batch = cfg.batch_size.unwrap_or(n).clamp(1, n);
     let full = n / batch;
     let batches_per_epoch =
@@ -389,6 +393,15 @@ fn validate(model: &ModelConfig, cfg: &TrainConfig) -> Result<(), TrainError> {
             at_least_one("model.hidden", *hidden)?;
             rate("model.dropout", *dropout)?;
         }
+    }
+    let probabilities = matches!(
+        model,
+        ModelConfig::KerasClassifier { .. } | ModelConfig::Blankly { head: Head::Sigmoid, .. }
+    );
+    if cfg.loss == Loss::Bce && !probabilities {
+        let message = "bce needs probabilities: model.kind keras_classifier, or blankly with \
+                       head: sigmoid";
+        return bad("train.loss", message.into());
     }
     at_least_one("train.epochs", cfg.epochs)?;
     if let Some(steps) = cfg.steps {

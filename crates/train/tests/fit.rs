@@ -139,6 +139,10 @@ fn bad_values_name_their_key() {
     let err = fit(&blankly(), &cfg, &data, 1, DeviceRequest::Cpu, &mut NoopObserver)
         .expect_err("negative lr");
     assert!(err.to_string().starts_with("train.lr:"), "{err}");
+    let cfg = TrainConfig { loss: Loss::Bce, ..TrainConfig::default() };
+    let err = fit(&blankly(), &cfg, &data, 1, DeviceRequest::Cpu, &mut NoopObserver)
+        .expect_err("bce on a 0.5 + sigmoid head");
+    assert!(err.to_string().starts_with("train.loss: bce needs probabilities"), "{err}");
 }
 
 fn freqai() -> ModelConfig {
