@@ -9,7 +9,10 @@ use anyhow::{Context, Result};
 use quantsweep_core::{
     Observer, Stop, TeeObserver, TrialError, TrialResult, TrialSpec, TrialStatus,
 };
-use quantsweep_evaluate::{Bar, backtest_long_flat, ratio_prediction_metrics, trading_metrics};
+use quantsweep_evaluate::{
+    Bar, backtest_long_flat, classification_metrics, regression_metrics, trading_metrics,
+};
+use quantsweep_features::TargetConfig;
 use quantsweep_features::{Dataset, FeatureConfig, FeatureTable, Param};
 use quantsweep_ingest::{Candles, LoadReport, Timeframe, load_source};
 use quantsweep_sweep::Objective;
@@ -212,11 +215,15 @@ impl PipelineObjective {
         let last = candles.close[*rows.end()];
         metrics.insert("buy_hold_return".into(), last / first - 1.0);
         metrics.insert("trades".into(), run.trades as f64);
-        metrics.extend(ratio_prediction_metrics(
-            &pred,
-            data.y_slice(data.test.clone()),
-            data.n_targets,
-        ));
+        let actual = data.y_slice(data.test.clone());
+        metrics.extend(match config.target {
+            // Probabilities of "up": classification metrics.
+            TargetConfig::UpDown { .. } => classification_metrics(&pred, actual),
+            TargetConfig::NextCloseRatios { .. } => {
+                regression_metrics(&pred, actual, data.n_targets, 1.0)
+            }
+            _ => regression_metrics(&pred, actual, data.n_targets, 0.0),
+        });
         // The model's epoch: the best one when early stopping restored it.
         let final_epoch = fitted.best_epoch.map_or(epochs.last(), |e| epochs.get(e));
         if let Some(v) = final_epoch.and_then(|m| m.val_loss) {

@@ -3,7 +3,7 @@
 //!
 //! - [`StrategyConfig`] turns predictions into long/flat signals.
 //! - [`backtest_long_flat`] trades them bar by bar (decide at a close, fill at the next open).
-//! - [`trading_metrics`] and [`ratio_prediction_metrics`] score the result.
+//! - [`trading_metrics`] and [`regression_metrics`] score the result.
 //!
 //! ```
 //! use quantsweep_evaluate::{backtest_long_flat, trading_metrics, Bar, BacktestConfig};
@@ -23,5 +23,8 @@ mod strategy;
 
 pub use backtest::{Backtest, BacktestConfig, Bar, Fill, backtest_long_flat};
 pub use error::EvaluateError;
-pub use metrics::{max_drawdown, ratio_prediction_metrics, returns, trading_metrics};
+pub use metrics::{
+    blankly_metrics, classification_metrics, max_drawdown, regression_metrics, returns,
+    trading_metrics,
+};
 pub use strategy::StrategyConfig;
