@@ -97,6 +97,11 @@ for run in runs:
     assert abs(hp["train.lr"].number_value - row["params.train.lr"]) < 1e-12
     end = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_end_info"])
     assert end.session_end_info.status == 1  # STATUS_SUCCESS
+import json
+summary = json.load(open(os.path.join(out, "summary.json")))
+d, p = summary["deflated_sharpe"], summary["pbo"]
+assert 0 <= d["probability"] <= 1 and d["trials"] == 4 and d["trial_id"] in range(4), d
+assert 0 <= p["probability"] <= 1 and p["trials"] == 4 and p["splits"] == 12870, p
 print("ok", len(t), t["metric.sharpe"].round(6).tolist())
 "#;
 

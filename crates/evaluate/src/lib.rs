@@ -19,6 +19,7 @@
 mod backtest;
 mod error;
 mod metrics;
+mod overfit;
 mod strategy;
 
 pub use backtest::{Backtest, BacktestConfig, Bar, Fill, backtest_long_flat};
@@ -26,5 +27,9 @@ pub use error::EvaluateError;
 pub use metrics::{
     blankly_metrics, classification_metrics, max_drawdown, regression_metrics, returns,
     trading_metrics,
+};
+pub use overfit::{
+    DeflatedSharpe, Overfitting, deflated_sharpe, norm_cdf, norm_ppf, probability_of_overfitting,
+    sharpe,
 };
 pub use strategy::StrategyConfig;

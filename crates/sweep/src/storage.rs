@@ -84,17 +84,22 @@ impl Journal {
 
 /// Writes `trials.parquet`, `epochs.parquet`, `equity.parquet` and `summary.json` under
 /// `dir`, each to a temporary name first and then renamed, so a reader never sees half a file.
+/// `extra` entries (statistics of the sweep as a whole) are added to `summary.json`.
 pub fn write_tables(
     dir: &Path,
     records: &[TrialRecord],
     metric: &MetricConfig,
+    extra: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<(), SweepError> {
     let mut records: Vec<&TrialRecord> = records.iter().collect();
     records.sort_by_key(|r| r.spec.id);
     write_parquet(&dir.join("trials.parquet"), trials_batch(&records)?)?;
     write_parquet(&dir.join("epochs.parquet"), epochs_batch(&records)?)?;
     write_parquet(&dir.join("equity.parquet"), equity_batch(&records)?)?;
-    let summary = summary(&records, metric);
+    let mut summary = summary(&records, metric);
+    if let Some(object) = summary.as_object_mut() {
+        object.extend(extra.clone());
+    }
     let text = serde_json::to_vec_pretty(&summary).map_err(|e| SweepError::Table(e.to_string()))?;
     atomic_write(&dir.join("summary.json"), |f| f.write_all(&text))
 }
@@ -366,7 +371,8 @@ mod tests {
             ),
             record(0, ParamValue::Int(1), complete(1.5)),
         ];
-        write_tables(dir.path(), &records, &MetricConfig::default()).expect("write");
+        write_tables(dir.path(), &records, &MetricConfig::default(), &Default::default())
+            .expect("write");
         let file = File::open(dir.path().join("trials.parquet")).expect("trials.parquet");
         let batch = ParquetRecordBatchReaderBuilder::try_new(file)
             .expect("parquet")

@@ -98,8 +98,10 @@ pub fn run(args: RunArgs) -> Result<()> {
 
     let mut all: Vec<TrialRecord> = previous.into_iter().chain(new).collect();
     all.sort_by_key(|r| r.spec.id);
-    write_tables(&out, &all, &metric)?;
+    let luck = crate::luck::sweep_statistics(&all, &metric);
+    write_tables(&out, &all, &metric, &luck)?;
     print_summary(&out, &all, &metric, total, clock.elapsed().as_secs_f64());
+    println!("{}", crate::luck::describe(&luck));
     Ok(())
 }
 
