@@ -79,6 +79,14 @@ assert list(q.columns) == ["trial_id", "timestamp", "price", "position", "cash",
 assert q.groupby("trial_id").size().nunique() == 1 and len(q) > 4 * 100
 first = q[q.trial_id == 0].iloc[0]
 assert first.equity == 10000.0 and first.position == 0.0
+tr = pd.read_parquet(os.path.join(out, "trades.parquet"))
+assert list(tr.columns) == ["trial_id", "entry_time", "exit_time", "side", "size", "entry_price",
+                            "exit_price", "fees", "pnl", "closed"], tr.columns
+assert set(tr.side) <= {"long"} and (tr.exit_time >= tr.entry_time).all()
+for trial, g in tr.groupby("trial_id"):
+    curve = q[q.trial_id == trial].equity
+    assert abs(g.pnl.sum() - (curve.iloc[-1] - curve.iloc[0])) < 1e-6, (trial, g.pnl.sum())
+    assert t[t.trial_id == trial]["metric.trades"].iloc[0] == len(g)
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 runs = sorted(os.listdir(os.path.join(out, "tensorboard")), key=int)

@@ -42,6 +42,7 @@ pub fn sweep_statistics(records: &[TrialRecord], metric: &MetricConfig) -> Map<S
         })
         .collect();
     let periods = returns[0].len();
+    let distinct = returns.iter().any(|r| r != &returns[0]);
     let sharpes: Vec<f64> = returns.iter().map(|r| sharpe(r)).collect();
     let best = best_trial(&complete, metric)
         .and_then(|b| complete.iter().position(|r| r.spec.id == b.spec.id));
@@ -63,6 +64,7 @@ pub fn sweep_statistics(records: &[TrialRecord], metric: &MetricConfig) -> Map<S
     out.insert(
         "pbo".into(),
         match probability_of_overfitting(&returns, blocks) {
+            _ if !distinct => skipped("every trial traded the same returns: nothing was selected"),
             Some(p) => serde_json::to_value(p).unwrap_or(Value::Null),
             None => skipped(&format!("{periods} common periods are too few to split")),
         },

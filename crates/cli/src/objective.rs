@@ -10,7 +10,8 @@ use quantsweep_core::{
     Observer, Stop, TeeObserver, TrialError, TrialResult, TrialSpec, TrialStatus,
 };
 use quantsweep_evaluate::{
-    Bar, backtest_long_flat, classification_metrics, regression_metrics, trading_metrics,
+    Bar, StrategyConfig, backtest, classification_metrics, regression_metrics, trade_metrics,
+    trading_metrics,
 };
 use quantsweep_features::TargetConfig;
 use quantsweep_features::{Dataset, FeatureConfig, FeatureTable, Param};
@@ -191,10 +192,7 @@ impl PipelineObjective {
 
         let pred =
             fitted.predict(&data, data.test.clone()).map_err(|e| with_curve(e.to_string()))?;
-        let mut signals = config
-            .strategy
-            .signals(&pred, data.n_targets)
-            .map_err(|e| with_curve(e.to_string()))?;
+        let values = config.strategy.per_bar(&pred, data.n_targets);
         // The test span's decision bars, plus the bar after the last decision (to fill it).
         let rows = data.decision_row[data.test.start]..=data.decision_row[data.test.end - 1] + 1;
         let bars: Vec<Bar> = rows
@@ -205,16 +203,27 @@ impl PipelineObjective {
                 close: candles.close[i],
             })
             .collect();
-        signals.push(false);
-        let run = backtest_long_flat(&bars, &signals, &config.backtest)
-            .map_err(|e| with_curve(e.to_string()))?;
+        let failed_backtest = |e: quantsweep_evaluate::EvaluateError| with_curve(e.to_string());
+        let mut strategy = config.strategy.strategy(&values).map_err(failed_backtest)?;
+        let run = backtest(&bars, strategy.as_mut(), &config.backtest).map_err(failed_backtest)?;
+        // The baseline: buy and hold over the same bars, same fills and fees.
+        let mut hold = StrategyConfig::BuyAndHold.strategy(&[]).map_err(failed_backtest)?;
+        let baseline = backtest(&bars, hold.as_mut(), &config.backtest).map_err(failed_backtest)?;
 
         let periods = candles.timeframe().map_or(365.0, |tf| tf.periods_per_year());
         let mut metrics = trading_metrics(&run.equity, periods);
-        let first = candles.close[*rows.start()];
-        let last = candles.close[*rows.end()];
-        metrics.insert("buy_hold_return".into(), last / first - 1.0);
-        metrics.insert("trades".into(), run.trades as f64);
+        metrics.extend(trade_metrics(&run.trades));
+        let hold_metrics = trading_metrics(&baseline.equity, periods);
+        for name in ["total_return", "sharpe", "max_drawdown"] {
+            if let Some(v) = hold_metrics.get(name) {
+                let key = if name == "total_return" {
+                    "buy_hold_return".into()
+                } else {
+                    format!("buy_hold_{name}")
+                };
+                metrics.insert(key, *v);
+            }
+        }
         let actual = data.y_slice(data.test.clone());
         metrics.extend(match config.target {
             // Probabilities of "up": classification metrics.
@@ -238,6 +247,7 @@ impl PipelineObjective {
             metrics,
             epochs,
             equity: run.equity,
+            trades: run.trades,
             device: fitted.device_name(),
             leaky: data.leaky(),
         })

@@ -34,5 +34,5 @@ pub use hint::did_you_mean;
 pub use observer::{EpochMetrics, NoopObserver, Observer, Stop, TeeObserver};
 pub use params::{ParamValue, Params};
 pub use trial::{
-    EquityPoint, TrialError, TrialId, TrialRecord, TrialResult, TrialSpec, TrialStatus,
+    EquityPoint, Trade, TrialError, TrialId, TrialRecord, TrialResult, TrialSpec, TrialStatus,
 };

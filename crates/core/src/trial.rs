@@ -42,6 +42,29 @@ pub struct EquityPoint {
     pub equity: f64,
 }
 
+/// One round trip of a backtest: from flat (or a reversal) to flat again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trade {
+    /// Time of the first fill, ms since the Unix epoch (UTC).
+    pub entry_ms: i64,
+    /// Time of the last fill (or of the last bar, for a trade still open at the end).
+    pub exit_ms: i64,
+    /// `long` or `short`.
+    pub side: String,
+    /// Units entered in total (the sum of the fills that opened or added to it).
+    pub size: f64,
+    /// Average entry price (volume-weighted over the entering fills, slippage included).
+    pub entry_price: f64,
+    /// Average exit price (the last close for a trade still open at the end).
+    pub exit_price: f64,
+    /// Fees paid on its fills.
+    pub fees: f64,
+    /// Profit or loss in cash, fees included.
+    pub pnl: f64,
+    /// False for a trade still open at the end of the backtest (marked at the last close).
+    pub closed: bool,
+}
+
 /// What a trial that ran to the end reports.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrialResult {
@@ -51,6 +74,9 @@ pub struct TrialResult {
     pub epochs: Vec<EpochMetrics>,
     /// The backtest's equity curve, when the trial has one.
     pub equity: Vec<EquityPoint>,
+    /// The backtest's round trips.
+    #[serde(default)]
+    pub trades: Vec<Trade>,
     /// The device the trial trained on (`cpu`, `cuda:0`).
     pub device: String,
     /// The validation samples overlapped the training windows (`split.kind: shuffled`): its
@@ -133,6 +159,9 @@ pub struct TrialRecord {
     pub epochs: Vec<EpochMetrics>,
     /// The backtest's equity curve (empty unless complete).
     pub equity: Vec<EquityPoint>,
+    /// The backtest's round trips (empty unless complete).
+    #[serde(default)]
+    pub trades: Vec<Trade>,
     /// Start time, milliseconds since the Unix epoch.
     pub started_at_ms: i64,
     /// End time, milliseconds since the Unix epoch.
@@ -159,19 +188,28 @@ impl TrialRecord {
         duration_s: f64,
     ) -> Self {
         let leaky = outcome.as_ref().is_ok_and(|r| r.leaky);
-        let (status, error, metrics, epochs, equity, device) = match outcome {
-            Ok(r) => (TrialStatus::Complete, None, r.metrics, r.epochs, r.equity, r.device),
+        let (status, error, metrics, epochs, equity, trades, device) = match outcome {
+            Ok(r) => {
+                (TrialStatus::Complete, None, r.metrics, r.epochs, r.equity, r.trades, r.device)
+            }
             Err(TrialError::Failed { reason, epochs }) => (
                 TrialStatus::Failed,
                 Some(reason),
                 BTreeMap::new(),
                 epochs,
                 Vec::new(),
+                Vec::new(),
                 String::new(),
             ),
-            Err(TrialError::Pruned { epochs }) => {
-                (TrialStatus::Pruned, None, BTreeMap::new(), epochs, Vec::new(), String::new())
-            }
+            Err(TrialError::Pruned { epochs }) => (
+                TrialStatus::Pruned,
+                None,
+                BTreeMap::new(),
+                epochs,
+                Vec::new(),
+                Vec::new(),
+                String::new(),
+            ),
         };
         Self {
             spec,
@@ -180,6 +218,7 @@ impl TrialRecord {
             metrics,
             epochs,
             equity,
+            trades,
             started_at_ms,
             finished_at_ms,
             duration_s,

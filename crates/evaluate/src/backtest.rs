@@ -1,7 +1,8 @@
-use quantsweep_core::EquityPoint;
+use quantsweep_core::{EquityPoint, Trade};
 use serde::{Deserialize, Serialize};
 
 use crate::EvaluateError;
+use crate::strategy::{Decision, Strategy};
 
 /// One bar of prices the backtest trades on.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -35,9 +36,21 @@ pub struct BacktestConfig {
     /// Fee per fill, in basis points of the traded value. Default: 10 (0.1%, Binance spot).
     #[serde(default = "default_fee_bps")]
     pub fee_bps: f64,
+    /// Slippage per fill in basis points: buys fill that much above the price, sells below.
+    /// Default: 0.
+    #[serde(default)]
+    pub slippage_bps: f64,
     /// Fill price. Default: `next_open`.
     #[serde(default)]
     pub fill: Fill,
+    /// Order sizes are truncated toward zero to a multiple of this many units (Blankly: 0.01).
+    /// Default: none.
+    #[serde(default)]
+    pub lot_size: Option<f64>,
+    /// Orders worth less than this (in cash) are not placed, unless they close a position.
+    /// Default: 0.
+    #[serde(default)]
+    pub min_order: f64,
 }
 
 fn default_cash() -> f64 {
@@ -49,7 +62,14 @@ fn default_fee_bps() -> f64 {
 
 impl Default for BacktestConfig {
     fn default() -> Self {
-        Self { initial_cash: default_cash(), fee_bps: default_fee_bps(), fill: Fill::default() }
+        Self {
+            initial_cash: default_cash(),
+            fee_bps: default_fee_bps(),
+            slippage_bps: 0.0,
+            fill: Fill::default(),
+            lot_size: None,
+            min_order: 0.0,
+        }
     }
 }
 
@@ -59,11 +79,21 @@ impl BacktestConfig {
         if !(self.initial_cash.is_finite() && self.initial_cash > 0.0) {
             return Err(EvaluateError::invalid("backtest.initial_cash", "must be positive"));
         }
-        if !(0.0..10_000.0).contains(&self.fee_bps) {
-            return Err(EvaluateError::invalid(
-                "backtest.fee_bps",
-                &format!("must be in [0, 10000) basis points, got {}", self.fee_bps),
-            ));
+        for (key, bps) in
+            [("backtest.fee_bps", self.fee_bps), ("backtest.slippage_bps", self.slippage_bps)]
+        {
+            if !(0.0..10_000.0).contains(&bps) {
+                let message = format!("must be in [0, 10000) basis points (under 100%), got {bps}");
+                return Err(EvaluateError::invalid(key, &message));
+            }
+        }
+        if let Some(lot) = self.lot_size
+            && !(lot.is_finite() && lot > 0.0)
+        {
+            return Err(EvaluateError::invalid("backtest.lot_size", "must be a positive number"));
+        }
+        if !(self.min_order.is_finite() && self.min_order >= 0.0) {
+            return Err(EvaluateError::invalid("backtest.min_order", "must be non-negative"));
         }
         Ok(())
     }
@@ -74,18 +104,37 @@ impl BacktestConfig {
 pub struct Backtest {
     /// Cash, position and equity at each bar's close.
     pub equity: Vec<EquityPoint>,
+    /// Round trips, in order; the last may still be open (`closed: false`).
+    pub trades: Vec<Trade>,
     /// Number of fills.
-    pub trades: usize,
+    pub fills: usize,
     /// Total fees paid.
     pub fees: f64,
 }
 
-/// Runs a long/flat strategy: after bar `i` closes, hold the asset through the following bar
-/// when `long[i]` is true, else hold cash. `long` has one entry per bar; the last bar's is
-/// never acted on (there is no later bar to fill at).
-pub fn backtest_long_flat(
+/// Where a position stands, as a strategy sees it after a bar closes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Position {
+    /// Cash.
+    pub cash: f64,
+    /// Units held: negative when short.
+    pub units: f64,
+    /// Cash plus units at the bar's close.
+    pub equity: f64,
+    /// Average entry price of the open trade.
+    pub entry_price: Option<f64>,
+    /// Bars since the open trade's first fill.
+    pub bars_held: usize,
+}
+
+/// Trades `strategy` bar by bar. After bar `i` closes the strategy decides with what it knows
+/// then (its prediction for bar `i` and the position); the order fills at bar `i + 1`'s open
+/// (or at bar `i`'s close with `fill: close`), with slippage, fees and lot-size truncation,
+/// never beyond the equity (no leverage: a long costs at most the cash, a short is at most the
+/// equity's worth). The last bar's decision is never acted on.
+pub fn backtest(
     bars: &[Bar],
-    long: &[bool],
+    strategy: &mut dyn Strategy,
     cfg: &BacktestConfig,
 ) -> Result<Backtest, EvaluateError> {
     cfg.validate()?;
@@ -95,52 +144,221 @@ pub fn backtest_long_flat(
             bars.len()
         )));
     }
-    if long.len() != bars.len() {
+    if let Some(bad) = bars.iter().find(|b| !(b.open > 0.0 && b.close > 0.0)) {
         return Err(EvaluateError::EmptySpan(format!(
-            "{} signals for {} bars",
-            long.len(),
-            bars.len()
+            "the bar at {} ms has no positive price (open {}, close {})",
+            bad.timestamp_ms, bad.open, bad.close
         )));
     }
-    let fee = cfg.fee_bps / 10_000.0;
-    let (mut cash, mut units, mut trades, mut fees) = (cfg.initial_cash, 0.0_f64, 0, 0.0);
+    let mut book = Book::new(cfg);
     let mut equity = Vec::with_capacity(bars.len());
-    let mark = |b: &Bar, cash: f64, units: f64| EquityPoint {
-        timestamp_ms: b.timestamp_ms,
-        price: b.close,
-        position: units,
-        cash,
-        equity: cash + units * b.close,
-    };
-    equity.push(mark(&bars[0], cash, units));
+    equity.push(book.mark(&bars[0]));
     for i in 1..bars.len() {
-        let want_long = long[i - 1];
-        let price = match cfg.fill {
-            Fill::NextOpen => bars[i].open,
-            Fill::Close => bars[i - 1].close,
+        let position = book.position(bars[i - 1].close);
+        let decision = strategy.decide(i - 1, &bars[i - 1], &position);
+        let (price, at) = match cfg.fill {
+            Fill::NextOpen => (bars[i].open, bars[i].timestamp_ms),
+            Fill::Close => (bars[i - 1].close, bars[i - 1].timestamp_ms),
         };
-        if want_long && units == 0.0 {
-            // All in, paying the fee out of the cash.
-            let spend = cash / (1.0 + fee);
-            units = spend / price;
-            fees += spend * fee;
-            cash = 0.0;
-            trades += 1;
-        } else if !want_long && units > 0.0 {
-            let value = units * price;
-            fees += value * fee;
-            cash += value * (1.0 - fee);
-            units = 0.0;
-            trades += 1;
+        if let Some(decision) = decision {
+            book.execute(decision, price, at);
         }
-        equity.push(mark(&bars[i], cash, units));
+        book.bars_held += usize::from(book.units != 0.0);
+        equity.push(book.mark(&bars[i]));
     }
-    Ok(Backtest { equity, trades, fees })
+    let last = bars[bars.len() - 1];
+    let mut trades = std::mem::take(&mut book.trades);
+    if let Some(open) = book.open.take() {
+        trades.push(open.marked(last.close, last.timestamp_ms, book.units));
+    }
+    Ok(Backtest { equity, trades, fills: book.fills, fees: book.fees })
+}
+
+/// The account: cash, units, fills, and the round trip in progress.
+struct Book<'a> {
+    cfg: &'a BacktestConfig,
+    cash: f64,
+    units: f64,
+    fills: usize,
+    fees: f64,
+    bars_held: usize,
+    open: Option<OpenTrade>,
+    trades: Vec<Trade>,
+}
+
+/// A round trip in progress.
+struct OpenTrade {
+    entry_ms: i64,
+    exit_ms: i64,
+    long: bool,
+    entered_units: f64,
+    entered_value: f64,
+    exited_units: f64,
+    exited_value: f64,
+    fees: f64,
+    /// Cash in minus cash out so far, fees included.
+    cash_flow: f64,
+}
+
+impl OpenTrade {
+    fn entry_price(&self) -> f64 {
+        self.entered_value / self.entered_units
+    }
+
+    fn closed(self) -> Trade {
+        Trade {
+            entry_ms: self.entry_ms,
+            exit_ms: self.exit_ms,
+            side: if self.long { "long" } else { "short" }.into(),
+            size: self.entered_units,
+            entry_price: self.entry_price(),
+            exit_price: self.exited_value / self.exited_units,
+            fees: self.fees,
+            pnl: self.cash_flow,
+            closed: true,
+        }
+    }
+
+    /// Still open at the end: the remaining `units` valued at the last close.
+    fn marked(mut self, close: f64, at: i64, units: f64) -> Trade {
+        self.exited_value += units.abs() * close;
+        self.exited_units += units.abs();
+        self.cash_flow += units * close;
+        self.exit_ms = at;
+        Trade { closed: false, ..self.closed() }
+    }
+}
+
+impl<'a> Book<'a> {
+    fn new(cfg: &'a BacktestConfig) -> Self {
+        Book {
+            cfg,
+            cash: cfg.initial_cash,
+            units: 0.0,
+            fills: 0,
+            fees: 0.0,
+            bars_held: 0,
+            open: None,
+            trades: Vec::new(),
+        }
+    }
+
+    fn mark(&self, bar: &Bar) -> EquityPoint {
+        EquityPoint {
+            timestamp_ms: bar.timestamp_ms,
+            price: bar.close,
+            position: self.units,
+            cash: self.cash,
+            equity: self.cash + self.units * bar.close,
+        }
+    }
+
+    fn position(&self, close: f64) -> Position {
+        Position {
+            cash: self.cash,
+            units: self.units,
+            equity: self.cash + self.units * close,
+            entry_price: self.open.as_ref().map(OpenTrade::entry_price),
+            bars_held: self.bars_held,
+        }
+    }
+
+    /// Fills `decision` at `price` (before slippage) at time `at`.
+    fn execute(&mut self, decision: Decision, price: f64, at: i64) {
+        let fee = self.cfg.fee_bps / 10_000.0;
+        let slip = self.cfg.slippage_bps / 10_000.0;
+        let (buy_price, sell_price) = (price * (1.0 + slip), price * (1.0 - slip));
+        let equity = self.cash + self.units * price;
+        // No leverage: the largest long the cash buys, the largest short the equity covers.
+        let max_long = if self.units >= 0.0 {
+            self.units + self.cash.max(0.0) / (buy_price * (1.0 + fee))
+        } else {
+            equity.max(0.0) / (buy_price * (1.0 + fee))
+        };
+        let max_short = equity.max(0.0) / (sell_price * (1.0 + fee));
+        let target = match decision {
+            Decision::Fraction(f) => {
+                if f >= 0.0 {
+                    f.min(1.0) * max_long
+                } else {
+                    f.max(-1.0) * max_short
+                }
+            }
+            Decision::Units(u) => u,
+        };
+        let target = target.clamp(-max_short, max_long);
+        let mut delta = target - self.units;
+        let closes = target == 0.0;
+        if let Some(lot) = self.cfg.lot_size
+            && !closes
+        {
+            delta = (delta / lot).trunc() * lot;
+        }
+        let value = delta.abs() * price;
+        if delta == 0.0 || !delta.is_finite() || (value < self.cfg.min_order && !closes) {
+            return;
+        }
+        self.fill(delta, if delta > 0.0 { buy_price } else { sell_price }, fee, at);
+    }
+
+    /// Applies a fill of `delta` units at `price`, splitting it at a reversal so that each
+    /// round trip gets its share of the fill and its fee.
+    fn fill(&mut self, delta: f64, price: f64, fee_rate: f64, at: i64) {
+        let crosses = self.units != 0.0
+            && (self.units + delta).signum() != self.units.signum()
+            && self.units + delta != 0.0;
+        let parts = if crosses { vec![-self.units, self.units + delta] } else { vec![delta] };
+        for part in parts {
+            let fee = part.abs() * price * fee_rate;
+            let flow = -part * price - fee;
+            self.cash += flow;
+            self.fees += fee;
+            let before = self.units;
+            self.units += part;
+            if self.units.abs() < 1e-12 * part.abs().max(1.0) {
+                self.units = 0.0;
+            }
+            if before == 0.0 {
+                self.bars_held = 0;
+                self.open = Some(OpenTrade {
+                    entry_ms: at,
+                    exit_ms: at,
+                    long: part > 0.0,
+                    entered_units: 0.0,
+                    entered_value: 0.0,
+                    exited_units: 0.0,
+                    exited_value: 0.0,
+                    fees: 0.0,
+                    cash_flow: 0.0,
+                });
+            }
+            if let Some(trade) = self.open.as_mut() {
+                let adds = (part > 0.0) == trade.long;
+                if adds {
+                    trade.entered_units += part.abs();
+                    trade.entered_value += part.abs() * price;
+                } else {
+                    trade.exited_units += part.abs();
+                    trade.exited_value += part.abs() * price;
+                }
+                trade.fees += fee;
+                trade.cash_flow += flow;
+                trade.exit_ms = at;
+            }
+            if self.units == 0.0
+                && let Some(trade) = self.open.take()
+            {
+                self.trades.push(trade.closed());
+            }
+        }
+        self.fills += 1;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::strategy::{Fixed, StrategyConfig};
 
     fn bars(closes: &[f64]) -> Vec<Bar> {
         closes
@@ -154,14 +372,33 @@ mod tests {
             .collect()
     }
 
+    /// Bars that open at their close: fills at the next open happen at the previous close.
+    fn flat_bars(closes: &[f64]) -> Vec<Bar> {
+        closes
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| Bar { timestamp_ms: i as i64, open: c, close: c })
+            .collect()
+    }
+
+    fn no_fees() -> BacktestConfig {
+        BacktestConfig { fee_bps: 0.0, ..BacktestConfig::default() }
+    }
+
+    fn long_flat(signals: &[bool]) -> Fixed {
+        Fixed(signals.iter().map(|&s| Some(Decision::Fraction(f64::from(u8::from(s))))).collect())
+    }
+
     #[test]
     fn always_long_without_fees_is_buy_and_hold() {
         let b = bars(&[100.0, 110.0, 99.0, 120.0]);
-        let cfg = BacktestConfig { fee_bps: 0.0, ..BacktestConfig::default() };
-        let r = backtest_long_flat(&b, &[true; 4], &cfg).expect("valid backtest");
+        let mut s = StrategyConfig::BuyAndHold.strategy(&[0.0; 4]).expect("strategy");
+        let r = backtest(&b, s.as_mut(), &no_fees()).expect("valid backtest");
         let last = r.equity.last().expect("bars");
         assert!((last.equity - 12_000.0).abs() < 1e-9);
-        assert_eq!(r.trades, 1);
+        assert_eq!(r.fills, 1);
+        assert_eq!(r.trades.len(), 1);
+        assert!(!r.trades[0].closed && (r.trades[0].pnl - 2_000.0).abs() < 1e-9);
     }
 
     #[test]
@@ -172,25 +409,95 @@ mod tests {
             Bar { timestamp_ms: 0, open: 50.0, close: 100.0 },
             Bar { timestamp_ms: 1, open: 100.0, close: 150.0 },
         ];
-        let cfg = BacktestConfig { fee_bps: 0.0, ..BacktestConfig::default() };
-        let r = backtest_long_flat(&b, &[true, false], &cfg).expect("valid backtest");
+        let r = backtest(&b, &mut long_flat(&[true, false]), &no_fees()).expect("valid");
         assert!((r.equity[1].equity - 15_000.0).abs() < 1e-9);
     }
 
     #[test]
-    fn fees_are_charged_on_each_fill() {
+    fn fees_and_slippage_are_charged_on_each_fill() {
         let b = bars(&[100.0, 100.0, 100.0]);
         let cfg = BacktestConfig { fee_bps: 100.0, ..BacktestConfig::default() };
-        let r = backtest_long_flat(&b, &[true, false, false], &cfg).expect("valid backtest");
-        assert_eq!(r.trades, 2);
+        let r = backtest(&b, &mut long_flat(&[true, false, false]), &cfg).expect("valid");
+        assert_eq!(r.fills, 2);
         let end = r.equity.last().expect("bars").equity;
         assert!((end - 10_000.0 / 1.01 * 0.99).abs() < 1e-6, "{end}");
+        let t = &r.trades[0];
+        assert!(
+            t.closed && (t.pnl - (end - 10_000.0)).abs() < 1e-6 && (t.fees - r.fees).abs() < 1e-9
+        );
+
+        let slip = BacktestConfig { fee_bps: 0.0, slippage_bps: 50.0, ..BacktestConfig::default() };
+        let r = backtest(&b, &mut long_flat(&[true, false, false]), &slip).expect("valid");
+        let t = &r.trades[0];
+        assert!((t.entry_price - 100.5).abs() < 1e-9 && (t.exit_price - 99.5).abs() < 1e-9);
+    }
+
+    /// A long, a reversal to short in one order, and back to flat: two round trips whose
+    /// profits add up to the equity's change; the short gains when the price falls.
+    #[test]
+    fn shorts_and_reversals_split_into_round_trips() {
+        let b = flat_bars(&[100.0, 100.0, 110.0, 88.0, 88.0]);
+        let mut s = Fixed(vec![
+            Some(Decision::Fraction(1.0)),
+            Some(Decision::Fraction(-1.0)),
+            Some(Decision::Fraction(0.0)),
+            None,
+            None,
+        ]);
+        let r = backtest(&b, &mut s, &no_fees()).expect("valid");
+        assert_eq!(r.trades.len(), 2);
+        let (long, short) = (&r.trades[0], &r.trades[1]);
+        assert_eq!((long.side.as_str(), short.side.as_str()), ("long", "short"));
+        assert!((long.pnl - 1_000.0).abs() < 1e-6, "{}", long.pnl);
+        // 11,000 of equity shorted at 110 (100 units), covered at 88.
+        assert!((short.pnl - 2_200.0).abs() < 1e-6, "{}", short.pnl);
+        let end = r.equity.last().expect("bars").equity;
+        assert!((end - 13_200.0).abs() < 1e-6);
+        assert_eq!(r.equity[2].position, -100.0);
+    }
+
+    /// Lot sizes truncate toward zero, orders below the minimum are skipped, and no order
+    /// buys more than the cash.
+    #[test]
+    fn lots_minimums_and_no_leverage() {
+        let b = bars(&[3.0, 3.0, 3.0, 3.0]);
+        let cfg = BacktestConfig { lot_size: Some(0.01), min_order: 3.0, ..no_fees() };
+        let mut s = Fixed(vec![
+            Some(Decision::Units(1.234_567)),
+            Some(Decision::Units(1.235)),
+            Some(Decision::Units(1e9)),
+            None,
+        ]);
+        let r = backtest(&b, &mut s, &cfg).expect("valid");
+        assert!((r.equity[1].position - 1.23).abs() < 1e-12);
+        // 0.005 more is below a lot; then as much as the cash buys, in whole lots.
+        assert!((r.equity[2].position - 1.23).abs() < 1e-12);
+        assert!((r.equity[3].position - 3333.33).abs() < 1e-6, "{}", r.equity[3].position);
+        assert!(r.equity.iter().all(|p| p.cash >= -1e-9));
+        // An order worth less than the minimum is skipped.
+        let small = BacktestConfig { min_order: 5.0, ..cfg };
+        let r =
+            backtest(&b, &mut Fixed(vec![Some(Decision::Units(1.0)), None, None, None]), &small)
+                .expect("valid");
+        assert_eq!(r.fills, 0);
     }
 
     #[test]
-    fn bad_fee_names_the_key() {
-        let cfg = BacktestConfig { fee_bps: 10_000.0, ..BacktestConfig::default() };
-        let err = backtest_long_flat(&bars(&[1.0, 2.0]), &[true, true], &cfg).expect_err("fee");
-        assert!(err.to_string().starts_with("backtest.fee_bps"), "{err}");
+    fn bad_values_name_the_key() {
+        for (cfg, key) in [
+            (BacktestConfig { fee_bps: 10_000.0, ..BacktestConfig::default() }, "backtest.fee_bps"),
+            (
+                BacktestConfig { slippage_bps: -1.0, ..BacktestConfig::default() },
+                "backtest.slippage_bps",
+            ),
+            (
+                BacktestConfig { lot_size: Some(0.0), ..BacktestConfig::default() },
+                "backtest.lot_size",
+            ),
+        ] {
+            let err = backtest(&bars(&[1.0, 2.0]), &mut long_flat(&[true, true]), &cfg)
+                .expect_err("invalid");
+            assert!(err.to_string().starts_with(key), "{err}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use quantsweep_core::EquityPoint;
+use quantsweep_core::{EquityPoint, Trade};
 
 /// Simple returns between consecutive equity points.
 pub fn returns(equity: &[EquityPoint]) -> Vec<f64> {
@@ -85,6 +85,18 @@ pub fn trading_metrics(equity: &[EquityPoint], periods_per_year: f64) -> BTreeMa
     m.insert("cvar_95".into(), if tail.is_empty() { var } else { mean(&tail) });
     let exposed = equity.iter().filter(|p| p.position != 0.0).count();
     m.insert("exposure".into(), exposed as f64 / equity.len() as f64);
+    m
+}
+
+/// Metrics of a backtest's round trips: `trades` (all, the last possibly still open) and
+/// `win_rate`, the share of closed trades with a positive profit after fees (NaN without
+/// closed trades).
+pub fn trade_metrics(trades: &[Trade]) -> BTreeMap<String, f64> {
+    let closed: Vec<&Trade> = trades.iter().filter(|t| t.closed).collect();
+    let wins = closed.iter().filter(|t| t.pnl > 0.0).count();
+    let mut m = BTreeMap::new();
+    m.insert("trades".into(), trades.len() as f64);
+    m.insert("win_rate".into(), ratio(wins as f64, closed.len() as f64));
     m
 }
 

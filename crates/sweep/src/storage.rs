@@ -15,7 +15,7 @@ use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
-use quantsweep_core::{ParamValue, TrialRecord, TrialStatus};
+use quantsweep_core::{ParamValue, Trade, TrialRecord, TrialStatus};
 use serde_json::json;
 
 use crate::SweepError;
@@ -82,7 +82,8 @@ impl Journal {
     }
 }
 
-/// Writes `trials.parquet`, `epochs.parquet`, `equity.parquet` and `summary.json` under
+/// Writes `trials.parquet`, `epochs.parquet`, `equity.parquet`, `trades.parquet` and
+/// `summary.json` under
 /// `dir`, each to a temporary name first and then renamed, so a reader never sees half a file.
 /// `extra` entries (statistics of the sweep as a whole) are added to `summary.json`.
 pub fn write_tables(
@@ -96,6 +97,7 @@ pub fn write_tables(
     write_parquet(&dir.join("trials.parquet"), trials_batch(&records)?)?;
     write_parquet(&dir.join("epochs.parquet"), epochs_batch(&records)?)?;
     write_parquet(&dir.join("equity.parquet"), equity_batch(&records)?)?;
+    write_parquet(&dir.join("trades.parquet"), trades_batch(&records)?)?;
     let mut summary = summary(&records, metric);
     if let Some(object) = summary.as_object_mut() {
         object.extend(extra.clone());
@@ -292,6 +294,45 @@ fn equity_batch(records: &[&TrialRecord]) -> Result<RecordBatch, SweepError> {
         f(|p| p.position),
         f(|p| p.cash),
         f(|p| p.equity),
+    ];
+    Ok(RecordBatch::try_new(Arc::new(schema), columns)?)
+}
+
+fn trades_batch(records: &[&TrialRecord]) -> Result<RecordBatch, SweepError> {
+    let rows: Vec<(u64, &Trade)> =
+        records.iter().flat_map(|r| r.trades.iter().map(move |t| (r.spec.id.0, t))).collect();
+    let f = |get: fn(&Trade) -> f64| -> ArrayRef {
+        Arc::new(Float64Array::from_iter_values(rows.iter().map(|(_, t)| get(t))))
+    };
+    let time = |get: fn(&Trade) -> i64| -> ArrayRef {
+        Arc::new(
+            TimestampMillisecondArray::from_iter_values(rows.iter().map(|(_, t)| get(t)))
+                .with_timezone("UTC"),
+        )
+    };
+    let schema = Schema::new(vec![
+        Field::new("trial_id", DataType::Int64, false),
+        Field::new("entry_time", utc_ms(), false),
+        Field::new("exit_time", utc_ms(), false),
+        Field::new("side", DataType::Utf8, false),
+        Field::new("size", DataType::Float64, false),
+        Field::new("entry_price", DataType::Float64, false),
+        Field::new("exit_price", DataType::Float64, false),
+        Field::new("fees", DataType::Float64, false),
+        Field::new("pnl", DataType::Float64, false),
+        Field::new("closed", DataType::Boolean, false),
+    ]);
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|(t, _)| *t as i64))),
+        time(|t| t.entry_ms),
+        time(|t| t.exit_ms),
+        Arc::new(StringArray::from_iter_values(rows.iter().map(|(_, t)| t.side.as_str()))),
+        f(|t| t.size),
+        f(|t| t.entry_price),
+        f(|t| t.exit_price),
+        f(|t| t.fees),
+        f(|t| t.pnl),
+        Arc::new(BooleanArray::from_iter(rows.iter().map(|(_, t)| Some(t.closed)))),
     ];
     Ok(RecordBatch::try_new(Arc::new(schema), columns)?)
 }

@@ -217,7 +217,7 @@ fn print_summary(
         println!("trial {} failed: {}", r.spec.id, r.error.as_deref().unwrap_or_default());
     }
     println!(
-        "tables: {0}/trials.parquet, epochs.parquet, equity.parquet; TensorBoard: tensorboard --logdir {0}/tensorboard",
+        "tables: {0}/trials.parquet, epochs.parquet, equity.parquet, trades.parquet; TensorBoard: tensorboard --logdir {0}/tensorboard",
         out.display()
     );
 }
