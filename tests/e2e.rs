@@ -742,3 +742,102 @@ fn tensorboard_hparams_tab_lists_every_trial_with_its_metrics() {
     assert!(o.status.success(), "{}", text(&o));
     check_with_python(HPARAMS_TAB, dir.path());
 }
+
+/// Walk-forward on the quickstart: folds of 180 daily test bars after 730 training bars,
+/// each fold trained afresh; the stitched out-of-sample curve, per-fold metrics and the
+/// sweep's deflated Sharpe ratio and PBO.
+#[test]
+fn walk_forward_retrains_per_fold_and_stitches_the_out_of_sample_curve() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = smoke(
+        dir.path(),
+        &[
+            "--set",
+            "split.kind=walk_forward",
+            "--set",
+            "split.train_bars=730",
+            "--set",
+            "split.test_bars=180",
+            "--set",
+            "train.epochs=3",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    check_with_python(
+        r#"
+import sys, os, json
+import pandas as pd
+out = sys.argv[1]
+f = pd.read_parquet(os.path.join(out, "folds.parquet"))
+t = pd.read_parquet(os.path.join(out, "trials.parquet"))
+q = pd.read_parquet(os.path.join(out, "equity.parquet"))
+e = pd.read_parquet(os.path.join(out, "epochs.parquet"))
+assert set(t.status) == {"complete"}, t.error
+for trial, g in f.groupby("trial_id"):
+    g = g.sort_values("fold")
+    n = len(g)
+    assert n >= 10 and list(g.fold) == list(range(n)), g.fold
+    assert t[t.trial_id == trial]["metric.folds"].iloc[0] == n
+    # Each fold trains strictly before it tests; test spans follow each other.
+    assert (g.train_end < g.test_start).all()
+    assert (g.test_start.iloc[1:].values > g.test_end.iloc[:-1].values).all()
+    assert (g.train_end.iloc[1:].values > g.train_end.iloc[:-1].values).all()
+    assert g["metric.sharpe"].notna().sum() >= n - 1 and g["metric.accuracy"].between(0, 1).all()
+    curve = q[q.trial_id == trial]
+    assert sorted(curve.fold.unique()) == list(range(n)), curve.fold.unique()
+    assert curve.timestamp.is_monotonic_increasing and curve.equity.iloc[0] == 10000.0
+    assert (e[e.trial_id == trial].epoch.values == range(3 * n)).all()
+    assert sorted(e[e.trial_id == trial].fold.unique()) == list(range(n))
+s = json.load(open(os.path.join(out, "summary.json")))
+assert 0 <= s["deflated_sharpe"]["probability"] <= 1 and 0 <= s["pbo"]["probability"] <= 1, s
+print("ok")
+"#,
+        dir.path(),
+    );
+}
+
+/// The Keras seed's shuffled split lets validation windows overlap training windows: the
+/// same model on the same data scores a higher validation accuracy than with the
+/// chronological split, and its results are flagged leaky.
+#[test]
+fn the_shuffled_split_is_flagged_leaky_and_scores_higher_than_the_chronological_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |kind: &str| {
+        let out = dir.path().join(kind);
+        let o = quantsweep(&[
+            "run",
+            "tests/pipelines/keras-classifier.yaml",
+            "--set",
+            &format!("split.kind={kind}"),
+            "--set",
+            "train.epochs=150",
+            "--set",
+            "train.early_stopping.patience=1000",
+            "--set",
+            "model.hidden=64",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        out
+    };
+    let (shuffled, chronological) = (run("shuffled"), run("chronological"));
+    let o = Command::new(python())
+        .arg("-c")
+        .arg(
+            r#"
+import sys, json, os
+import pandas as pd
+s, c = (pd.read_parquet(os.path.join(d, "trials.parquet")) for d in sys.argv[1:3])
+assert s.leaky.all() and not c.leaky.any(), (s.leaky, c.leaky)
+assert json.load(open(os.path.join(sys.argv[1], "summary.json")))["leaky_trials"] == len(s)
+gap = s["metric.val_accuracy"].min() - c["metric.val_accuracy"].max()
+assert gap > 0.02, (s["metric.val_accuracy"].tolist(), c["metric.val_accuracy"].tolist())
+print("ok", round(gap, 3))
+"#,
+        )
+        .args([shuffled.as_os_str(), chronological.as_os_str()])
+        .output()
+        .expect("python runs");
+    assert!(o.status.success(), "{}", text(&o));
+}

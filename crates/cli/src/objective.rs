@@ -2,19 +2,22 @@
 //! time, on one worker's device.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use quantsweep_core::{
-    Observer, Stop, TeeObserver, TrialError, TrialResult, TrialSpec, TrialStatus,
+    EpochMetrics, FoldSummary, Observer, Stop, TeeObserver, TrialError, TrialResult, TrialSpec,
+    TrialStatus,
 };
 use quantsweep_evaluate::{
     Bar, StrategyConfig, backtest, classification_metrics, regression_metrics, trade_metrics,
     trading_metrics,
 };
-use quantsweep_features::TargetConfig;
-use quantsweep_features::{Dataset, FeatureConfig, FeatureTable, Param};
+use quantsweep_features::{
+    Dataset, FeatureConfig, FeatureTable, Fold, Param, SplitKind, TargetConfig,
+};
 use quantsweep_ingest::{Candles, LoadReport, Timeframe, load_source};
 use quantsweep_sweep::Objective;
 use quantsweep_tblog::TensorBoardObserver;
@@ -108,6 +111,19 @@ pub fn build_table(
     Ok(FeatureTable::build_with(candles, pairs, &config.features)?)
 }
 
+/// The folds a trial trains: walk-forward folds, or the one split as a single fold.
+pub fn build_folds(
+    config: &PipelineConfig,
+    candles: &Candles,
+    pairs: &BTreeMap<String, Candles>,
+) -> Result<Vec<Fold>> {
+    if config.split.kind != SplitKind::WalkForward {
+        return Ok(vec![Fold { index: 0, dataset: build_dataset(config, candles, pairs)? }]);
+    }
+    let table = build_table(config, candles, pairs)?;
+    Ok(Dataset::walk_forward(candles, &table, &config.window, &config.target, &config.split)?)
+}
+
 /// Builds the dataset a trial configuration trains on.
 pub fn build_dataset(
     config: &PipelineConfig,
@@ -136,7 +152,8 @@ impl PipelineObjective {
         let failed = |e: anyhow::Error| TrialError::failed(format!("{e:#}"));
         let config = self.shared.pipeline.trial_config(trial).map_err(failed)?;
         let candles = &self.shared.candles;
-        let data = build_dataset(&config, candles, &self.shared.pairs).map_err(failed)?;
+        let folds = build_folds(&config, candles, &self.shared.pairs).map_err(failed)?;
+        let walk_forward = config.split.kind == SplitKind::WalkForward;
 
         // A rerun (after a crash) starts its TensorBoard run afresh.
         let tb_dir = self.shared.tensorboard_dir.join(trial.id.to_string());
@@ -151,50 +168,97 @@ impl PipelineObjective {
         let mut tb = TensorBoardObserver::create(&tb_dir, &trial.params, &group)
             .map_err(|e| TrialError::failed(e.to_string()))?;
 
-        let fitted = {
-            let mut tee = TeeObserver::new(obs, &mut tb);
-            fit(&config.model, &config.train, &data, trial.seed, self.shared.device, &mut tee)
-        };
-        let fitted = match fitted {
-            Ok(f) => f,
-            Err(e) => {
-                let status = match &e {
-                    TrainError::Stopped { stop: Stop::Pruned, .. } => TrialStatus::Pruned,
-                    _ => TrialStatus::Failed,
+        // Train each fold (one without walk-forward) and predict its test span.
+        let mut epochs: Vec<EpochMetrics> = Vec::new();
+        let mut fitted_folds = Vec::with_capacity(folds.len());
+        let mut device = String::new();
+        for fold in &folds {
+            let data = &fold.dataset;
+            let fitted = {
+                let mut tee = TeeObserver::new(obs, &mut tb);
+                let mut tagged = FoldObserver {
+                    inner: &mut tee,
+                    offset: epochs.len(),
+                    fold: walk_forward.then_some(fold.index),
                 };
-                let _ = tb.finish(status, std::iter::empty(), 0);
-                return Err(match e {
-                    TrainError::Stopped { stop: Stop::Pruned, epochs } => {
-                        TrialError::Pruned { epochs }
-                    }
-                    TrainError::Diverged { epoch, epochs } => TrialError::Failed {
-                        reason: format!("loss became NaN at epoch {epoch}"),
-                        epochs,
-                    },
-                    TrainError::Stopped { epochs, .. } => {
-                        TrialError::Failed { reason: "cancelled".into(), epochs }
-                    }
-                    other => TrialError::failed(other.to_string()),
-                });
-            }
-        };
-        let epochs = fitted.epochs.clone();
+                fit(&config.model, &config.train, data, trial.seed, self.shared.device, &mut tagged)
+            };
+            let fitted = match fitted {
+                Ok(f) => f,
+                Err(e) => {
+                    let status = match &e {
+                        TrainError::Stopped { stop: Stop::Pruned, .. } => TrialStatus::Pruned,
+                        _ => TrialStatus::Failed,
+                    };
+                    let _ = tb.finish(status, std::iter::empty(), 0);
+                    let so_far = |mut more: Vec<EpochMetrics>| {
+                        tag_fold(&mut more, walk_forward.then_some(fold.index));
+                        epochs.iter().cloned().chain(more).collect()
+                    };
+                    return Err(match e {
+                        TrainError::Stopped { stop: Stop::Pruned, epochs: e } => {
+                            TrialError::Pruned { epochs: so_far(e) }
+                        }
+                        TrainError::Diverged { epoch, epochs: e } => TrialError::Failed {
+                            reason: format!("loss became NaN at epoch {epoch}"),
+                            epochs: so_far(e),
+                        },
+                        TrainError::Stopped { epochs: e, .. } => {
+                            TrialError::Failed { reason: "cancelled".into(), epochs: so_far(e) }
+                        }
+                        other => TrialError::failed(other.to_string()),
+                    });
+                }
+            };
+            let mut fold_epochs = fitted.epochs.clone();
+            tag_fold(&mut fold_epochs, walk_forward.then_some(fold.index));
+            epochs.extend(fold_epochs);
+            device = fitted.device_name();
+            fitted_folds.push(fitted);
+        }
         let with_curve = |reason: String| TrialError::Failed { reason, epochs: epochs.clone() };
-        if config.train.save_model {
-            let path = self.shared.models_dir.join(format!("{}.safetensors", trial.id));
-            std::fs::create_dir_all(&self.shared.models_dir).map_err(|e| {
-                with_curve(format!("creating {}: {e}", self.shared.models_dir.display()))
-            })?;
-            fitted
-                .save(&path)
-                .map_err(|e| with_curve(format!("saving {}: {e}", path.display())))?;
+
+        let mut preds = Vec::with_capacity(folds.len());
+        for (fold, fitted) in folds.iter().zip(&fitted_folds) {
+            if config.train.save_model {
+                let name = if walk_forward {
+                    format!("{}-fold{}.safetensors", trial.id, fold.index)
+                } else {
+                    format!("{}.safetensors", trial.id)
+                };
+                let path = self.shared.models_dir.join(name);
+                std::fs::create_dir_all(&self.shared.models_dir).map_err(|e| {
+                    with_curve(format!("creating {}: {e}", self.shared.models_dir.display()))
+                })?;
+                fitted
+                    .save(&path)
+                    .map_err(|e| with_curve(format!("saving {}: {e}", path.display())))?;
+            }
+            let data = &fold.dataset;
+            preds.push(
+                fitted.predict(data, data.test.clone()).map_err(|e| with_curve(e.to_string()))?,
+            );
         }
 
-        let pred =
-            fitted.predict(&data, data.test.clone()).map_err(|e| with_curve(e.to_string()))?;
-        let values = config.strategy.per_bar(&pred, data.n_targets);
-        // The test span's decision bars, plus the bar after the last decision (to fill it).
-        let rows = data.decision_row[data.test.start]..=data.decision_row[data.test.end - 1] + 1;
+        // One backtest over the folds' test spans, back to back: the stitched out-of-sample
+        // equity curve. Each fold's values come from its own model.
+        let n_targets = folds[0].dataset.n_targets;
+        let mut values = Vec::new();
+        let mut fold_starts = Vec::with_capacity(folds.len());
+        for pred in &preds {
+            fold_starts.push(values.len());
+            values.extend(config.strategy.per_bar(pred, n_targets));
+        }
+        let first_row = {
+            let d = &folds[0].dataset;
+            d.decision_row[d.test.start]
+        };
+        let last_row = {
+            let d = &folds[folds.len() - 1].dataset;
+            d.decision_row[d.test.end - 1]
+        };
+        // The test decision bars, plus the bar after the last decision (to fill it).
+        let rows = first_row..=last_row + 1;
         let bars: Vec<Bar> = rows
             .clone()
             .map(|i| Bar {
@@ -205,12 +269,21 @@ impl PipelineObjective {
             .collect();
         let failed_backtest = |e: quantsweep_evaluate::EvaluateError| with_curve(e.to_string());
         let mut strategy = config.strategy.strategy(&values).map_err(failed_backtest)?;
-        let run = backtest(&bars, strategy.as_mut(), &config.backtest).map_err(failed_backtest)?;
+        let mut run =
+            backtest(&bars, strategy.as_mut(), &config.backtest).map_err(failed_backtest)?;
         // The baseline: buy and hold over the same bars, same fills and fees.
         let mut hold = StrategyConfig::BuyAndHold.strategy(&[]).map_err(failed_backtest)?;
         let baseline = backtest(&bars, hold.as_mut(), &config.backtest).map_err(failed_backtest)?;
 
         let periods = candles.timeframe().map_or(365.0, |tf| tf.periods_per_year());
+        let prediction_metrics = |pred: &[f32], actual: &[f32]| match config.target {
+            // Probabilities of "up": classification metrics.
+            TargetConfig::UpDown { .. } => classification_metrics(pred, actual),
+            TargetConfig::NextCloseRatios { .. } => {
+                regression_metrics(pred, actual, n_targets, 1.0)
+            }
+            _ => regression_metrics(pred, actual, n_targets, 0.0),
+        };
         let mut metrics = trading_metrics(&run.equity, periods);
         metrics.extend(trade_metrics(&run.trades));
         let hold_metrics = trading_metrics(&baseline.equity, periods);
@@ -224,33 +297,99 @@ impl PipelineObjective {
                 metrics.insert(key, *v);
             }
         }
-        let actual = data.y_slice(data.test.clone());
-        metrics.extend(match config.target {
-            // Probabilities of "up": classification metrics.
-            TargetConfig::UpDown { .. } => classification_metrics(&pred, actual),
-            TargetConfig::NextCloseRatios { .. } => {
-                regression_metrics(&pred, actual, data.n_targets, 1.0)
-            }
-            _ => regression_metrics(&pred, actual, data.n_targets, 0.0),
-        });
-        // The model's epoch: the best one when early stopping restored it.
-        let final_epoch = fitted.best_epoch.map_or(epochs.last(), |e| epochs.get(e));
-        if let Some(v) = final_epoch.and_then(|m| m.val_loss) {
+        let all_pred: Vec<f32> = preds.concat();
+        let all_actual: Vec<f32> =
+            folds.iter().flat_map(|f| f.dataset.y_slice(f.dataset.test.clone()).to_vec()).collect();
+        metrics.extend(prediction_metrics(&all_pred, &all_actual));
+        // The model's epoch: the best one when early stopping restored it; averaged over folds.
+        let finals: Vec<&EpochMetrics> = fitted_folds
+            .iter()
+            .filter_map(|f| f.best_epoch.map_or(f.epochs.last(), |e| f.epochs.get(e)))
+            .collect();
+        let mean = |get: &dyn Fn(&EpochMetrics) -> Option<f64>| {
+            let v: Vec<f64> = finals.iter().filter_map(|m| get(m)).collect();
+            (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+        };
+        if let Some(v) = mean(&|m| m.val_loss) {
             metrics.insert("val_loss".into(), v);
         }
-        if let Some(m) = final_epoch {
-            metrics.insert("train_loss".into(), m.train_loss);
+        if let Some(v) = mean(&|m| Some(m.train_loss)) {
+            metrics.insert("train_loss".into(), v);
+        }
+        // Validation metrics the training reported (`val_accuracy` with bce).
+        let extras: std::collections::BTreeSet<&String> =
+            finals.iter().flat_map(|m| m.extra.keys()).filter(|k| k.starts_with("val_")).collect();
+        for key in extras {
+            if let Some(v) = mean(&|m| m.extra.get(key).copied()) {
+                metrics.insert(key.clone(), v);
+            }
+        }
+
+        // Per fold: its stretch of the stitched curve (from the bar before its first decision
+        // fills to its last), and its predictions.
+        let mut fold_summaries = Vec::new();
+        if walk_forward {
+            for (k, fold) in folds.iter().enumerate() {
+                let start = fold_starts[k];
+                let end = fold_starts.get(k + 1).copied().unwrap_or(run.equity.len() - 1);
+                // A point belongs to the fold whose decisions made it (the last takes the end).
+                let stop = if k + 1 < folds.len() { end } else { run.equity.len() };
+                for p in &mut run.equity[start..stop] {
+                    p.fold = Some(fold.index as u32);
+                }
+                let d = &fold.dataset;
+                let mut m = trading_metrics(&run.equity[start..=end], periods);
+                m.extend(prediction_metrics(&preds[k], d.y_slice(d.test.clone())));
+                let at = |s: usize| candles.timestamp_ms[d.decision_row[s]];
+                fold_summaries.push(FoldSummary {
+                    fold: fold.index as u32,
+                    train_start_ms: at(0),
+                    train_end_ms: at(d.val.end.max(d.train.end) - 1),
+                    test_start_ms: at(d.test.start),
+                    test_end_ms: at(d.test.end - 1),
+                    metrics: m,
+                });
+            }
+            metrics.insert("folds".into(), folds.len() as f64);
         }
         tb.finish(TrialStatus::Complete, &metrics, epochs.len() as i64)
             .map_err(|e| with_curve(e.to_string()))?;
+        let leaky = folds.iter().any(|f| f.dataset.leaky());
         Ok(TrialResult {
             metrics,
             epochs,
             equity: run.equity,
             trades: run.trades,
-            device: fitted.device_name(),
-            leaky: data.leaky(),
+            folds: fold_summaries,
+            device,
+            leaky,
         })
+    }
+}
+
+/// Forwards epochs with a running epoch number across folds and the fold as an extra scalar.
+struct FoldObserver<'a> {
+    inner: &'a mut dyn Observer,
+    offset: usize,
+    fold: Option<usize>,
+}
+
+impl Observer for FoldObserver<'_> {
+    fn on_epoch(&mut self, epoch: usize, metrics: &EpochMetrics) -> ControlFlow<Stop> {
+        let mut m = metrics.clone();
+        if let Some(fold) = self.fold {
+            m.extra.insert("fold".into(), fold as f64);
+        }
+        self.inner.on_epoch(self.offset + epoch, &m)
+    }
+}
+
+/// Marks epochs with their walk-forward fold.
+fn tag_fold(epochs: &mut [EpochMetrics], fold: Option<usize>) {
+    if let Some(fold) = fold {
+        for m in epochs {
+            m.extra.insert("fold".into(), fold as f64);
+        }
     }
 }
 

@@ -34,5 +34,6 @@ pub use hint::did_you_mean;
 pub use observer::{EpochMetrics, NoopObserver, Observer, Stop, TeeObserver};
 pub use params::{ParamValue, Params};
 pub use trial::{
-    EquityPoint, Trade, TrialError, TrialId, TrialRecord, TrialResult, TrialSpec, TrialStatus,
+    EquityPoint, FoldSummary, Trade, TrialError, TrialId, TrialRecord, TrialResult, TrialSpec,
+    TrialStatus,
 };

@@ -40,6 +40,27 @@ pub struct EquityPoint {
     pub cash: f64,
     /// Cash plus position marked at `price`.
     pub equity: f64,
+    /// The walk-forward fold whose model decided this bar (none without walk-forward).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fold: Option<u32>,
+}
+
+/// One walk-forward fold of a trial: its spans and its share of the metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FoldSummary {
+    /// 0-based, in time order.
+    pub fold: u32,
+    /// Decision time of the first and last training sample, ms since the Unix epoch.
+    pub train_start_ms: i64,
+    /// See `train_start_ms`.
+    pub train_end_ms: i64,
+    /// Decision time of the first and last test sample.
+    pub test_start_ms: i64,
+    /// See `test_start_ms`.
+    pub test_end_ms: i64,
+    /// Metrics of this fold's test span (its stretch of the stitched equity curve, its
+    /// predictions).
+    pub metrics: BTreeMap<String, f64>,
 }
 
 /// One round trip of a backtest: from flat (or a reversal) to flat again.
@@ -77,6 +98,9 @@ pub struct TrialResult {
     /// The backtest's round trips.
     #[serde(default)]
     pub trades: Vec<Trade>,
+    /// Walk-forward folds (empty without walk-forward).
+    #[serde(default)]
+    pub folds: Vec<FoldSummary>,
     /// The device the trial trained on (`cpu`, `cuda:0`).
     pub device: String,
     /// The validation samples overlapped the training windows (`split.kind: shuffled`): its
@@ -162,6 +186,9 @@ pub struct TrialRecord {
     /// The backtest's round trips (empty unless complete).
     #[serde(default)]
     pub trades: Vec<Trade>,
+    /// Walk-forward folds (empty unless complete and walk-forward).
+    #[serde(default)]
+    pub folds: Vec<FoldSummary>,
     /// Start time, milliseconds since the Unix epoch.
     pub started_at_ms: i64,
     /// End time, milliseconds since the Unix epoch.
@@ -188,6 +215,7 @@ impl TrialRecord {
         duration_s: f64,
     ) -> Self {
         let leaky = outcome.as_ref().is_ok_and(|r| r.leaky);
+        let folds = outcome.as_ref().map(|r| r.folds.clone()).unwrap_or_default();
         let (status, error, metrics, epochs, equity, trades, device) = match outcome {
             Ok(r) => {
                 (TrialStatus::Complete, None, r.metrics, r.epochs, r.equity, r.trades, r.device)
@@ -219,6 +247,7 @@ impl TrialRecord {
             epochs,
             equity,
             trades,
+            folds,
             started_at_ms,
             finished_at_ms,
             duration_s,

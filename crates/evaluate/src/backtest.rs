@@ -250,6 +250,7 @@ impl<'a> Book<'a> {
             position: self.units,
             cash: self.cash,
             equity: self.cash + self.units * bar.close,
+            fold: None,
         }
     }
 

@@ -250,6 +250,7 @@ mod tests {
                 position: 1.0,
                 cash: 0.0,
                 equity: e,
+                fold: None,
             })
             .collect()
     }

@@ -754,6 +754,11 @@ pub enum SplitKind {
     /// validation samples are drawn at random from the rest, so validation windows overlap
     /// training windows. Every result carries `leaky = true`.
     Shuffled,
+    /// Walk-forward: consecutive test spans of `test_bars` samples, each with a model trained
+    /// on the `train_bars` samples before it (or all of them, `expanding`), separated by the
+    /// purge gap and `embargo_bars`; `val` is a fraction of each training window. freqAI's
+    /// `train_period_days` / `backtest_period_days`.
+    WalkForward,
 }
 
 /// Class balancing of a binary target.
@@ -793,6 +798,23 @@ pub struct SplitConfig {
     /// Seed of the `shuffled` split's permutation. Default: 0.
     #[serde(default)]
     pub seed: u64,
+    /// `walk_forward`: samples in each training window (validation included).
+    #[serde(default)]
+    pub train_bars: Option<usize>,
+    /// `walk_forward`: samples in each test span.
+    #[serde(default)]
+    pub test_bars: Option<usize>,
+    /// `walk_forward`: samples between consecutive test starts. Default: `test_bars`.
+    #[serde(default)]
+    pub step_bars: Option<usize>,
+    /// `walk_forward`: train on everything before each test span, not only the last
+    /// `train_bars`. Default: false (rolling).
+    #[serde(default)]
+    pub expanding: bool,
+    /// `walk_forward`: samples left out between each training window and its test span,
+    /// beyond the purge gap (for serially correlated inputs). Default: 0.
+    #[serde(default)]
+    pub embargo_bars: usize,
 }
 
 fn default_fraction() -> f64 {
@@ -807,6 +829,11 @@ impl Default for SplitConfig {
             test: default_fraction(),
             balance: Balance::None,
             seed: 0,
+            train_bars: None,
+            test_bars: None,
+            step_bars: None,
+            expanding: false,
+            embargo_bars: 0,
         }
     }
 }

@@ -36,4 +36,4 @@ pub use config::{
 };
 pub use error::FeatureError;
 pub use table::FeatureTable;
-pub use windows::Dataset;
+pub use windows::{Dataset, Fold};

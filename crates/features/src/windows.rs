@@ -55,11 +55,27 @@ pub struct Dataset {
     pub scaler: Vec<(f64, f64)>,
 }
 
-impl Dataset {
-    /// Cuts windows and targets from `table` and splits them.
-    pub fn build(
+/// The samples every split of the same data shares: the decision rows whose window is clean
+/// and whose target is known, with the input columns and targets they read.
+struct Samples<'a> {
+    inputs: Vec<&'a [f64]>,
+    input_names: Vec<String>,
+    targets: Vec<Vec<f64>>,
+    /// Candle row of each sample, increasing.
+    rows: Vec<usize>,
+    /// Window length and target horizon.
+    w: usize,
+    h: usize,
+    n: usize,
+    first_valid: usize,
+    skipped: usize,
+    feature_leaks: Vec<String>,
+}
+
+impl<'a> Samples<'a> {
+    fn new(
         candles: &Candles,
-        table: &FeatureTable,
+        table: &'a FeatureTable,
         window: &WindowConfig,
         target: &TargetConfig,
         split: &SplitConfig,
@@ -77,7 +93,7 @@ impl Dataset {
                 return Err(invalid(key, &format!("must be in [0, 1), got {f}")));
             }
         }
-        if split.test == 0.0 {
+        if split.test == 0.0 && split.kind != SplitKind::WalkForward {
             return Err(invalid("split.test", "must be above 0: the backtest needs a test span"));
         }
         if split.balance != Balance::None && !target.is_binary() {
@@ -113,7 +129,7 @@ impl Dataset {
         let first_valid = (0..n).find(|&i| bad_before[i + 1] == bad_before[i]).unwrap_or(n);
         let mut rows = Vec::new();
         let mut skipped = 0;
-        for t in w - 1..n {
+        for t in w.saturating_sub(1)..n {
             let clean = bad_before[t + 1] == bad_before[t + 1 - w];
             let known = targets.iter().all(|y| y[t].is_finite());
             if clean && known {
@@ -122,114 +138,244 @@ impl Dataset {
                 skipped += 1;
             }
         }
-        let samples = rows.len();
+        let feature_leaks = table
+            .leaky_features
+            .iter()
+            .map(|f| format!("feature `{f}` reads later candles"))
+            .collect();
+        Ok(Samples {
+            inputs,
+            input_names,
+            targets,
+            rows,
+            w,
+            h,
+            n,
+            first_valid,
+            skipped,
+            feature_leaks,
+        })
+    }
 
-        let gap = w + h;
-        let n_test = ((samples as f64) * split.test).round() as usize;
-        let n_val = ((samples as f64) * split.val).round() as usize;
-        let test = samples.saturating_sub(n_test)..samples;
-        let pool_end = test.start.saturating_sub(gap);
-        let (mut train_idx, mut val_idx): (Vec<usize>, Vec<usize>) = match split.kind {
-            SplitKind::Chronological => {
-                let val = if n_val == 0 {
-                    pool_end..pool_end
-                } else {
-                    test.start.saturating_sub(gap + n_val)..pool_end
-                };
-                let train_end = if n_val == 0 { pool_end } else { val.start.saturating_sub(gap) };
-                ((0..train_end).collect(), val.collect())
-            }
-            SplitKind::Shuffled => {
-                let mut pool: Vec<usize> = (0..pool_end).collect();
-                if split.balance == Balance::Truncate {
-                    pool = truncate_classes(&pool, &rows, &targets[0]);
-                }
-                shuffle(&mut pool, split.seed);
-                let val = pool.split_off(pool.len().saturating_sub(n_val));
-                (pool, val)
-            }
-        };
-        if train_idx.len() < 2 * gap || test.is_empty() {
+    /// The purge gap: no target of one span shares a bar with another span's windows.
+    fn gap(&self) -> usize {
+        self.w + self.h
+    }
+
+    /// Training and validation samples of the window `start..end` (chronological: validation
+    /// last, purged), balanced if asked; errors when the training part is too short.
+    fn train_val(
+        &self,
+        start: usize,
+        end: usize,
+        split: &SplitConfig,
+        what: &str,
+    ) -> Result<(Vec<usize>, Vec<usize>), FeatureError> {
+        let n_val = (((end - start) as f64) * split.val).round() as usize;
+        let gap = self.gap();
+        let val = end.saturating_sub(n_val)..end;
+        let train_end = if n_val == 0 { end } else { val.start.saturating_sub(gap) };
+        let train: Vec<usize> = (start..train_end.max(start)).collect();
+        if train.len() < 2 * gap {
             return Err(FeatureError::NotEnoughData(format!(
-                "{n} candles give {samples} samples after warm-up ({first_valid} bars), windows of \
-                 {w} and a horizon of {h}: too few for a training span after the validation \
-                 ({n_val}) and test ({n_test}) spans and purge gaps of {gap}; use more data or \
-                 smaller split.val / split.test"
+                "{what}: {} training samples after the validation span ({n_val}) and a purge gap of \
+                 {gap}: fewer than twice the gap; use more data or a longer training window",
+                train.len()
             )));
         }
-        let before = train_idx.len() + val_idx.len();
-        if split.balance == Balance::Truncate && split.kind == SplitKind::Chronological {
-            train_idx = truncate_classes(&train_idx, &rows, &targets[0]);
-            val_idx = truncate_classes(&val_idx, &rows, &targets[0]);
-        }
-        let balanced_out = match split.kind {
-            SplitKind::Chronological => before - train_idx.len() - val_idx.len(),
-            SplitKind::Shuffled => pool_end - before,
-        };
+        let val: Vec<usize> = if n_val == 0 { Vec::new() } else { val.collect() };
+        Ok(if split.balance == Balance::Truncate {
+            (
+                truncate_classes(&train, &self.rows, &self.targets[0]),
+                truncate_classes(&val, &self.rows, &self.targets[0]),
+            )
+        } else {
+            (train, val)
+        })
+    }
+
+    /// The dataset of these training, validation and test samples: inputs scaled with
+    /// statistics of the rows the training windows read, and nothing later.
+    fn assemble(
+        &self,
+        train_idx: &[usize],
+        val_idx: &[usize],
+        test: Range<usize>,
+        scale: Scale,
+        mut leaks: Vec<String>,
+        balanced_out: usize,
+    ) -> Result<Dataset, FeatureError> {
         if train_idx.is_empty() {
             return Err(FeatureError::NotEnoughData(
                 "split.balance: the training span has only one class".into(),
             ));
         }
-
-        // Scaler statistics from the rows the training windows read, and nothing later.
-        let scaler: Vec<(f64, f64)> = match window.scale {
-            Scale::None | Scale::Minmax => vec![(0.0, 1.0); inputs.len()],
+        let (w, n) = (self.w, self.n);
+        let scaler: Vec<(f64, f64)> = match scale {
+            Scale::None | Scale::Minmax => vec![(0.0, 1.0); self.inputs.len()],
             Scale::Standard => {
                 let mut read = vec![false; n];
-                for &s in &train_idx {
-                    read[rows[s] + 1 - w..=rows[s]].fill(true);
+                for &s in train_idx {
+                    read[self.rows[s] + 1 - w..=self.rows[s]].fill(true);
                 }
-                inputs.iter().map(|c| mean_std(c, &read)).collect()
+                self.inputs.iter().map(|c| mean_std(c, &read)).collect()
             }
         };
-
         let order: Vec<usize> =
-            train_idx.iter().chain(&val_idx).copied().chain(test.clone()).collect();
-        let f = inputs.len();
-        let width = targets.len();
+            train_idx.iter().chain(val_idx).copied().chain(test.clone()).collect();
+        let f = self.inputs.len();
+        let width = self.targets.len();
         let mut x = Vec::with_capacity(order.len() * w * f);
         let mut y = Vec::with_capacity(order.len() * width);
         let mut column = vec![0.0; w];
         for &s in &order {
-            let t = rows[s];
+            let t = self.rows[s];
             let at = x.len();
             x.resize(at + w * f, 0.0);
-            for (k, (c, (mean, std))) in inputs.iter().zip(&scaler).enumerate() {
+            for (k, (c, (mean, std))) in self.inputs.iter().zip(&scaler).enumerate() {
                 column.copy_from_slice(&c[t + 1 - w..=t]);
-                if window.scale == Scale::Minmax {
+                if scale == Scale::Minmax {
                     minmax_window(&mut column);
                 }
                 for (r, v) in column.iter().enumerate() {
                     x[at + r * f + k] = ((v - mean) / std) as f32;
                 }
             }
-            y.extend(targets.iter().map(|col| col[t] as f32));
+            y.extend(self.targets.iter().map(|col| col[t] as f32));
         }
         let (n_train, n_val) = (train_idx.len(), val_idx.len());
-        let test = n_train + n_val..order.len();
-        let mut leaks = Vec::new();
-        if split.kind == SplitKind::Shuffled {
-            leaks.push("shuffled split".to_owned());
-        }
-        leaks.extend(
-            table.leaky_features.iter().map(|f| format!("feature `{f}` reads later candles")),
-        );
-        Ok(Self {
+        leaks.extend(self.feature_leaks.iter().cloned());
+        Ok(Dataset {
             x,
             y,
-            decision_row: order.iter().map(|&s| rows[s]).collect(),
+            decision_row: order.iter().map(|&s| self.rows[s]).collect(),
             input_bars: w,
-            input_names,
+            input_names: self.input_names.clone(),
             n_targets: width,
             train: 0..n_train,
             val: n_train..n_train + n_val,
-            test,
+            test: n_train + n_val..order.len(),
             leaks,
-            skipped,
+            skipped: self.skipped,
             balanced_out,
             scaler,
         })
+    }
+}
+
+/// One walk-forward fold: a dataset whose test span is the fold's, and where it sits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fold {
+    /// 0-based, in time order.
+    pub index: usize,
+    /// Training (and validation) samples, then this fold's test samples.
+    pub dataset: Dataset,
+}
+
+impl Dataset {
+    /// Cuts windows and targets from `table` and splits them. With `split.kind: walk_forward`,
+    /// the first fold (see [`Dataset::walk_forward`]).
+    pub fn build(
+        candles: &Candles,
+        table: &FeatureTable,
+        window: &WindowConfig,
+        target: &TargetConfig,
+        split: &SplitConfig,
+    ) -> Result<Self, FeatureError> {
+        if split.kind == SplitKind::WalkForward {
+            let mut folds = Self::walk_forward(candles, table, window, target, split)?;
+            return Ok(folds.swap_remove(0).dataset);
+        }
+        let s = Samples::new(candles, table, window, target, split)?;
+        let (samples, gap, n, w, h) = (s.rows.len(), s.gap(), s.n, s.w, s.h);
+        let n_test = ((samples as f64) * split.test).round() as usize;
+        let n_val = ((samples as f64) * split.val).round() as usize;
+        let test = samples.saturating_sub(n_test)..samples;
+        let pool_end = test.start.saturating_sub(gap);
+        let too_few = || {
+            FeatureError::NotEnoughData(format!(
+                "{n} candles give {samples} samples after warm-up ({} bars), windows of {w} and a \
+                 horizon of {h}: too few for a training span after the validation ({n_val}) and \
+                 test ({n_test}) spans and purge gaps of {gap}; use more data or smaller \
+                 split.val / split.test",
+                s.first_valid
+            ))
+        };
+        if test.is_empty() {
+            return Err(too_few());
+        }
+        match split.kind {
+            SplitKind::Shuffled => {
+                let mut pool: Vec<usize> = (0..pool_end).collect();
+                if split.balance == Balance::Truncate {
+                    pool = truncate_classes(&pool, &s.rows, &s.targets[0]);
+                }
+                shuffle(&mut pool, split.seed);
+                let val = pool.split_off(pool.len().saturating_sub(n_val));
+                if pool.len() < 2 * gap {
+                    return Err(too_few());
+                }
+                let balanced_out = pool_end - pool.len() - val.len();
+                let leaks = vec!["shuffled split".to_owned()];
+                s.assemble(&pool, &val, test, window.scale, leaks, balanced_out)
+            }
+            _ => {
+                // The validation span is `n_val` samples (a fraction of all of them) before the
+                // test span's purge gap: as a fraction of what precedes that gap.
+                let fraction = if pool_end > 0 { n_val as f64 / pool_end as f64 } else { 0.0 };
+                let local = SplitConfig { val: fraction, ..split.clone() };
+                let (train, val) =
+                    s.train_val(0, pool_end, &local, "split").map_err(|_| too_few())?;
+                let kept = pool_end - if n_val == 0 { 0 } else { gap };
+                let balanced_out = kept - train.len() - val.len();
+                s.assemble(&train, &val, test, window.scale, Vec::new(), balanced_out)
+            }
+        }
+    }
+
+    /// Walk-forward folds (`split.kind: walk_forward`): test spans of `split.test_bars`
+    /// samples every `split.step_bars`, from the first point with `split.train_bars` samples
+    /// and the purge gap (window + horizon) plus `split.embargo_bars` before it; each fold
+    /// trains on the `train_bars` samples before its gap (or all earlier ones, `expanding`),
+    /// the last `split.val` of them as its validation span, and scales its inputs with its
+    /// own training statistics. The last test span may be shorter.
+    pub fn walk_forward(
+        candles: &Candles,
+        table: &FeatureTable,
+        window: &WindowConfig,
+        target: &TargetConfig,
+        split: &SplitConfig,
+    ) -> Result<Vec<Fold>, FeatureError> {
+        let need = |key: &str, v: Option<usize>| match v {
+            Some(v) if v > 0 => Ok(v),
+            _ => Err(invalid(key, "walk_forward needs a positive number of samples")),
+        };
+        let train_bars = need("split.train_bars", split.train_bars)?;
+        let test_bars = need("split.test_bars", split.test_bars)?;
+        let step = need("split.step_bars", split.step_bars.or(Some(test_bars)))?;
+        let s = Samples::new(candles, table, window, target, split)?;
+        let samples = s.rows.len();
+        let gap = s.gap() + split.embargo_bars;
+        let first = train_bars + gap;
+        if first >= samples {
+            return Err(FeatureError::NotEnoughData(format!(
+                "split.train_bars: {samples} samples leave no test span after a training window \
+                 of {train_bars} and a gap of {gap} (window + horizon + embargo)"
+            )));
+        }
+        let mut folds = Vec::new();
+        let mut start = first;
+        while start < samples {
+            let test = start..(start + test_bars).min(samples);
+            let end = start - gap;
+            let begin = if split.expanding { 0 } else { end - train_bars };
+            let what = format!("split.train_bars (fold {})", folds.len());
+            let (train, val) = s.train_val(begin, end, split, &what)?;
+            let dataset = s.assemble(&train, &val, test, window.scale, Vec::new(), 0)?;
+            folds.push(Fold { index: folds.len(), dataset });
+            start += step;
+        }
+        Ok(folds)
     }
 
     /// True when results built on this dataset are leaky (see [`Dataset::leaks`]).
@@ -550,5 +696,84 @@ mod tests {
         )
         .expect_err("unknown");
         assert!(err.to_string().contains("macd.signal"), "{err}");
+    }
+
+    fn folds(c: &Candles, split: &SplitConfig, scale: Scale) -> Vec<Fold> {
+        let table = FeatureTable::build(c, &features()).expect("features");
+        let window = WindowConfig { input_bars: 5, inputs: None, scale };
+        let target = TargetConfig::NextCloseRatios { horizon_bars: 3 };
+        Dataset::walk_forward(c, &table, &window, &target, split).expect("folds")
+    }
+
+    fn walk(train: usize, test: usize, expanding: bool, embargo: usize) -> SplitConfig {
+        SplitConfig {
+            kind: SplitKind::WalkForward,
+            val: 0.25,
+            train_bars: Some(train),
+            test_bars: Some(test),
+            expanding,
+            embargo_bars: embargo,
+            ..SplitConfig::default()
+        }
+    }
+
+    /// Test spans follow each other without overlap to the last sample; each fold trains only
+    /// on samples that end a purge gap (window + horizon) plus the embargo before its test
+    /// span; rolling windows keep `train_bars` samples, expanding ones start at the first.
+    #[test]
+    fn walk_forward_folds_tile_the_samples_and_train_only_on_the_past() {
+        let c = candles(600);
+        let all = build(&c, Scale::None);
+        for (expanding, embargo) in [(false, 0), (true, 4)] {
+            let f = folds(&c, &walk(200, 50, expanding, embargo), Scale::None);
+            let tested: Vec<usize> = f
+                .iter()
+                .flat_map(|f| f.dataset.decision_row[f.dataset.test.clone()].to_vec())
+                .collect();
+            assert!(tested.windows(2).all(|p| p[1] > p[0]), "test spans in order, no overlap");
+            assert_eq!(tested.last(), all.decision_row.last(), "the last sample is tested");
+            assert!(f[..f.len() - 1].iter().all(|f| f.dataset.test.len() == 50));
+            for fold in &f {
+                let d = &fold.dataset;
+                let first_test = d.decision_row[d.test.start];
+                // The latest bar any training or validation target reads is before the first
+                // test window's first bar, by the embargo at least.
+                let last_fit = d.decision_row[..d.test.start].iter().max().expect("training");
+                assert!(last_fit + 3 + embargo < first_test + 1 - 5, "fold {}", fold.index);
+                let fit = d.train.len() + d.val.len() + 8; // + the purge between them
+                if expanding {
+                    assert_eq!(d.decision_row[0], all.decision_row[0]);
+                } else {
+                    assert_eq!(fit, 200, "fold {}", fold.index);
+                    assert_eq!(d.val.len(), 50);
+                }
+            }
+            // Samples here are consecutive bars: the first test sample comes `train_bars`
+            // plus the gap after the first sample.
+            let d = &f[0].dataset;
+            assert_eq!(d.decision_row[d.test.start] - d.decision_row[0], 200 + 8 + embargo);
+        }
+    }
+
+    /// Each fold fits its scaler on its own training window: prices changed after a fold's
+    /// training window leave that fold's training inputs unchanged.
+    #[test]
+    fn walk_forward_scalers_see_only_their_training_window() {
+        let c = candles(600);
+        let split = walk(200, 50, false, 0);
+        let f = folds(&c, &split, Scale::Standard);
+        let fold = &f[2].dataset;
+        let last = fold.decision_row[fold.val.end - 1];
+        let mut shocked = c.clone();
+        for i in last + 1..shocked.len() {
+            shocked.close[i] *= 3.0;
+        }
+        let g = folds(&shocked, &split, Scale::Standard);
+        assert_eq!(fold.scaler, g[2].dataset.scaler);
+        assert_eq!(fold.x_slice(fold.train.clone()), g[2].dataset.x_slice(fold.train.clone()));
+        // Fold 3 trains inside fold 2's window (its last 50 samples are validation); fold 4
+        // trains past it.
+        assert_eq!(f[3].dataset.scaler, g[3].dataset.scaler);
+        assert_ne!(f[4].dataset.scaler, g[4].dataset.scaler);
     }
 }

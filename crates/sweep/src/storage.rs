@@ -15,7 +15,7 @@ use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
-use quantsweep_core::{ParamValue, Trade, TrialRecord, TrialStatus};
+use quantsweep_core::{FoldSummary, ParamValue, Trade, TrialRecord, TrialStatus};
 use serde_json::json;
 
 use crate::SweepError;
@@ -82,8 +82,8 @@ impl Journal {
     }
 }
 
-/// Writes `trials.parquet`, `epochs.parquet`, `equity.parquet`, `trades.parquet` and
-/// `summary.json` under
+/// Writes `trials.parquet`, `epochs.parquet`, `equity.parquet`, `trades.parquet`,
+/// `folds.parquet` (walk-forward runs) and `summary.json` under
 /// `dir`, each to a temporary name first and then renamed, so a reader never sees half a file.
 /// `extra` entries (statistics of the sweep as a whole) are added to `summary.json`.
 pub fn write_tables(
@@ -98,6 +98,9 @@ pub fn write_tables(
     write_parquet(&dir.join("epochs.parquet"), epochs_batch(&records)?)?;
     write_parquet(&dir.join("equity.parquet"), equity_batch(&records)?)?;
     write_parquet(&dir.join("trades.parquet"), trades_batch(&records)?)?;
+    if records.iter().any(|r| !r.folds.is_empty()) {
+        write_parquet(&dir.join("folds.parquet"), folds_batch(&records)?)?;
+    }
     let mut summary = summary(&records, metric);
     if let Some(object) = summary.as_object_mut() {
         object.extend(extra.clone());
@@ -276,15 +279,15 @@ fn equity_batch(records: &[&TrialRecord]) -> Result<RecordBatch, SweepError> {
     let f = |get: fn(&quantsweep_core::EquityPoint) -> f64| -> ArrayRef {
         Arc::new(Float64Array::from_iter_values(rows.iter().map(|(_, p)| get(p))))
     };
-    let schema = Schema::new(vec![
+    let mut fields = vec![
         Field::new("trial_id", DataType::Int64, false),
         Field::new("timestamp", utc_ms(), false),
         Field::new("price", DataType::Float64, false),
         Field::new("position", DataType::Float64, false),
         Field::new("cash", DataType::Float64, false),
         Field::new("equity", DataType::Float64, false),
-    ]);
-    let columns: Vec<ArrayRef> = vec![
+    ];
+    let mut columns: Vec<ArrayRef> = vec![
         Arc::new(Int64Array::from_iter_values(rows.iter().map(|(t, _)| *t as i64))),
         Arc::new(
             TimestampMillisecondArray::from_iter_values(rows.iter().map(|(_, p)| p.timestamp_ms))
@@ -295,7 +298,49 @@ fn equity_batch(records: &[&TrialRecord]) -> Result<RecordBatch, SweepError> {
         f(|p| p.cash),
         f(|p| p.equity),
     ];
-    Ok(RecordBatch::try_new(Arc::new(schema), columns)?)
+    // Walk-forward runs say which fold's model decided each bar.
+    if rows.iter().any(|(_, p)| p.fold.is_some()) {
+        fields.push(Field::new("fold", DataType::Int64, true));
+        columns
+            .push(Arc::new(Int64Array::from_iter(rows.iter().map(|(_, p)| p.fold.map(i64::from)))));
+    }
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+}
+
+/// One row per trial and walk-forward fold: its spans and metrics (`metric.<name>`).
+fn folds_batch(records: &[&TrialRecord]) -> Result<RecordBatch, SweepError> {
+    let rows: Vec<(u64, &FoldSummary)> =
+        records.iter().flat_map(|r| r.folds.iter().map(move |f| (r.spec.id.0, f))).collect();
+    let time = |get: fn(&FoldSummary) -> i64| -> ArrayRef {
+        Arc::new(
+            TimestampMillisecondArray::from_iter_values(rows.iter().map(|(_, f)| get(f)))
+                .with_timezone("UTC"),
+        )
+    };
+    let mut fields = vec![
+        Field::new("trial_id", DataType::Int64, false),
+        Field::new("fold", DataType::Int64, false),
+        Field::new("train_start", utc_ms(), false),
+        Field::new("train_end", utc_ms(), false),
+        Field::new("test_start", utc_ms(), false),
+        Field::new("test_end", utc_ms(), false),
+    ];
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|(t, _)| *t as i64))),
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|(_, f)| i64::from(f.fold)))),
+        time(|f| f.train_start_ms),
+        time(|f| f.train_end_ms),
+        time(|f| f.test_start_ms),
+        time(|f| f.test_end_ms),
+    ];
+    let names: BTreeSet<&String> = rows.iter().flat_map(|(_, f)| f.metrics.keys()).collect();
+    for name in names {
+        fields.push(Field::new(format!("metric.{name}"), DataType::Float64, true));
+        columns.push(Arc::new(Float64Array::from_iter(
+            rows.iter().map(|(_, f)| f.metrics.get(name).copied()),
+        )));
+    }
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
 }
 
 fn trades_batch(records: &[&TrialRecord]) -> Result<RecordBatch, SweepError> {

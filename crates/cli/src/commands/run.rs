@@ -216,8 +216,9 @@ fn print_summary(
     for r in records.iter().filter(|r| r.error.is_some()).take(3) {
         println!("trial {} failed: {}", r.spec.id, r.error.as_deref().unwrap_or_default());
     }
+    let folds = if records.iter().any(|r| !r.folds.is_empty()) { ", folds.parquet" } else { "" };
     println!(
-        "tables: {0}/trials.parquet, epochs.parquet, equity.parquet, trades.parquet; TensorBoard: tensorboard --logdir {0}/tensorboard",
+        "tables: {0}/trials.parquet, epochs.parquet, equity.parquet, trades.parquet{folds}; TensorBoard: tensorboard --logdir {0}/tensorboard",
         out.display()
     );
 }
