@@ -246,9 +246,21 @@ impl Pipeline {
                 )
             })?
         };
+        let mut config = config;
+        // Without a `strategy:`, an up/down classifier trades its probabilities (long above
+        // 0.5), not price ratios.
+        let raw: Value = serde_yaml::from_str(&text).unwrap_or(Value::Null);
+        let strategy_given =
+            raw.get("strategy").is_some() || overrides.iter().any(|o| o.starts_with("strategy"));
+        if !strategy_given
+            && matches!(config.target, quantsweep_features::TargetConfig::UpDown { .. })
+        {
+            config.strategy = StrategyConfig::Classifier { long_above: 0.5, flat_below: 0.5 };
+        }
         let value = serde_yaml::to_value(&config).context("re-serializing the pipeline")?;
         validate_data(&config.data).with_context(|| format!("{}", path.display()))?;
         validate_features(path, &text, &config.features)?;
+        validate_evaluation(&config).with_context(|| format!("{}", path.display()))?;
         for (i, f) in config.features.iter().enumerate() {
             if let Some(quantsweep_features::Param::Text(pair)) = f.params.get("pair") {
                 config
@@ -497,6 +509,23 @@ pub fn parse_date(key: &str, s: &str) -> Result<i64> {
     }
 }
 
+/// The strategy and backtest values, and a strategy that can read what the target predicts.
+fn validate_evaluation(config: &PipelineConfig) -> Result<()> {
+    config.strategy.validate()?;
+    config.backtest.validate()?;
+    let reads_ratios = matches!(
+        config.strategy,
+        StrategyConfig::LongFlat { .. } | StrategyConfig::BlanklyProportional { .. }
+    );
+    if reads_ratios && matches!(config.target, quantsweep_features::TargetConfig::UpDown { .. }) {
+        bail!(
+            "strategy.kind: this strategy reads predicted price ratios, but target up_down \
+             predicts probabilities of a rise: use kind: classifier"
+        );
+    }
+    Ok(())
+}
+
 fn validate_data(data: &DataConfig) -> Result<()> {
     data.range()?;
     if let Some(tf) = &data.resample {
@@ -522,6 +551,21 @@ sweep:
     train.lr: {values: [0.1, 0.01]}
     model.hidden: {values: [4, 8]}
 ";
+
+    /// An up/down target without a strategy trades its probabilities; one that reads price
+    /// ratios is refused with the fix.
+    #[test]
+    fn an_up_down_target_gets_the_classifier_strategy() {
+        let text = MINIMAL.replace("{kind: next_close_ratios}", "{kind: up_down}");
+        let (_d, path) = write(&text);
+        let p = Pipeline::load(&path, &[]).expect("valid");
+        assert!(matches!(p.config.strategy, StrategyConfig::Classifier { .. }));
+        let err = Pipeline::load(&path, &["strategy.kind=long_flat".into()]).expect_err("ratios");
+        assert!(
+            format!("{err:#}")
+                .contains("strategy.kind: this strategy reads predicted price ratios")
+        );
+    }
 
     fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().expect("temp dir");

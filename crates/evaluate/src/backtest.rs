@@ -174,6 +174,85 @@ pub fn backtest(
     Ok(Backtest { equity, trades, fills: book.fills, fees: book.fees })
 }
 
+/// One pair of a portfolio: its bars (on the portfolio's common time index) and strategy.
+pub struct Leg<'a> {
+    /// The pair's name (`BTC/USDT`), for errors and tables.
+    pub pair: String,
+    /// Its bars.
+    pub bars: &'a [Bar],
+    /// Its strategy, acting on its own predictions.
+    pub strategy: Box<dyn Strategy>,
+}
+
+/// A portfolio backtest: the summed curve and each pair's own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Portfolio {
+    /// Cash and equity summed over the pairs at each bar; `position` is the gross value held
+    /// (Σ |units · close|) and `price` NaN, as there is no single asset.
+    pub equity: Vec<EquityPoint>,
+    /// Each pair's backtest, with its share of the cash.
+    pub legs: Vec<(String, Backtest)>,
+}
+
+/// Trades several pairs side by side with equal allocation: each gets `initial_cash / n`
+/// and runs its own strategy; the portfolio's curve is their sum. The pairs' bars must share
+/// one time index (load them aligned).
+pub fn backtest_portfolio(
+    legs: Vec<Leg>,
+    cfg: &BacktestConfig,
+) -> Result<Portfolio, EvaluateError> {
+    cfg.validate()?;
+    let Some(first) = legs.first() else {
+        return Err(EvaluateError::invalid("data.pairs", "a portfolio needs at least one pair"));
+    };
+    let index: Vec<i64> = first.bars.iter().map(|b| b.timestamp_ms).collect();
+    for leg in &legs {
+        if leg.bars.is_empty() {
+            let message = format!("pair `{}` has no prices in the backtest span", leg.pair);
+            return Err(EvaluateError::invalid("data.pairs", &message));
+        }
+        if leg.bars.len() != index.len()
+            || leg.bars.iter().zip(&index).any(|(b, t)| b.timestamp_ms != *t)
+        {
+            let message = format!(
+                "pair `{}`'s {} bars do not line up with pair `{}`'s {}: load the pairs aligned",
+                leg.pair,
+                leg.bars.len(),
+                first.pair,
+                index.len()
+            );
+            return Err(EvaluateError::invalid("data.pairs", &message));
+        }
+    }
+    let share =
+        BacktestConfig { initial_cash: cfg.initial_cash / legs.len() as f64, ..cfg.clone() };
+    let mut runs = Vec::with_capacity(legs.len());
+    for mut leg in legs {
+        let run = backtest(leg.bars, leg.strategy.as_mut(), &share)?;
+        runs.push((leg.pair, run));
+    }
+    let equity = (0..index.len())
+        .map(|i| {
+            let points = runs.iter().map(|(_, r)| &r.equity[i]);
+            let (mut cash, mut equity, mut gross) = (0.0, 0.0, 0.0);
+            for p in points {
+                cash += p.cash;
+                equity += p.equity;
+                gross += (p.position * p.price).abs();
+            }
+            EquityPoint {
+                timestamp_ms: index[i],
+                price: f64::NAN,
+                position: gross,
+                cash,
+                equity,
+                fold: None,
+            }
+        })
+        .collect();
+    Ok(Portfolio { equity, legs: runs })
+}
+
 /// The account: cash, units, fills, and the round trip in progress.
 struct Book<'a> {
     cfg: &'a BacktestConfig,
@@ -481,6 +560,42 @@ mod tests {
             backtest(&b, &mut Fixed(vec![Some(Decision::Units(1.0)), None, None, None]), &small)
                 .expect("valid");
         assert_eq!(r.fills, 0);
+    }
+
+    /// Equal allocation: each pair trades half the cash; the portfolio is their sum. Pairs
+    /// off the common time index, or without prices, are refused by name.
+    #[test]
+    fn portfolios_split_the_cash_and_sum_the_pairs() {
+        let (a, b) = (bars(&[100.0, 110.0, 121.0]), bars(&[50.0, 45.0, 40.0]));
+        let leg = |pair: &str, bars, signals: &[bool]| Leg {
+            pair: pair.into(),
+            bars,
+            strategy: Box::new(long_flat(signals)),
+        };
+        let p = backtest_portfolio(
+            vec![leg("A", &a, &[true, true, true]), leg("B", &b, &[true, true, true])],
+            &no_fees(),
+        )
+        .expect("valid");
+        let half = BacktestConfig { initial_cash: 5_000.0, ..no_fees() };
+        let alone = backtest(&a, &mut long_flat(&[true, true, true]), &half).expect("valid");
+        assert_eq!(p.legs[0].1, alone);
+        let end = p.equity.last().expect("bars");
+        let sum: f64 = p.legs.iter().map(|(_, r)| r.equity.last().expect("bars").equity).sum();
+        assert!((end.equity - sum).abs() < 1e-9 && end.position > 0.0);
+
+        let mut shifted = b.clone();
+        shifted[1].timestamp_ms += 1;
+        let err = backtest_portfolio(
+            vec![leg("A", &a, &[true; 3]), leg("B", &shifted, &[true; 3])],
+            &no_fees(),
+        )
+        .expect_err("misaligned");
+        assert!(err.to_string().starts_with("data.pairs: pair `B`"), "{err}");
+        let err =
+            backtest_portfolio(vec![leg("A", &a, &[true; 3]), leg("C", &[], &[])], &no_fees())
+                .expect_err("no prices");
+        assert!(err.to_string().contains("pair `C` has no prices"), "{err}");
     }
 
     #[test]

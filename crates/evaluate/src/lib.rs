@@ -28,7 +28,9 @@ mod metrics;
 mod overfit;
 mod strategy;
 
-pub use backtest::{Backtest, BacktestConfig, Bar, Fill, Position, backtest};
+pub use backtest::{
+    Backtest, BacktestConfig, Bar, Fill, Leg, Portfolio, Position, backtest, backtest_portfolio,
+};
 pub use error::EvaluateError;
 pub use metrics::{
     blankly_metrics, classification_metrics, max_drawdown, regression_metrics, returns,
