@@ -270,15 +270,11 @@ struct Proportional {
 impl Strategy for Proportional {
     fn decide(&mut self, i: usize, bar: &Bar, position: &Position) -> Option<Decision> {
         let p = *self.values.get(i)?;
-        if p > 1.0 {
-            let buy = position.cash * self.scale * (p - 1.0) / bar.close;
-            Some(Decision::Units(position.units + buy))
-        } else if p < 1.0 && position.units > 0.0 {
-            let sell = position.units * (self.scale * (1.0 - p)).min(1.0);
-            Some(Decision::Units(position.units - sell))
-        } else {
-            None
-        }
+        // Buy and sell worked out together, one of them zero: a branch on a prediction's
+        // side would be mispredicted half the time.
+        let buy = position.cash * (self.scale * (p - 1.0) / bar.close).max(0.0);
+        let sell = position.units.max(0.0) * (self.scale * (1.0 - p)).clamp(0.0, 1.0);
+        Some(Decision::Units(position.units + buy - sell))
     }
 }
 
