@@ -12,8 +12,8 @@ use quantsweep_core::{
     TrialStatus,
 };
 use quantsweep_evaluate::{
-    Bar, StrategyConfig, backtest, classification_metrics, regression_metrics, trade_metrics,
-    trading_metrics,
+    Bar, StrategyConfig, backtest, blankly_metrics, classification_metrics, regression_metrics,
+    trade_metrics, trading_metrics,
 };
 use quantsweep_features::{
     Dataset, FeatureConfig, FeatureTable, Fold, Param, SplitKind, TargetConfig,
@@ -286,6 +286,10 @@ impl PipelineObjective {
         };
         let mut metrics = trading_metrics(&run.equity, periods);
         metrics.extend(trade_metrics(&run.trades));
+        if matches!(config.strategy, StrategyConfig::BlanklyProportional { .. }) {
+            // The seed's own metric table, beside ours, to compare with the published numbers.
+            metrics.extend(blankly_metrics(&run.equity));
+        }
         let hold_metrics = trading_metrics(&baseline.equity, periods);
         for name in ["total_return", "sharpe", "max_drawdown"] {
             if let Some(v) = hold_metrics.get(name) {
