@@ -275,7 +275,10 @@ impl PipelineObjective {
         let mut hold = StrategyConfig::BuyAndHold.strategy(&[]).map_err(failed_backtest)?;
         let baseline = backtest(&bars, hold.as_mut(), &config.backtest).map_err(failed_backtest)?;
 
-        let periods = candles.timeframe().map_or(365.0, |tf| tf.periods_per_year());
+        let periods = config
+            .backtest
+            .periods_per_year
+            .unwrap_or_else(|| candles.timeframe().map_or(365.0, |tf| tf.periods_per_year()));
         let prediction_metrics = |pred: &[f32], actual: &[f32]| match config.target {
             // Probabilities of "up": classification metrics.
             TargetConfig::UpDown { .. } => classification_metrics(pred, actual),

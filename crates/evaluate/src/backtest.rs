@@ -51,6 +51,10 @@ pub struct BacktestConfig {
     /// Default: 0.
     #[serde(default)]
     pub min_order: f64,
+    /// Periods per year for annualised metrics. Default: a 365-day year divided by the
+    /// candles' timeframe (252 for a stock market's trading days, if the data is one).
+    #[serde(default)]
+    pub periods_per_year: Option<f64>,
 }
 
 fn default_cash() -> f64 {
@@ -69,6 +73,7 @@ impl Default for BacktestConfig {
             fill: Fill::default(),
             lot_size: None,
             min_order: 0.0,
+            periods_per_year: None,
         }
     }
 }
@@ -94,6 +99,11 @@ impl BacktestConfig {
         }
         if !(self.min_order.is_finite() && self.min_order >= 0.0) {
             return Err(EvaluateError::invalid("backtest.min_order", "must be non-negative"));
+        }
+        if let Some(p) = self.periods_per_year
+            && !(p.is_finite() && p > 0.0)
+        {
+            return Err(EvaluateError::invalid("backtest.periods_per_year", "must be positive"));
         }
         Ok(())
     }
