@@ -29,10 +29,14 @@
 
 mod error;
 mod runner;
+mod sampler;
 mod space;
 mod storage;
 
 pub use error::SweepError;
 pub use runner::{Objective, ObjectiveFactory, SilentMonitor, SweepMonitor, run_trials};
-pub use space::{Goal, Method, MetricConfig, ParameterConfig, SweepConfig};
+pub use space::{
+    DEFAULT_MAX_TRIALS, Dimension, Distribution, Goal, Method, MetricConfig, ParameterConfig,
+    SweepConfig,
+};
 pub use storage::{JOURNAL_FILE, Journal, best_trial, status_counts, write_parquet, write_tables};

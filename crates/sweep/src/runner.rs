@@ -219,7 +219,10 @@ mod tests {
     fn trials() -> Vec<TrialSpec> {
         let mut cfg = SweepConfig::default();
         let values = (0..8).map(ParamValue::Int).collect();
-        cfg.parameters.insert("x".into(), ParameterConfig { values: Some(values), value: None });
+        cfg.parameters.insert(
+            "x".into(),
+            ParameterConfig { values: Some(values), ..ParameterConfig::default() },
+        );
         cfg.trials().expect("grid")
     }
 

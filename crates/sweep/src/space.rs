@@ -12,6 +12,27 @@ pub enum Method {
     /// Every combination of every parameter's `values`, in a fixed order.
     #[default]
     Grid,
+    /// `max_trials` independent uniform draws from the space (seeded by `sweep.seed`).
+    Random,
+    /// `max_trials` scrambled Sobol' points: quasi-random, covering the space more evenly
+    /// than independent draws.
+    Sobol,
+}
+
+/// How a `min`/`max` parameter is drawn (W&B's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Distribution {
+    /// Uniform between `min` and `max` (the default for float bounds).
+    Uniform,
+    /// Integers `min ..= max`, equally likely (the default for integer bounds).
+    IntUniform,
+    /// Log-uniform between `min` and `max` (both positive): learning rates.
+    LogUniformValues,
+    /// Uniform, rounded to a multiple of `q`.
+    QUniform,
+    /// One of `values`, equally likely (the default for `values`).
+    Categorical,
 }
 
 /// Whether the sweep's metric is to be minimised or maximised.
@@ -47,8 +68,9 @@ impl Default for MetricConfig {
     }
 }
 
-/// One swept parameter (W&B's parameter spec): a list of `values` or a single fixed `value`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One swept parameter (W&B's parameter spec): a list of `values`, a single fixed `value`, or
+/// `min`/`max` bounds with a `distribution` (not with `grid`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParameterConfig {
     /// The candidate values.
@@ -57,6 +79,130 @@ pub struct ParameterConfig {
     /// One fixed value (equivalent to `values: [value]`).
     #[serde(default)]
     pub value: Option<ParamValue>,
+    /// Lower bound.
+    #[serde(default)]
+    pub min: Option<ParamValue>,
+    /// Upper bound.
+    #[serde(default)]
+    pub max: Option<ParamValue>,
+    /// How to draw between the bounds. Default: `int_uniform` for integer bounds, else
+    /// `uniform`; `categorical` for `values`.
+    #[serde(default)]
+    pub distribution: Option<Distribution>,
+    /// `q_uniform`'s step.
+    #[serde(default)]
+    pub q: Option<f64>,
+}
+
+/// One dimension of a search space, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dimension {
+    /// One of these values.
+    Categorical(Vec<ParamValue>),
+    /// A float in `[lo, hi]`.
+    Uniform(f64, f64),
+    /// An integer in `lo ..= hi`.
+    IntUniform(i64, i64),
+    /// A float in `[lo, hi]`, uniform in its logarithm.
+    LogUniform(f64, f64),
+    /// A multiple of `q` in `[lo, hi]`.
+    QUniform(f64, f64, f64),
+}
+
+impl Dimension {
+    /// The value at `u` in [0, 1).
+    pub fn decode(&self, u: f64) -> ParamValue {
+        let u = u.clamp(0.0, 1.0 - f64::EPSILON);
+        match self {
+            Dimension::Categorical(v) => {
+                v[((u * v.len() as f64) as usize).min(v.len() - 1)].clone()
+            }
+            Dimension::Uniform(lo, hi) => ParamValue::Float(lo + u * (hi - lo)),
+            Dimension::IntUniform(lo, hi) => {
+                let n = (hi - lo + 1) as f64;
+                ParamValue::Int(lo + ((u * n) as i64).min(hi - lo))
+            }
+            Dimension::LogUniform(lo, hi) => {
+                ParamValue::Float((lo.ln() + u * (hi.ln() - lo.ln())).exp().clamp(*lo, *hi))
+            }
+            Dimension::QUniform(lo, hi, q) => {
+                let x = ((lo + u * (hi - lo)) / q).round() * q;
+                ParamValue::Float(x.clamp(*lo, *hi))
+            }
+        }
+    }
+
+    /// How many distinct values it has (None: continuous).
+    fn cardinality(&self) -> Option<u64> {
+        match self {
+            Dimension::Categorical(v) => Some(v.len() as u64),
+            Dimension::IntUniform(lo, hi) => Some((hi - lo + 1) as u64),
+            Dimension::QUniform(lo, hi, q) => Some(((hi - lo) / q).floor() as u64 + 1),
+            Dimension::Uniform(..) | Dimension::LogUniform(..) => None,
+        }
+    }
+}
+
+impl ParameterConfig {
+    /// The dimension this parameter spans; `key` names it in errors.
+    pub fn dimension(&self, key: &str) -> Result<Dimension, SweepError> {
+        let at = |field: &str| format!("sweep.parameters.{key}{field}");
+        let err = |field: &str, m: &str| Err(SweepError::config(&at(field), m));
+        match (&self.values, &self.value, &self.min, &self.max) {
+            (Some(v), None, None, None) => {
+                if v.is_empty() {
+                    return err(".values", "is empty");
+                }
+                if self.distribution.is_some_and(|d| d != Distribution::Categorical) {
+                    return err(".distribution", "`values` are drawn as `categorical`");
+                }
+                Ok(Dimension::Categorical(v.clone()))
+            }
+            (None, Some(v), None, None) => Ok(Dimension::Categorical(vec![v.clone()])),
+            (None, None, Some(lo), Some(hi)) => {
+                let (Some(a), Some(b)) = (lo.as_f64(), hi.as_f64()) else {
+                    return err("", "`min` and `max` must be numbers");
+                };
+                if !(a.is_finite() && b.is_finite() && a < b) {
+                    return err(".max", &format!("must be above min ({a}), got {b}"));
+                }
+                let ints = matches!((lo, hi), (ParamValue::Int(_), ParamValue::Int(_)));
+                let dist = self.distribution.unwrap_or(if ints {
+                    Distribution::IntUniform
+                } else {
+                    Distribution::Uniform
+                });
+                Ok(match dist {
+                    Distribution::Uniform => Dimension::Uniform(a, b),
+                    Distribution::IntUniform => {
+                        if !ints {
+                            return err("", "int_uniform needs integer `min` and `max`");
+                        }
+                        Dimension::IntUniform(a as i64, b as i64)
+                    }
+                    Distribution::LogUniformValues => {
+                        if a <= 0.0 {
+                            return err(".min", "log_uniform_values needs a positive `min`");
+                        }
+                        Dimension::LogUniform(a, b)
+                    }
+                    Distribution::QUniform => match self.q {
+                        Some(q) if q > 0.0 && q.is_finite() => Dimension::QUniform(a, b, q),
+                        _ => return err(".q", "q_uniform needs a positive `q`"),
+                    },
+                    Distribution::Categorical => {
+                        return err(".distribution", "`categorical` takes `values`, not bounds");
+                    }
+                })
+            }
+            (None, None, None, None) => {
+                err("", "needs `values: [...]`, `value: ...` or `min`/`max`")
+            }
+            (_, _, Some(_), None) => err(".max", "`min` needs a `max`"),
+            (_, _, None, Some(_)) => err(".min", "`max` needs a `min`"),
+            _ => err("", "give one of `values`, `value` or `min`/`max`"),
+        }
+    }
 }
 
 /// The pipeline's `sweep:` section.
@@ -78,17 +224,17 @@ pub struct SweepConfig {
     /// Repeats of every configuration with different seeds. Default: 1.
     #[serde(default = "default_seeds")]
     pub seeds: u64,
-    /// Upper bound on the number of trials; a larger grid is refused. Default: 10000.
-    #[serde(default = "default_max_trials")]
-    pub max_trials: u64,
+    /// Trials to run (`random`, `sobol`: required) or the most a grid may have (default
+    /// 10000: a larger grid is refused).
+    #[serde(default)]
+    pub max_trials: Option<u64>,
 }
 
 fn default_seeds() -> u64 {
     1
 }
-fn default_max_trials() -> u64 {
-    10_000
-}
+/// The largest grid run without an explicit `max_trials`.
+pub const DEFAULT_MAX_TRIALS: u64 = 10_000;
 
 impl Default for SweepConfig {
     fn default() -> Self {
@@ -98,80 +244,83 @@ impl Default for SweepConfig {
             parameters: BTreeMap::new(),
             seed: 0,
             seeds: default_seeds(),
-            max_trials: default_max_trials(),
+            max_trials: None,
         }
     }
 }
 
 impl SweepConfig {
-    /// Each parameter's candidate values, checked.
+    /// Each parameter's candidate values, checked (grid sweeps: `values` or `value` only).
     pub fn grid_values(&self) -> Result<Vec<(String, Vec<ParamValue>)>, SweepError> {
         self.parameters
             .iter()
-            .map(|(key, p)| {
-                let values = match (&p.values, &p.value) {
-                    (Some(v), None) => v.clone(),
-                    (None, Some(v)) => vec![v.clone()],
-                    (Some(_), Some(_)) => {
-                        return Err(SweepError::config(
-                            &format!("sweep.parameters.{key}"),
-                            "give either `values` or `value`, not both",
-                        ));
-                    }
-                    (None, None) => {
-                        return Err(SweepError::config(
-                            &format!("sweep.parameters.{key}"),
-                            "needs `values: [...]` or `value: ...`",
-                        ));
-                    }
-                };
-                if values.is_empty() {
-                    return Err(SweepError::config(
-                        &format!("sweep.parameters.{key}.values"),
-                        "is empty",
-                    ));
-                }
-                Ok((key.clone(), values))
+            .map(|(key, p)| match p.dimension(key)? {
+                Dimension::Categorical(v) => Ok((key.clone(), v)),
+                _ => Err(SweepError::config(
+                    &format!("sweep.parameters.{key}"),
+                    "a grid takes `values` lists; bounds need method random, sobol (or bayes)",
+                )),
             })
             .collect()
     }
 
-    /// Number of trials the sweep will run.
-    pub fn trial_count(&self) -> Result<u64, SweepError> {
-        let mut n: u64 = self.seeds;
-        for (_, v) in self.grid_values()? {
-            n = n.saturating_mul(v.len() as u64);
-        }
-        Ok(n)
+    /// The search space: every parameter's dimension, in key order.
+    pub fn space(&self) -> Result<Vec<(String, Dimension)>, SweepError> {
+        self.parameters.iter().map(|(k, p)| Ok((k.clone(), p.dimension(k)?))).collect()
     }
 
-    /// Every trial of the sweep, in order: the grid's last parameter (in key order) varies
-    /// fastest, and each configuration's seed repeats follow one another.
+    /// Number of trials the sweep will run.
+    pub fn trial_count(&self) -> Result<u64, SweepError> {
+        let configs = match self.method {
+            Method::Grid => {
+                let mut n: u64 = 1;
+                for (_, v) in self.grid_values()? {
+                    n = n.saturating_mul(v.len() as u64);
+                }
+                n
+            }
+            Method::Random | Method::Sobol => self.sampled_count()?,
+        };
+        Ok(configs.saturating_mul(self.seeds))
+    }
+
+    /// Configurations a sampling method draws: `max_trials / seeds`, at most the number of
+    /// distinct configurations a discrete space has.
+    fn sampled_count(&self) -> Result<u64, SweepError> {
+        let Some(max) = self.max_trials else {
+            return Err(SweepError::config(
+                "sweep.max_trials",
+                "random and sobol sweeps need a trial count (max_trials: N)",
+            ));
+        };
+        let distinct = self
+            .space()?
+            .iter()
+            .try_fold(1u64, |n, (_, d)| d.cardinality().map(|c| n.saturating_mul(c)));
+        let wanted = (max / self.seeds.max(1)).max(1);
+        Ok(distinct.map_or(wanted, |d| wanted.min(d)))
+    }
+
+    /// Every trial of the sweep, in order, each configuration's seed repeats following one
+    /// another. `grid`: the last parameter (in key order) varies fastest. `random` and
+    /// `sobol`: seeded draws, a configuration drawn twice drawn again (identical
+    /// configurations never run twice).
     pub fn trials(&self) -> Result<Vec<TrialSpec>, SweepError> {
         if self.seeds == 0 {
             return Err(SweepError::config("sweep.seeds", "must be at least 1"));
         }
         let n = self.trial_count()?;
-        if n > self.max_trials {
+        let bound = self.max_trials.unwrap_or(DEFAULT_MAX_TRIALS);
+        if n > bound {
             return Err(SweepError::config(
                 "sweep.max_trials",
-                &format!("the grid has {n} trials, more than max_trials = {}", self.max_trials),
+                &format!("the grid has {n} trials, more than max_trials = {bound}"),
             ));
         }
-        let grid = self.grid_values()?;
-        let mut configs: Vec<Params> = vec![Params::new()];
-        for (key, values) in &grid {
-            configs = configs
-                .into_iter()
-                .flat_map(|p| {
-                    values.iter().map(move |v| {
-                        let mut p = p.clone();
-                        p.insert(key.clone(), v.clone());
-                        p
-                    })
-                })
-                .collect();
-        }
+        let configs: Vec<Params> = match self.method {
+            Method::Grid => crate::sampler::grid(&self.grid_values()?),
+            Method::Random | Method::Sobol => self.sampled()?,
+        };
         let mut trials = Vec::with_capacity(n as usize);
         for params in configs {
             for r in 0..self.seeds {
@@ -181,6 +330,42 @@ impl SweepConfig {
         }
         Ok(trials)
     }
+
+    /// Distinct configurations drawn by `random` or `sobol`.
+    fn sampled(&self) -> Result<Vec<Params>, SweepError> {
+        use crate::sampler::{Random, SOBOL_MAX_DIMS, Sobol, UnitSampler};
+        let space = self.space()?;
+        let wanted = self.sampled_count()? as usize;
+        let mut sampler: Box<dyn UnitSampler> = match self.method {
+            Method::Sobol => {
+                if space.len() > SOBOL_MAX_DIMS {
+                    return Err(SweepError::config(
+                        "sweep.parameters",
+                        &format!(
+                            "sobol handles up to {SOBOL_MAX_DIMS} parameters, got {}",
+                            space.len()
+                        ),
+                    ));
+                }
+                Box::new(Sobol::new(space.len(), Some(self.seed)))
+            }
+            _ => Box::new(Random::new(space.len(), self.seed)),
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        let mut out = Vec::with_capacity(wanted);
+        // Duplicates (discrete spaces) are drawn again, within reason.
+        let mut draws = 0;
+        while out.len() < wanted && draws < wanted.saturating_mul(100).max(1000) {
+            draws += 1;
+            let u = sampler.next_point();
+            let params: Params =
+                space.iter().zip(&u).map(|((k, d), &x)| (k.clone(), d.decode(x))).collect();
+            if seen.insert(format!("{params:?}")) {
+                out.push(params);
+            }
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]
@@ -188,7 +373,7 @@ mod tests {
     use super::*;
 
     fn values(v: &[ParamValue]) -> ParameterConfig {
-        ParameterConfig { values: Some(v.to_vec()), value: None }
+        ParameterConfig { values: Some(v.to_vec()), ..ParameterConfig::default() }
     }
 
     #[test]
@@ -212,7 +397,7 @@ mod tests {
 
     #[test]
     fn oversized_and_empty_grids_are_refused_with_the_key() {
-        let mut cfg = SweepConfig { max_trials: 3, ..SweepConfig::default() };
+        let mut cfg = SweepConfig { max_trials: Some(3), ..SweepConfig::default() };
         cfg.parameters.insert("a".into(), values(&[ParamValue::Int(1), ParamValue::Int(2)]));
         cfg.parameters.insert("b".into(), values(&[ParamValue::Int(1), ParamValue::Int(2)]));
         let err = cfg.trials().expect_err("too many");
@@ -227,5 +412,167 @@ mod tests {
         let t = SweepConfig::default().trials().expect("one trial");
         assert_eq!(t.len(), 1);
         assert!(t[0].params.is_empty());
+    }
+
+    fn bounds(lo: ParamValue, hi: ParamValue, d: Option<Distribution>) -> ParameterConfig {
+        ParameterConfig {
+            min: Some(lo),
+            max: Some(hi),
+            distribution: d,
+            ..ParameterConfig::default()
+        }
+    }
+
+    fn mixed(method: Method, seed: u64, max: u64) -> SweepConfig {
+        let mut cfg = SweepConfig { method, seed, max_trials: Some(max), ..SweepConfig::default() };
+        let p = &mut cfg.parameters;
+        p.insert("a.uniform".into(), bounds(ParamValue::Float(-1.0), ParamValue::Float(2.0), None));
+        p.insert("b.int".into(), bounds(ParamValue::Int(3), ParamValue::Int(9), None));
+        p.insert(
+            "c.log".into(),
+            bounds(
+                ParamValue::Float(1e-5),
+                ParamValue::Float(1e-1),
+                Some(Distribution::LogUniformValues),
+            ),
+        );
+        let mut q =
+            bounds(ParamValue::Float(0.0), ParamValue::Float(1.0), Some(Distribution::QUniform));
+        q.q = Some(0.25);
+        p.insert("d.q".into(), q);
+        p.insert(
+            "e.choice".into(),
+            values(&[ParamValue::Str("adam".into()), ParamValue::Str("rmsprop".into())]),
+        );
+        cfg
+    }
+
+    /// The contract every sampling method keeps: the asked number of distinct trials, every
+    /// value of its dimension's type within its bounds, the same trials for the same seed and
+    /// others for another seed.
+    #[test]
+    fn sampling_methods_keep_the_contract() {
+        for method in [Method::Random, Method::Sobol] {
+            let t = mixed(method, 1, 60).trials().expect("valid");
+            assert_eq!(t.len(), 60, "{method:?}");
+            let distinct: std::collections::BTreeSet<String> =
+                t.iter().map(|s| format!("{:?}", s.params)).collect();
+            assert_eq!(distinct.len(), 60, "{method:?}: no configuration twice");
+            for s in &t {
+                let p = &s.params;
+                assert!(
+                    matches!(p["a.uniform"], ParamValue::Float(x) if (-1.0..=2.0).contains(&x))
+                );
+                assert!(matches!(p["b.int"], ParamValue::Int(x) if (3..=9).contains(&x)));
+                assert!(matches!(p["c.log"], ParamValue::Float(x) if (1e-5..=1e-1).contains(&x)));
+                assert!(
+                    matches!(p["d.q"], ParamValue::Float(x) if (x * 4.0).fract() == 0.0 && (0.0..=1.0).contains(&x))
+                );
+                assert!(
+                    matches!(&p["e.choice"], ParamValue::Str(x) if x == "adam" || x == "rmsprop")
+                );
+            }
+            assert_eq!(t, mixed(method, 1, 60).trials().expect("valid"), "{method:?}: same seed");
+            assert_ne!(t, mixed(method, 2, 60).trials().expect("valid"), "{method:?}: other seed");
+            // Both ends of every integer range are reached.
+            let ints: std::collections::BTreeSet<i64> = t
+                .iter()
+                .filter_map(
+                    |s| if let ParamValue::Int(i) = s.params["b.int"] { Some(i) } else { None },
+                )
+                .collect();
+            assert_eq!(ints, (3..=9).collect(), "{method:?}");
+        }
+    }
+
+    /// A discrete space with fewer configurations than asked is run once each.
+    #[test]
+    fn small_discrete_spaces_run_each_configuration_once() {
+        let mut cfg = SweepConfig {
+            method: Method::Random,
+            max_trials: Some(100),
+            seeds: 2,
+            ..SweepConfig::default()
+        };
+        cfg.parameters.insert("n".into(), bounds(ParamValue::Int(1), ParamValue::Int(3), None));
+        cfg.parameters
+            .insert("b".into(), values(&[ParamValue::Bool(true), ParamValue::Bool(false)]));
+        let t = cfg.trials().expect("valid");
+        assert_eq!(t.len(), 12);
+        assert_eq!(cfg.trial_count().expect("count"), 12);
+    }
+
+    /// Log-uniform draws are spread evenly over the orders of magnitude.
+    #[test]
+    fn log_uniform_covers_each_decade() {
+        let mut cfg =
+            SweepConfig { method: Method::Sobol, max_trials: Some(64), ..SweepConfig::default() };
+        cfg.parameters.insert(
+            "lr".into(),
+            bounds(
+                ParamValue::Float(1e-5),
+                ParamValue::Float(1e-1),
+                Some(Distribution::LogUniformValues),
+            ),
+        );
+        let t = cfg.trials().expect("valid");
+        for decade in -5..-1 {
+            let n = t
+                .iter()
+                .filter(|s| {
+                    s.params["lr"].as_f64().is_some_and(|x| x.log10().floor() as i32 == decade)
+                })
+                .count();
+            assert_eq!(n, 16, "decade 1e{decade}");
+        }
+    }
+
+    #[test]
+    fn bad_spaces_name_the_key() {
+        let cases: Vec<(ParameterConfig, Method, &str)> = vec![
+            (
+                bounds(ParamValue::Float(2.0), ParamValue::Float(1.0), None),
+                Method::Random,
+                "sweep.parameters.x.max",
+            ),
+            (
+                bounds(
+                    ParamValue::Float(0.0),
+                    ParamValue::Float(1.0),
+                    Some(Distribution::LogUniformValues),
+                ),
+                Method::Random,
+                "sweep.parameters.x.min",
+            ),
+            (
+                bounds(
+                    ParamValue::Float(0.0),
+                    ParamValue::Float(1.0),
+                    Some(Distribution::QUniform),
+                ),
+                Method::Random,
+                "sweep.parameters.x.q",
+            ),
+            (
+                bounds(ParamValue::Float(0.0), ParamValue::Float(1.0), None),
+                Method::Grid,
+                "sweep.parameters.x",
+            ),
+            (
+                ParameterConfig { min: Some(ParamValue::Int(1)), ..ParameterConfig::default() },
+                Method::Random,
+                "sweep.parameters.x.max",
+            ),
+        ];
+        for (p, method, key) in cases {
+            let mut cfg = SweepConfig { method, max_trials: Some(5), ..SweepConfig::default() };
+            cfg.parameters.insert("x".into(), p);
+            let err = cfg.trials().expect_err("invalid");
+            assert!(err.to_string().starts_with(key), "{key}: {err}");
+        }
+        let mut cfg = SweepConfig { method: Method::Random, ..SweepConfig::default() };
+        cfg.parameters.insert("x".into(), bounds(ParamValue::Int(1), ParamValue::Int(9), None));
+        let err = cfg.trials().expect_err("no count");
+        assert!(err.to_string().starts_with("sweep.max_trials"), "{err}");
     }
 }
