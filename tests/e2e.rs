@@ -841,3 +841,44 @@ print("ok", round(gap, 3))
         .expect("python runs");
     assert!(o.status.success(), "{}", text(&o));
 }
+
+/// A synthetic sweep (Branin on 64 scrambled Sobol' points) needs no data: the same trials
+/// and values on 1 and on 2 workers, every point in the domain, and the best near the known
+/// minimum.
+#[test]
+fn synthetic_sobol_sweeps_are_the_same_on_one_and_two_workers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |workers: &str| {
+        let out = dir.path().join(workers);
+        let o = quantsweep(&[
+            "run",
+            "tests/pipelines/branin.yaml",
+            "--workers",
+            workers,
+            "--out",
+            out.to_str().expect("utf-8"),
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        out
+    };
+    let (one, two) = (run("1"), run("2"));
+    let o = Command::new(python())
+        .arg("-c")
+        .arg(
+            r#"
+import sys, os
+import pandas as pd
+a, b = (pd.read_parquet(os.path.join(d, "trials.parquet")) for d in sys.argv[1:3])
+cols = ["trial_id", "params.x1", "params.x2", "metric.value", "metric.regret"]
+assert a[cols].equals(b[cols]), (a[cols].head(), b[cols].head())
+assert len(a) == 64 and a["params.x1"].between(-5, 10).all() and a["params.x2"].between(0, 15).all()
+assert (a["metric.regret"] >= 0).all() and a["metric.value"].min() < 1.5, a["metric.value"].min()
+assert set(b.worker) == {0, 1}
+print("ok", a["metric.value"].min())
+"#,
+        )
+        .args([one.as_os_str(), two.as_os_str()])
+        .output()
+        .expect("python runs");
+    assert!(o.status.success(), "{}", text(&o));
+}

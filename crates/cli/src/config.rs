@@ -30,10 +30,13 @@ pub struct PipelineConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Where the candles come from.
+    #[serde(default)]
     pub data: DataConfig,
     /// Indicator columns computed from the candles.
+    #[serde(default)]
     pub features: Vec<FeatureConfig>,
     /// What the model predicts.
+    #[serde(default)]
     pub target: TargetConfig,
     /// How samples are cut.
     #[serde(default)]
@@ -42,6 +45,7 @@ pub struct PipelineConfig {
     #[serde(default)]
     pub split: SplitConfig,
     /// The network.
+    #[serde(default)]
     pub model: ModelConfig,
     /// The training loop.
     #[serde(default)]
@@ -55,10 +59,28 @@ pub struct PipelineConfig {
     /// What is swept.
     #[serde(default)]
     pub sweep: SweepConfig,
+    /// What a trial runs: the pipeline itself (default) or a synthetic test function.
+    #[serde(default)]
+    pub objective: ObjectiveConfig,
+}
+
+/// The `objective:` section: what a trial runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ObjectiveConfig {
+    /// Data → features → model → backtest, as the rest of the file says.
+    #[default]
+    Pipeline,
+    /// A standard test function of the numeric sweep parameters (in key order), for trying
+    /// samplers: metric `value` (and `regret`, its distance to the known minimum).
+    Synthetic {
+        /// `branin`, `hartmann6`, `rosenbrock`, `ackley`, `levy` or `styblinski_tang`.
+        function: quantsweep_sweep::Synthetic,
+    },
 }
 
 /// The `data:` section.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {
     /// Path of the candle file (relative to the current directory), or an object-store URL:
@@ -257,10 +279,40 @@ impl Pipeline {
         {
             config.strategy = StrategyConfig::Classifier { long_above: 0.5, flat_below: 0.5 };
         }
+        let given = |key: &str| {
+            raw.get(key).is_some() || overrides.iter().any(|o| o.starts_with(&format!("{key}.")))
+        };
+        match config.objective {
+            ObjectiveConfig::Pipeline => {
+                for key in ["data", "features", "target", "model"] {
+                    if !given(key) {
+                        bail!(
+                            "{}: missing field `{key}`: a pipeline needs data, features, target \
+                             and model (or `objective: {{kind: synthetic, ...}}`)",
+                            path.display()
+                        );
+                    }
+                }
+            }
+            ObjectiveConfig::Synthetic { function } => {
+                let metric_given = raw.get("sweep").and_then(|s| s.get("metric")).is_some()
+                    || overrides.iter().any(|o| o.starts_with("sweep.metric"));
+                if !metric_given {
+                    config.sweep.metric = quantsweep_sweep::MetricConfig {
+                        name: "value".into(),
+                        goal: quantsweep_sweep::Goal::Minimize,
+                    };
+                }
+                validate_synthetic(&config, function)
+                    .with_context(|| format!("{}", path.display()))?;
+            }
+        }
         let value = serde_yaml::to_value(&config).context("re-serializing the pipeline")?;
-        validate_data(&config.data).with_context(|| format!("{}", path.display()))?;
-        validate_features(path, &text, &config.features)?;
-        validate_evaluation(&config).with_context(|| format!("{}", path.display()))?;
+        if config.objective == ObjectiveConfig::Pipeline {
+            validate_data(&config.data).with_context(|| format!("{}", path.display()))?;
+            validate_features(path, &text, &config.features)?;
+            validate_evaluation(&config).with_context(|| format!("{}", path.display()))?;
+        }
         for (i, f) in config.features.iter().enumerate() {
             if let Some(quantsweep_features::Param::Text(pair)) = f.params.get("pair") {
                 config
@@ -294,7 +346,8 @@ impl Pipeline {
 
     /// The configuration one trial runs: the pipeline with the trial's parameters set.
     pub fn trial_config(&self, trial: &TrialSpec) -> Result<PipelineConfig> {
-        if trial.params.is_empty() {
+        // A synthetic objective's parameters are its coordinates, not pipeline keys.
+        if trial.params.is_empty() || self.config.objective != ObjectiveConfig::Pipeline {
             return Ok(self.config.clone());
         }
         let mut value = self.value.clone();
@@ -506,6 +559,31 @@ pub fn parse_date(key: &str, s: &str) -> Result<i64> {
     match parsed {
         Some(dt) => Ok(dt.and_utc().timestamp_millis()),
         None => bail!("{key}: {s:?} is not a date like 2021-03-08"),
+    }
+}
+
+/// A synthetic objective's parameters: numbers, as many as the function takes.
+fn validate_synthetic(
+    config: &PipelineConfig,
+    function: quantsweep_sweep::Synthetic,
+) -> Result<()> {
+    let space = config.sweep.space()?;
+    for (key, dim) in &space {
+        if let quantsweep_sweep::Dimension::Categorical(values) = dim
+            && values.iter().any(|v| v.as_f64().is_none())
+        {
+            bail!("sweep.parameters.{key}: a synthetic objective takes numbers");
+        }
+    }
+    match function.dims() {
+        Some(d) if space.len() != d => bail!(
+            "sweep.parameters: {function:?} takes {d} parameters (its coordinates, in key order), got {}",
+            space.len()
+        ),
+        None if space.is_empty() => {
+            bail!("sweep.parameters: {function:?} needs at least one parameter")
+        }
+        _ => Ok(()),
     }
 }
 

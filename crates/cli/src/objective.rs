@@ -374,6 +374,36 @@ impl PipelineObjective {
     }
 }
 
+/// A synthetic test function of the trial's numeric parameters (in key order): metrics
+/// `value` and `regret` (value minus the known minimum).
+pub struct SyntheticObjective {
+    function: quantsweep_sweep::Synthetic,
+}
+
+impl SyntheticObjective {
+    pub fn new(function: quantsweep_sweep::Synthetic) -> Self {
+        Self { function }
+    }
+}
+
+impl Objective for SyntheticObjective {
+    fn run(&mut self, trial: &TrialSpec, _: &mut dyn Observer) -> Result<TrialResult, TrialError> {
+        let x: Vec<f64> = trial
+            .params
+            .iter()
+            .map(|(k, v)| {
+                v.as_f64().ok_or_else(|| TrialError::failed(format!("{k}: not a number")))
+            })
+            .collect::<Result<_, _>>()?;
+        let value = self.function.value(&x);
+        let metrics = BTreeMap::from([
+            ("value".to_owned(), value),
+            ("regret".to_owned(), value - self.function.minimum(x.len())),
+        ]);
+        Ok(TrialResult { metrics, device: "cpu".into(), ..TrialResult::default() })
+    }
+}
+
 /// Forwards epochs with a running epoch number across folds and the fold as an extra scalar.
 struct FoldObserver<'a> {
     inner: &'a mut dyn Observer,

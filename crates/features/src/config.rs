@@ -821,6 +821,13 @@ fn default_fraction() -> f64 {
     0.2
 }
 
+impl Default for TargetConfig {
+    /// The next 3 close ratios (the Blankly layout).
+    fn default() -> Self {
+        TargetConfig::NextCloseRatios { horizon_bars: default_horizon() }
+    }
+}
+
 impl Default for SplitConfig {
     fn default() -> Self {
         Self {

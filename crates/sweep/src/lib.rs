@@ -32,6 +32,7 @@ mod runner;
 mod sampler;
 mod space;
 mod storage;
+mod synthetic;
 
 pub use error::SweepError;
 pub use runner::{Objective, ObjectiveFactory, SilentMonitor, SweepMonitor, run_trials};
@@ -40,3 +41,4 @@ pub use space::{
     SweepConfig,
 };
 pub use storage::{JOURNAL_FILE, Journal, best_trial, status_counts, write_parquet, write_tables};
+pub use synthetic::Synthetic;

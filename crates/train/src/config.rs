@@ -68,6 +68,13 @@ pub enum ModelConfig {
     },
 }
 
+impl Default for ModelConfig {
+    /// `blankly` with its defaults.
+    fn default() -> Self {
+        ModelConfig::Blankly { hidden: default_hidden(), layers: 1, head: Head::default() }
+    }
+}
+
 /// The LSTM cell activation of [`ModelConfig::KerasClassifier`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -11,8 +11,10 @@ use quantsweep_sweep::{
 use quantsweep_train::{DeviceRequest, set_torch_threads};
 
 use crate::args::RunArgs;
-use crate::config::Pipeline;
-use crate::objective::{PipelineObjective, Shared, build_dataset, load_all_pairs, load_candles};
+use crate::config::{ObjectiveConfig, Pipeline};
+use crate::objective::{
+    PipelineObjective, Shared, SyntheticObjective, build_dataset, load_all_pairs, load_candles,
+};
 use crate::progress::Progress;
 
 const RESOLVED_FILE: &str = "pipeline.resolved.yaml";
@@ -35,21 +37,31 @@ pub fn run(args: RunArgs) -> Result<()> {
         bail!("--workers: must be at least 1");
     }
 
-    let (candles, report) = load_candles(&pipeline.config)?;
-    if !report.gaps.is_empty() || report.duplicates_dropped > 0 || report.null_rows_dropped > 0 {
-        eprintln!(
-            "note: {}: {} gaps left as they are, {} duplicate and {} null rows dropped",
-            report.source.display(),
-            report.gaps.len(),
-            report.duplicates_dropped,
-            report.null_rows_dropped
-        );
-    }
-    // Data problems every trial would hit are reported once, before anything runs.
-    let first = pipeline.trials.first().context("the sweep has no trials")?;
-    let pairs = load_all_pairs(&pipeline)?;
-    build_dataset(&pipeline.trial_config(first)?, &candles, &pairs)
-        .with_context(|| format!("{}", args.pipeline.pipeline.display()))?;
+    // Pipelines load their candles once, and report data problems every trial would hit
+    // before anything runs.
+    let data = match pipeline.config.objective {
+        ObjectiveConfig::Synthetic { .. } => None,
+        ObjectiveConfig::Pipeline => {
+            let (candles, report) = load_candles(&pipeline.config)?;
+            if !report.gaps.is_empty()
+                || report.duplicates_dropped > 0
+                || report.null_rows_dropped > 0
+            {
+                eprintln!(
+                    "note: {}: {} gaps left as they are, {} duplicate and {} null rows dropped",
+                    report.source.display(),
+                    report.gaps.len(),
+                    report.duplicates_dropped,
+                    report.null_rows_dropped
+                );
+            }
+            let first = pipeline.trials.first().context("the sweep has no trials")?;
+            let pairs = load_all_pairs(&pipeline)?;
+            build_dataset(&pipeline.trial_config(first)?, &candles, &pairs)
+                .with_context(|| format!("{}", args.pipeline.pipeline.display()))?;
+            Some((candles, pairs))
+        }
+    };
 
     let previous = resume_state(&out, &pipeline)?;
     write_resolved(&out, &pipeline)?;
@@ -76,19 +88,25 @@ pub fn run(args: RunArgs) -> Result<()> {
         metric.clone(),
     ));
     let total = pipeline.trials.len();
-    let shared = Arc::new(Shared {
-        pipeline,
-        candles,
-        pairs,
-        tensorboard_dir: out.join("tensorboard"),
-        models_dir: out.join("models"),
-        device,
-    });
-    let factory: Arc<ObjectiveFactory> = {
-        let shared = Arc::clone(&shared);
-        Arc::new(move |_worker| {
-            Ok(Box::new(PipelineObjective::new(Arc::clone(&shared))) as Box<dyn Objective>)
-        })
+    let objective = pipeline.config.objective;
+    let factory: Arc<ObjectiveFactory> = match (pipeline.config.objective, data) {
+        (ObjectiveConfig::Synthetic { function }, _) => Arc::new(move |_worker| {
+            Ok(Box::new(SyntheticObjective::new(function)) as Box<dyn Objective>)
+        }),
+        (ObjectiveConfig::Pipeline, data) => {
+            let (candles, pairs) = data.context("the pipeline's candles were not loaded")?;
+            let shared = Arc::new(Shared {
+                pipeline,
+                candles,
+                pairs,
+                tensorboard_dir: out.join("tensorboard"),
+                models_dir: out.join("models"),
+                device,
+            });
+            Arc::new(move |_worker| {
+                Ok(Box::new(PipelineObjective::new(Arc::clone(&shared))) as Box<dyn Objective>)
+            })
+        }
     };
     let journal = Journal::open(&out)?;
     let clock = std::time::Instant::now();
@@ -101,7 +119,9 @@ pub fn run(args: RunArgs) -> Result<()> {
     let luck = crate::luck::sweep_statistics(&all, &metric);
     write_tables(&out, &all, &metric, &luck)?;
     print_summary(&out, &all, &metric, total, clock.elapsed().as_secs_f64());
-    println!("{}", crate::luck::describe(&luck));
+    if objective == ObjectiveConfig::Pipeline {
+        println!("{}", crate::luck::describe(&luck));
+    }
     Ok(())
 }
 
