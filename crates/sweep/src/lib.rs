@@ -1,8 +1,11 @@
 //! Sweeps: search spaces, the timely-dataflow runner, and durable storage of results.
 //!
-//! - [`SweepConfig`] (the pipeline's `sweep:` section, W&B-style) lists the trials.
-//! - [`run_trials`] runs them on timely worker threads, each worker with its own
-//!   [`Objective`]; a failed or panicking trial is recorded, never fatal.
+//! - [`SweepConfig`] (the pipeline's `sweep:` section, W&B-style) lists the trials: a grid,
+//!   or random or scrambled Sobol' draws from a space of bounds and distributions.
+//! - [`run_study`] runs the trials a [`Study`] hands out on timely worker threads, pulled by
+//!   idle workers, each worker with its own [`Objective`] on a thread of its own; a failed or
+//!   panicking trial is recorded, never fatal. [`run_trials`] runs a fixed list.
+//! - [`Synthetic`] test functions with known minima, for trying samplers.
 //! - [`Journal`] makes each finished trial durable as it arrives; [`write_tables`] writes
 //!   `trials.parquet`, `epochs.parquet`, `equity.parquet` and `summary.json` atomically.
 //!
@@ -35,7 +38,10 @@ mod storage;
 mod synthetic;
 
 pub use error::SweepError;
-pub use runner::{Objective, ObjectiveFactory, SilentMonitor, SweepMonitor, run_trials};
+pub use runner::{
+    Objective, ObjectiveFactory, SilentMonitor, Study, SweepMonitor, TrialList, run_study,
+    run_trials,
+};
 pub use space::{
     DEFAULT_MAX_TRIALS, Dimension, Distribution, Goal, Method, MetricConfig, ParameterConfig,
     SweepConfig,

@@ -8,8 +8,11 @@ use std::time::Instant;
 use quantsweep_core::{
     EpochMetrics, Observer, Stop, TrialError, TrialRecord, TrialResult, TrialSpec,
 };
-use timely::dataflow::operators::vec::Map as _;
-use timely::dataflow::operators::{Exchange, Input, Inspect, Probe};
+use std::sync::mpsc;
+
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::generic::operator::Operator;
+use timely::dataflow::operators::{Capability, Exchange as _, Input, Inspect, Probe};
 use timely::dataflow::{InputHandle, ProbeHandle};
 
 use crate::{Journal, SweepError};
@@ -45,20 +48,50 @@ impl SweepMonitor for SilentMonitor {}
 /// Builds worker `index`'s objective; an error fails every trial that worker is given.
 pub type ObjectiveFactory = dyn Fn(usize) -> Result<Box<dyn Objective>, String> + Send + Sync;
 
-/// Runs `trials` on `workers` timely worker threads of this process.
-///
-/// Worker 0 owns the trial list: it feeds the trials into the dataflow and each worker runs
-/// the ones routed to it. A finished trial is appended to `journal` (and synced to disk) by
-/// the worker that ran it, before it counts as done and before that worker starts another:
-/// a crash can lose only trials that were still running. Records then flow to worker 0,
-/// which collects them; the returned list is in trial-id order.
-///
-/// If the journal cannot be written, the trials not yet started are skipped and the error is
-/// returned: a sweep whose results cannot be kept stops.
-///
-/// Trials are routed by id over the workers (a static assignment). A trial runs inside the
-/// operator on its worker's thread. See docs/architecture.md ("dispatch") for the pull-based
-/// dispatch that replaces this.
+/// Where a sweep's trials come from: asked for a trial whenever a worker is idle, told every
+/// finished trial. Adaptive samplers (TPE, Gaussian processes) implement it over the history;
+/// [`TrialList`] hands out a fixed list. Lives on worker 0.
+pub trait Study: Send {
+    /// The next trial to run, or `None` when the study has none to give now.
+    fn ask(&mut self) -> Option<TrialSpec>;
+    /// A trial finished (complete, failed or pruned).
+    fn tell(&mut self, record: &TrialRecord);
+}
+
+/// A study over a fixed list of trials (grid, random, Sobol'), handed out in order.
+#[derive(Debug, Clone, Default)]
+pub struct TrialList(std::collections::VecDeque<TrialSpec>);
+
+impl TrialList {
+    /// The trials, to run in this order.
+    pub fn new(trials: Vec<TrialSpec>) -> Self {
+        TrialList(trials.into())
+    }
+}
+
+impl Study for TrialList {
+    fn ask(&mut self) -> Option<TrialSpec> {
+        self.0.pop_front()
+    }
+    fn tell(&mut self, _: &TrialRecord) {}
+}
+
+/// A worker's answer to an assignment: the trial's record, or none when it was not run (the
+/// journal had failed).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Answer {
+    worker: u64,
+    record: Option<TrialRecord>,
+}
+
+/// A trial assigned to one worker.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Assignment {
+    worker: u64,
+    spec: TrialSpec,
+}
+
+/// Runs `trials` on `workers` timely worker threads of this process; see [`run_study`].
 pub fn run_trials(
     trials: Vec<TrialSpec>,
     workers: usize,
@@ -66,54 +99,160 @@ pub fn run_trials(
     monitor: Arc<dyn SweepMonitor>,
     journal: Option<Journal>,
 ) -> Result<Vec<TrialRecord>, SweepError> {
+    run_study(Box::new(TrialList::new(trials)), workers, factory, monitor, journal)
+}
+
+/// Runs the trials `study` hands out on `workers` timely worker threads of this process.
+///
+/// Dispatch is pull-based: worker 0 owns the study and gives a trial to a worker only when
+/// that worker is idle (routing by worker index), and asks for the next one as soon as a
+/// result arrives, without rounds; so uneven trials keep every worker busy. Each worker runs
+/// its trials on a thread of its own and wakes its timely operator when one ends, so a long
+/// trial never stalls the dataflow.
+///
+/// A finished trial is appended to `journal` (and synced to disk) by the worker that ran it,
+/// before it counts as done: a crash can lose only trials that were still running. Records
+/// then flow to worker 0; the returned list is in trial-id order. If the journal cannot be
+/// written, no further trial is started and the error is returned.
+pub fn run_study(
+    study: Box<dyn Study>,
+    workers: usize,
+    factory: Arc<ObjectiveFactory>,
+    monitor: Arc<dyn SweepMonitor>,
+    journal: Option<Journal>,
+) -> Result<Vec<TrialRecord>, SweepError> {
     let workers = workers.max(1);
-    let trials = Arc::new(Mutex::new(Some(trials)));
+    let study = Arc::new(Mutex::new(Some(study)));
     let journal = Arc::new(Mutex::new(journal));
     let journal_error: Arc<Mutex<Option<SweepError>>> = Arc::default();
     let failure = Arc::clone(&journal_error);
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
         let index = worker.index();
-        let peers = worker.peers() as u64;
+        let peers = worker.peers();
         let mut input = InputHandle::new();
         let probe = ProbeHandle::new();
-        let collected: Rc<RefCell<Vec<TrialRecord>>> = Rc::default();
+        let collected: Rc<RefCell<Vec<Answer>>> = Rc::default();
         let sink = Rc::clone(&collected);
-        let mut objective = factory(index);
+        // The thread that runs this worker's trials, and the channel it takes them from.
+        let jobs: Rc<RefCell<Option<mpsc::Sender<TrialSpec>>>> = Rc::default();
+        let helper: Rc<RefCell<Option<std::thread::JoinHandle<()>>>> = Rc::default();
+        let (jobs_in, helper_in) = (Rc::clone(&jobs), Rc::clone(&helper));
+        let factory = Arc::clone(&factory);
         let monitor = Arc::clone(&monitor);
         let journal = Arc::clone(&journal);
         let journal_error = Arc::clone(&journal_error);
+        let stopped = Arc::clone(&journal_error);
         worker.dataflow::<u64, _, _>(|scope| {
+            let timely_worker = scope.worker();
             scope
                 .input_from(&mut input)
-                .container::<Vec<TrialSpec>>()
-                .exchange(move |spec: &TrialSpec| spec.id.0 % peers)
-                .flat_map(move |spec: TrialSpec| {
-                    if lock(&journal_error).is_some() {
-                        return None;
-                    }
-                    let record = run_one(&mut objective, spec, index, &*monitor);
-                    if let Some(j) = lock(&journal).as_mut()
-                        && let Err(e) = j.append(&record)
-                    {
-                        lock(&journal_error).get_or_insert(e);
-                        return None;
-                    }
-                    monitor.trial_finished(&record);
-                    Some(record)
-                })
-                .exchange(|_: &TrialRecord| 0)
-                .inspect(move |record: &TrialRecord| sink.borrow_mut().push(record.clone()))
+                .container::<Vec<Assignment>>()
+                .unary::<timely::container::CapacityContainerBuilder<Vec<Answer>>, _, _, _>(
+                    Exchange::new(|a: &Assignment| a.worker),
+                    "run trials",
+                    move |_, info| {
+                        let activator = timely_worker.sync_activator_for(info.address.to_vec());
+                        let (job_tx, job_rx) = mpsc::channel::<TrialSpec>();
+                        let (done_tx, done_rx) = mpsc::channel::<Option<TrialRecord>>();
+                        *jobs_in.borrow_mut() = Some(job_tx);
+                        let thread = std::thread::Builder::new()
+                            .name(format!("trials-{index}"))
+                            .spawn(move || {
+                                let mut objective = factory(index);
+                                for spec in job_rx {
+                                    let record = if lock(&journal_error).is_some() {
+                                        None
+                                    } else {
+                                        let record =
+                                            run_one(&mut objective, spec, index, &*monitor);
+                                        match lock(&journal).as_mut().map(|j| j.append(&record)) {
+                                            Some(Err(e)) => {
+                                                lock(&journal_error).get_or_insert(e);
+                                                None
+                                            }
+                                            _ => {
+                                                monitor.trial_finished(&record);
+                                                Some(record)
+                                            }
+                                        }
+                                    };
+                                    // Worker 0 counts an answer for every assignment.
+                                    if done_tx.send(record).is_err() {
+                                        break;
+                                    }
+                                    let _ = activator.activate();
+                                }
+                            });
+                        *helper_in.borrow_mut() = thread.ok();
+                        let mut held: std::collections::VecDeque<Capability<u64>> =
+                            Default::default();
+                        move |input, output| {
+                            input.for_each(|cap, data| {
+                                let Some(cap) = cap.retain_least(0) else { return };
+                                for a in data.drain(..) {
+                                    if let Some(tx) = jobs_in_send(&jobs_in) {
+                                        held.push_back(cap.clone());
+                                        let _ = tx.send(a.spec);
+                                    }
+                                }
+                            });
+                            while let Ok(record) = done_rx.try_recv() {
+                                let Some(cap) = held.pop_front() else { break };
+                                output.session(&cap).give(Answer { worker: index as u64, record });
+                            }
+                        }
+                    },
+                )
+                .exchange(|_: &Answer| 0)
+                .inspect(move |answer: &Answer| sink.borrow_mut().push(answer.clone()))
                 .probe_with(&probe);
         });
+
+        let mut records = Vec::new();
         if index == 0 {
-            let list = lock(&trials).take();
-            for t in list.into_iter().flatten() {
-                input.send(t);
+            // The coordinator: a trial for each idle worker, the next as soon as one finishes.
+            let mut study = lock(&study).take();
+            let mut idle: std::collections::VecDeque<u64> = (0..peers as u64).collect();
+            let mut in_flight = 0usize;
+            let mut epoch = 0u64;
+            loop {
+                if lock(&stopped).is_none()
+                    && let Some(study) = study.as_mut()
+                {
+                    while !idle.is_empty() {
+                        let Some(spec) = study.ask() else { break };
+                        let worker = idle.pop_front().unwrap_or_default();
+                        input.send(Assignment { worker, spec });
+                        in_flight += 1;
+                    }
+                }
+                if in_flight == 0 {
+                    break;
+                }
+                // A new epoch pushes the assignments out (exchange buffers flush at its end).
+                epoch += 1;
+                input.advance_to(epoch);
+                worker.step_or_park(None);
+                let arrived: Vec<Answer> = collected.borrow_mut().drain(..).collect();
+                for answer in arrived {
+                    in_flight -= 1;
+                    idle.push_back(answer.worker);
+                    let Some(record) = answer.record else { continue };
+                    if let Some(study) = study.as_mut() {
+                        study.tell(&record);
+                    }
+                    records.push(record);
+                }
             }
         }
         input.close();
         while worker.step_or_park(None) {}
-        collected.take()
+        // Let the trial thread finish and join it.
+        jobs.borrow_mut().take();
+        if let Some(handle) = helper.borrow_mut().take() {
+            let _ = handle.join();
+        }
+        records
     })
     .map_err(SweepError::Timely)?;
 
@@ -126,6 +265,13 @@ pub fn run_trials(
     }
     records.sort_by_key(|r| r.spec.id);
     Ok(records)
+}
+
+/// The job channel of a worker's trial thread, if it is running.
+fn jobs_in_send(
+    jobs: &Rc<RefCell<Option<mpsc::Sender<TrialSpec>>>>,
+) -> Option<mpsc::Sender<TrialSpec>> {
+    jobs.borrow().clone()
 }
 
 /// Locks a mutex, carrying on if another thread panicked while holding it (the data here
@@ -247,6 +393,37 @@ mod tests {
         // Trials were spread over the workers.
         let used: std::collections::BTreeSet<u64> = records.iter().map(|r| r.worker).collect();
         assert_eq!(used.len(), 3);
+    }
+
+    /// Dispatch is pull-based: a worker busy with a long trial is not handed more, the idle
+    /// one takes the queue (a static split would give each worker half the trials).
+    #[test]
+    fn idle_workers_pull_the_next_trial() {
+        struct Sleepy;
+        impl Objective for Sleepy {
+            fn run(
+                &mut self,
+                t: &TrialSpec,
+                _: &mut dyn Observer,
+            ) -> Result<TrialResult, TrialError> {
+                let ms = if t.id.0 == 0 { 900 } else { 40 };
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                Ok(TrialResult::default())
+            }
+        }
+        let trials: Vec<TrialSpec> = (0..13)
+            .map(|i| TrialSpec {
+                id: quantsweep_core::TrialId(i),
+                params: Default::default(),
+                seed: 0,
+            })
+            .collect();
+        let factory: Arc<ObjectiveFactory> =
+            Arc::new(|_| Ok(Box::new(Sleepy) as Box<dyn Objective>));
+        let records = run_trials(trials, 2, factory, Arc::new(SilentMonitor), None).expect("runs");
+        let slow = records[0].worker;
+        let others = records.iter().filter(|r| r.worker == slow).count() - 1;
+        assert!(others <= 1, "the worker with the long trial also ran {others} others");
     }
 
     #[test]
