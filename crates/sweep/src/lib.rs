@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 mod error;
+mod pruner;
 mod runner;
 mod sampler;
 mod space;
@@ -38,6 +39,7 @@ mod storage;
 mod synthetic;
 
 pub use error::SweepError;
+pub use pruner::{EarlyTerminate, EpochMetric, Pruner};
 pub use runner::{
     Objective, ObjectiveFactory, SilentMonitor, Study, SweepMonitor, TrialList, run_study,
     run_trials,

@@ -15,7 +15,7 @@ use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::{Capability, Exchange as _, Input, Inspect, Probe};
 use timely::dataflow::{InputHandle, ProbeHandle};
 
-use crate::{Journal, SweepError};
+use crate::{Journal, Pruner, SweepError};
 
 /// What a sweep optimises: one trial in, one result (or a recorded failure) out.
 ///
@@ -99,7 +99,7 @@ pub fn run_trials(
     monitor: Arc<dyn SweepMonitor>,
     journal: Option<Journal>,
 ) -> Result<Vec<TrialRecord>, SweepError> {
-    run_study(Box::new(TrialList::new(trials)), workers, factory, monitor, journal)
+    run_study(Box::new(TrialList::new(trials)), workers, factory, monitor, journal, None)
 }
 
 /// Runs the trials `study` hands out on `workers` timely worker threads of this process.
@@ -114,14 +114,19 @@ pub fn run_trials(
 /// before it counts as done: a crash can lose only trials that were still running. Records
 /// then flow to worker 0; the returned list is in trial-id order. If the journal cannot be
 /// written, no further trial is started and the error is returned.
+///
+/// With a `pruner`, every epoch a trial reports is weighed against the others' (shared by
+/// the workers of this process); a trial it stops ends as `pruned`.
 pub fn run_study(
     study: Box<dyn Study>,
     workers: usize,
     factory: Arc<ObjectiveFactory>,
     monitor: Arc<dyn SweepMonitor>,
     journal: Option<Journal>,
+    pruner: Option<Pruner>,
 ) -> Result<Vec<TrialRecord>, SweepError> {
     let workers = workers.max(1);
+    let pruner = pruner.map(|p| Arc::new(Mutex::new(p)));
     let study = Arc::new(Mutex::new(Some(study)));
     let journal = Arc::new(Mutex::new(journal));
     let journal_error: Arc<Mutex<Option<SweepError>>> = Arc::default();
@@ -142,6 +147,7 @@ pub fn run_study(
         let journal = Arc::clone(&journal);
         let journal_error = Arc::clone(&journal_error);
         let stopped = Arc::clone(&journal_error);
+        let pruner = pruner.clone();
         worker.dataflow::<u64, _, _>(|scope| {
             let timely_worker = scope.worker();
             scope
@@ -163,8 +169,13 @@ pub fn run_study(
                                     let record = if lock(&journal_error).is_some() {
                                         None
                                     } else {
-                                        let record =
-                                            run_one(&mut objective, spec, index, &*monitor);
+                                        let record = run_one(
+                                            &mut objective,
+                                            spec,
+                                            index,
+                                            &*monitor,
+                                            pruner.as_deref(),
+                                        );
                                         match lock(&journal).as_mut().map(|j| j.append(&record)) {
                                             Some(Err(e)) => {
                                                 lock(&journal_error).get_or_insert(e);
@@ -286,6 +297,7 @@ fn run_one(
     spec: TrialSpec,
     worker: usize,
     monitor: &dyn SweepMonitor,
+    pruner: Option<&Mutex<Pruner>>,
 ) -> TrialRecord {
     monitor.trial_started(worker, &spec);
     let started_at_ms = chrono::Utc::now().timestamp_millis();
@@ -295,7 +307,7 @@ fn run_one(
             Err(TrialError::failed(format!("worker {worker} could not start: {reason}")))
         }
         Ok(obj) => {
-            let mut obs = TrialObserver { monitor, worker, spec: &spec };
+            let mut obs = TrialObserver { monitor, worker, spec: &spec, pruner };
             catch_unwind(AssertUnwindSafe(|| obj.run(&spec, &mut obs))).unwrap_or_else(|panic| {
                 let msg = panic
                     .downcast_ref::<&str>()
@@ -308,6 +320,9 @@ fn run_one(
     };
     let duration_s = clock.elapsed().as_secs_f64();
     let finished_at_ms = chrono::Utc::now().timestamp_millis();
+    if let Some(p) = pruner {
+        lock(p).finish(spec.id.0, outcome.is_ok());
+    }
     TrialRecord::from_outcome(
         spec,
         outcome,
@@ -318,17 +333,21 @@ fn run_one(
     )
 }
 
-/// Forwards a trial's epochs to the monitor. Pruners hook in here.
+/// Forwards a trial's epochs to the monitor and the pruner, which may stop it.
 struct TrialObserver<'a> {
     monitor: &'a dyn SweepMonitor,
     worker: usize,
     spec: &'a TrialSpec,
+    pruner: Option<&'a Mutex<Pruner>>,
 }
 
 impl Observer for TrialObserver<'_> {
     fn on_epoch(&mut self, epoch: usize, m: &EpochMetrics) -> ControlFlow<Stop> {
         self.monitor.epoch(self.worker, self.spec, epoch, m);
-        ControlFlow::Continue(())
+        match self.pruner {
+            Some(p) if lock(p).report(self.spec.id.0, epoch, m) => ControlFlow::Break(Stop::Pruned),
+            _ => ControlFlow::Continue(()),
+        }
     }
 }
 
@@ -424,6 +443,61 @@ mod tests {
         let slow = records[0].worker;
         let others = records.iter().filter(|r| r.worker == slow).count() - 1;
         assert!(others <= 1, "the worker with the long trial also ran {others} others");
+    }
+
+    /// With ASHA (first rung at 2 epochs, keep half), a trial whose loss at the rung is in the
+    /// worse half of those seen there stops as `pruned` after 2 epochs; the others run all 6.
+    #[test]
+    fn pruned_trials_stop_at_their_rung() {
+        struct Curves;
+        impl Objective for Curves {
+            fn run(
+                &mut self,
+                t: &TrialSpec,
+                obs: &mut dyn Observer,
+            ) -> Result<TrialResult, TrialError> {
+                // Trial i's loss: level[i] / (epoch + 1).
+                let level = [1.0, 0.5, 3.0, 0.4, 2.0, 0.3][t.id.0 as usize];
+                let mut epochs = Vec::new();
+                for e in 0..6 {
+                    let m = EpochMetrics {
+                        val_loss: Some(level / (e as f64 + 1.0)),
+                        ..EpochMetrics::new(level)
+                    };
+                    epochs.push(m.clone());
+                    if obs.on_epoch(e, &m).is_break() {
+                        return Err(TrialError::Pruned { epochs });
+                    }
+                }
+                Ok(TrialResult { epochs, ..TrialResult::default() })
+            }
+        }
+        let trials: Vec<TrialSpec> = (0..6)
+            .map(|i| TrialSpec {
+                id: quantsweep_core::TrialId(i),
+                params: Default::default(),
+                seed: 0,
+            })
+            .collect();
+        let factory: Arc<ObjectiveFactory> =
+            Arc::new(|_| Ok(Box::new(Curves) as Box<dyn Objective>));
+        let rule = crate::EarlyTerminate::Hyperband { min_iter: 2, eta: 2.0, metric: None };
+        let records = run_study(
+            Box::new(TrialList::new(trials)),
+            1,
+            factory,
+            Arc::new(SilentMonitor),
+            None,
+            Some(Pruner::new(rule)),
+        )
+        .expect("runs");
+        let status: Vec<TrialStatus> = records.iter().map(|r| r.status).collect();
+        use TrialStatus::{Complete, Pruned};
+        // At the rung: [1.0] keep; [1.0, 0.5] keep; 3.0 worst of 3 → pruned; 0.4 best; 2.0 of
+        // 5 (keep 2) → pruned; 0.3 best.
+        assert_eq!(status, vec![Complete, Complete, Pruned, Complete, Pruned, Complete]);
+        assert_eq!(records[2].epochs.len(), 2);
+        assert_eq!(records[0].epochs.len(), 6);
     }
 
     #[test]

@@ -228,6 +228,9 @@ pub struct SweepConfig {
     /// 10000: a larger grid is refused).
     #[serde(default)]
     pub max_trials: Option<u64>,
+    /// Stop unpromising trials early (W&B's `early_terminate`). Default: never.
+    #[serde(default)]
+    pub early_terminate: Option<crate::EarlyTerminate>,
 }
 
 fn default_seeds() -> u64 {
@@ -245,6 +248,7 @@ impl Default for SweepConfig {
             seed: 0,
             seeds: default_seeds(),
             max_trials: None,
+            early_terminate: None,
         }
     }
 }
@@ -308,6 +312,9 @@ impl SweepConfig {
     pub fn trials(&self) -> Result<Vec<TrialSpec>, SweepError> {
         if self.seeds == 0 {
             return Err(SweepError::config("sweep.seeds", "must be at least 1"));
+        }
+        if let Some(e) = &self.early_terminate {
+            e.validate()?;
         }
         let n = self.trial_count()?;
         let bound = self.max_trials.unwrap_or(DEFAULT_MAX_TRIALS);

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use quantsweep_core::TrialRecord;
 use quantsweep_sweep::{
-    JOURNAL_FILE, Journal, Objective, ObjectiveFactory, best_trial, run_trials, status_counts,
-    write_tables,
+    JOURNAL_FILE, Journal, Objective, ObjectiveFactory, Pruner, TrialList, best_trial, run_study,
+    status_counts, write_tables,
 };
 use quantsweep_train::{DeviceRequest, set_torch_threads};
 
@@ -89,6 +89,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     ));
     let total = pipeline.trials.len();
     let objective = pipeline.config.objective;
+    let early_terminate = pipeline.config.sweep.early_terminate.clone();
     let factory: Arc<ObjectiveFactory> = match (pipeline.config.objective, data) {
         (ObjectiveConfig::Synthetic { function }, _) => Arc::new(move |_worker| {
             Ok(Box::new(SyntheticObjective::new(function)) as Box<dyn Objective>)
@@ -110,7 +111,9 @@ pub fn run(args: RunArgs) -> Result<()> {
     };
     let journal = Journal::open(&out)?;
     let clock = std::time::Instant::now();
-    let new = run_trials(todo, workers, factory, progress.clone(), Some(journal));
+    let pruner = early_terminate.map(Pruner::new);
+    let study = Box::new(TrialList::new(todo));
+    let new = run_study(study, workers, factory, progress.clone(), Some(journal), pruner);
     progress.finish();
     let new = new?;
 
