@@ -329,7 +329,9 @@ impl Pipeline {
                 bail!("{}: sweep.parameters.{key}: the sweep cannot sweep `{key}`", path.display());
             }
         }
-        for t in &pipeline.trials {
+        // Adaptive sweeps choose their trials later: check the space's corners and centre.
+        pipeline.config.sweep.probes().with_context(|| format!("{}", path.display()))?;
+        for t in &pipeline.representative_trials() {
             let trial = pipeline.trial_config(t).with_context(|| format!("{}", path.display()))?;
             FeatureConfig::validate_all(&trial.features)
                 .with_context(|| format!("{}: trial {}", path.display(), t.id))?;
@@ -345,6 +347,21 @@ impl Pipeline {
     }
 
     /// The configuration one trial runs: the pipeline with the trial's parameters set.
+    /// How many trials the sweep runs (for adaptive samplers, as many as they will ask).
+    pub fn total(&self) -> usize {
+        self.config.sweep.trial_count().map_or(self.trials.len(), |n| n as usize)
+    }
+
+    /// Trials that show what every trial needs: the list itself, or for adaptive samplers
+    /// the space's corners and centre.
+    pub fn representative_trials(&self) -> Vec<TrialSpec> {
+        if self.config.sweep.is_adaptive() {
+            self.config.sweep.probes().unwrap_or_default()
+        } else {
+            self.trials.clone()
+        }
+    }
+
     pub fn trial_config(&self, trial: &TrialSpec) -> Result<PipelineConfig> {
         // A synthetic objective's parameters are its coordinates, not pipeline keys.
         if trial.params.is_empty() || self.config.objective != ObjectiveConfig::Pipeline {

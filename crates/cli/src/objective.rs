@@ -96,7 +96,7 @@ pub fn load_pairs<'a>(
 /// [`load_pairs`] for the pipeline and every trial's configuration.
 pub fn load_all_pairs(pipeline: &Pipeline) -> Result<BTreeMap<String, Candles>> {
     let mut features = Vec::new();
-    for t in &pipeline.trials {
+    for t in &pipeline.representative_trials() {
         features.extend(pipeline.trial_config(t)?.features);
     }
     load_pairs(&pipeline.config, &features)

@@ -37,6 +37,7 @@ mod sampler;
 mod space;
 mod storage;
 mod synthetic;
+mod tpe;
 
 pub use error::SweepError;
 pub use pruner::{EarlyTerminate, EpochMetric, Pruner};
@@ -50,3 +51,4 @@ pub use space::{
 };
 pub use storage::{JOURNAL_FILE, Journal, best_trial, status_counts, write_parquet, write_tables};
 pub use synthetic::Synthetic;
+pub use tpe::Tpe;

@@ -17,6 +17,9 @@ pub enum Method {
     /// `max_trials` scrambled Sobol' points: quasi-random, covering the space more evenly
     /// than independent draws.
     Sobol,
+    /// The tree-structured Parzen estimator: each configuration chosen from the results so
+    /// far (after 10 random ones), up to `max_trials`.
+    Tpe,
 }
 
 /// How a `min`/`max` parameter is drawn (W&B's names).
@@ -283,7 +286,7 @@ impl SweepConfig {
                 }
                 n
             }
-            Method::Random | Method::Sobol => self.sampled_count()?,
+            Method::Random | Method::Sobol | Method::Tpe => self.sampled_count()?,
         };
         Ok(configs.saturating_mul(self.seeds))
     }
@@ -327,6 +330,8 @@ impl SweepConfig {
         let configs: Vec<Params> = match self.method {
             Method::Grid => crate::sampler::grid(&self.grid_values()?),
             Method::Random | Method::Sobol => self.sampled()?,
+            // Chosen as results arrive: see `study`.
+            Method::Tpe => Vec::new(),
         };
         let mut trials = Vec::with_capacity(n as usize);
         for params in configs {
@@ -336,6 +341,50 @@ impl SweepConfig {
             }
         }
         Ok(trials)
+    }
+
+    /// Whether configurations are chosen from results as they arrive (no list up front).
+    pub fn is_adaptive(&self) -> bool {
+        self.method == Method::Tpe
+    }
+
+    /// Trials at the space's lower corner, centre and upper corner: what a pipeline checks its
+    /// parameter keys and values with when the trials are not known up front.
+    pub fn probes(&self) -> Result<Vec<TrialSpec>, SweepError> {
+        let space = self.space()?;
+        Ok([0.0, 0.5, 1.0 - f64::EPSILON]
+            .iter()
+            .enumerate()
+            .map(|(i, &u)| TrialSpec {
+                id: TrialId(i as u64),
+                params: space.iter().map(|(k, d)| (k.clone(), d.decode(u))).collect(),
+                seed: self.seed,
+            })
+            .collect())
+    }
+
+    /// The study that hands out this sweep's trials, resumed from `previous` (finished trials
+    /// of the same sweep): an adaptive sampler rebuilt from them, or the list of those not run.
+    pub fn study(
+        &self,
+        previous: &[quantsweep_core::TrialRecord],
+    ) -> Result<Box<dyn crate::Study>, SweepError> {
+        if self.is_adaptive() {
+            let configs = self.sampled_count()? as usize;
+            let tpe = crate::Tpe::new(
+                self.space()?,
+                &self.metric.name,
+                self.metric.goal,
+                self.seed,
+                self.seeds,
+                configs,
+            );
+            return Ok(Box::new(tpe.resume(previous)));
+        }
+        let done: std::collections::BTreeSet<TrialId> =
+            previous.iter().map(|r| r.spec.id).collect();
+        let todo = self.trials()?.into_iter().filter(|t| !done.contains(&t.id)).collect();
+        Ok(Box::new(crate::TrialList::new(todo)))
     }
 
     /// Distinct configurations drawn by `random` or `sobol`.

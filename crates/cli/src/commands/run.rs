@@ -5,7 +5,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use quantsweep_core::TrialRecord;
 use quantsweep_sweep::{
-    JOURNAL_FILE, Journal, Objective, ObjectiveFactory, Pruner, TrialList, best_trial, run_study,
+    JOURNAL_FILE, Journal, Objective, ObjectiveFactory, Pruner, best_trial, run_study,
     status_counts, write_tables,
 };
 use quantsweep_train::{DeviceRequest, set_torch_threads};
@@ -55,7 +55,8 @@ pub fn run(args: RunArgs) -> Result<()> {
                     report.null_rows_dropped
                 );
             }
-            let first = pipeline.trials.first().context("the sweep has no trials")?;
+            let representative = pipeline.representative_trials();
+            let first = representative.first().context("the sweep has no trials")?;
             let pairs = load_all_pairs(&pipeline)?;
             build_dataset(&pipeline.trial_config(first)?, &candles, &pairs)
                 .with_context(|| format!("{}", args.pipeline.pipeline.display()))?;
@@ -65,29 +66,27 @@ pub fn run(args: RunArgs) -> Result<()> {
 
     let previous = resume_state(&out, &pipeline)?;
     write_resolved(&out, &pipeline)?;
-    let done: BTreeSet<u64> = previous.iter().map(|r| r.spec.id.0).collect();
-    let todo: Vec<_> =
-        pipeline.trials.iter().filter(|t| !done.contains(&t.id.0)).cloned().collect();
+    let total = pipeline.total();
+    let to_run = total.saturating_sub(previous.len());
     if !previous.is_empty() {
         eprintln!(
-            "resuming {}: {} of {} trials already finished, {} to run",
+            "resuming {}: {} of {total} trials already finished, {to_run} to run",
             out.display(),
             previous.len(),
-            pipeline.trials.len(),
-            todo.len()
         );
     }
+    // The trials not yet run, or an adaptive sampler rebuilt from the finished ones.
+    let study = pipeline.config.sweep.study(&previous)?;
 
     set_torch_threads(args.torch_threads);
     let metric = pipeline.config.sweep.metric.clone();
     let progress = Arc::new(Progress::new(
-        pipeline.trials.len(),
+        total,
         previous.len(),
-        workers.min(todo.len().max(1)),
+        workers.min(to_run.max(1)),
         pipeline.config.train.epochs,
         metric.clone(),
     ));
-    let total = pipeline.trials.len();
     let objective = pipeline.config.objective;
     let early_terminate = pipeline.config.sweep.early_terminate.clone();
     let factory: Arc<ObjectiveFactory> = match (pipeline.config.objective, data) {
@@ -112,7 +111,6 @@ pub fn run(args: RunArgs) -> Result<()> {
     let journal = Journal::open(&out)?;
     let clock = std::time::Instant::now();
     let pruner = early_terminate.map(Pruner::new);
-    let study = Box::new(TrialList::new(todo));
     let new = run_study(study, workers, factory, progress.clone(), Some(journal), pruner);
     progress.finish();
     let new = new?;
@@ -148,8 +146,11 @@ fn resume_state(out: &Path, pipeline: &Pipeline) -> Result<Vec<TrialRecord>> {
     let mut seen = BTreeSet::new();
     records.retain(|r| seen.insert(r.spec.id));
     records.reverse();
-    let known: BTreeSet<u64> = pipeline.trials.iter().map(|t| t.id.0).collect();
-    records.retain(|r| known.contains(&r.spec.id.0));
+    // Trials of the list only (an adaptive sweep's ids are whatever it asked).
+    if !pipeline.config.sweep.is_adaptive() {
+        let known: BTreeSet<u64> = pipeline.trials.iter().map(|t| t.id.0).collect();
+        records.retain(|r| known.contains(&r.spec.id.0));
+    }
     Ok(records)
 }
 

@@ -11,20 +11,21 @@ pub fn validate(args: &PipelineArgs) -> Result<()> {
     if let ObjectiveConfig::Synthetic { function } = pipeline.config.objective {
         println!(
             "{path}: ok: {} trials ({:?} sweep) of the synthetic {function:?} function",
-            pipeline.trials.len(),
+            pipeline.total(),
             pipeline.config.sweep.method
         );
         return Ok(());
     }
     let (candles, report) = load_candles(&pipeline.config).with_context(|| path.to_string())?;
-    let first = pipeline.trials.first().context("the sweep has no trials")?;
+    let representative = pipeline.representative_trials();
+    let first = representative.first().context("the sweep has no trials")?;
     let pairs = load_all_pairs(&pipeline).with_context(|| path.to_string())?;
     let data = build_dataset(&pipeline.trial_config(first)?, &candles, &pairs)
         .with_context(|| format!("{path}: trial 0"))?;
     println!(
         "{path}: ok: {} trials ({:?} sweep); {} candles from {} ({} gaps, {} duplicates, {} null rows repaired); \
          {} samples: train {}, validation {}, test {}{}",
-        pipeline.trials.len(),
+        pipeline.total(),
         pipeline.config.sweep.method,
         candles.len(),
         report.source.display(),
