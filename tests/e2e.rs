@@ -923,3 +923,58 @@ print("ok", a["metric.regret"].min(), s["metric.regret"].min())
         .expect("python runs");
     assert!(o.status.success(), "{}", text(&o));
 }
+
+/// A sweep killed with SIGKILL while trials run, then run again: every trial ends up in the
+/// journal and the tables exactly once, none lost, none duplicated; the finished ones are
+/// not run again.
+#[test]
+fn a_sweep_killed_mid_run_resumes_with_every_trial_exactly_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("killed");
+    let args = [
+        "run",
+        "pipelines/quickstart.yaml",
+        "--set",
+        "train.epochs=400",
+        "--set",
+        "sweep.parameters={train.lr: {values: [0.001, 0.002, 0.003]}, model.hidden: {values: [8, 16]}}",
+        "--workers",
+        "2",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quantsweep"))
+        .args(args)
+        .current_dir(repo())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the quantsweep binary starts");
+    let journal = out.join("journal.jsonl");
+    let lines = || std::fs::read_to_string(&journal).map_or(0, |t| t.lines().count());
+    let start = std::time::Instant::now();
+    while lines() < 1 && start.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let finished = lines();
+    assert!((1..6).contains(&finished), "killed after {finished} of 6 trials");
+
+    let o = quantsweep(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains(&format!("{finished} of 6 trials already finished")), "{}", text(&o));
+    check_with_python(
+        r#"
+import sys, os, json
+import pandas as pd
+out = sys.argv[1]
+ids = [json.loads(l)["spec"]["id"] for l in open(os.path.join(out, "journal.jsonl"))]
+assert sorted(ids) == list(range(6)), ids
+t = pd.read_parquet(os.path.join(out, "trials.parquet"))
+assert list(t.trial_id) == list(range(6)) and (t.status == "complete").all(), t
+print("ok")
+"#,
+        &out,
+    );
+}
