@@ -110,8 +110,9 @@ pub fn run_trials(
 /// its trials on a thread of its own and wakes its timely operator when one ends, so a long
 /// trial never stalls the dataflow.
 ///
-/// A finished trial is appended to `journal` (and synced to disk) by the worker that ran it,
-/// before it counts as done: a crash can lose only trials that were still running. Records
+/// A finished trial is appended to `journal` by the worker that ran it before it counts as
+/// done (synced by group commit, and at the end): a killed process loses only trials that were
+/// still running. Records
 /// then flow to worker 0; the returned list is in trial-id order. If the journal cannot be
 /// written, no further trial is started and the error is returned.
 ///
@@ -129,6 +130,7 @@ pub fn run_study(
     let pruner = pruner.map(|p| Arc::new(Mutex::new(p)));
     let study = Arc::new(Mutex::new(Some(study)));
     let journal = Arc::new(Mutex::new(journal));
+    let journal_for_sync = Arc::clone(&journal);
     let journal_error: Arc<Mutex<Option<SweepError>>> = Arc::default();
     let failure = Arc::clone(&journal_error);
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
@@ -273,6 +275,10 @@ pub fn run_study(
     }
     if let Some(e) = lock(&failure).take() {
         return Err(e);
+    }
+    // The last interval's records, synced before the sweep reports them done.
+    if let Some(j) = lock(&journal_for_sync).as_mut() {
+        j.sync()?;
     }
     records.sort_by_key(|r| r.spec.id);
     Ok(records)
