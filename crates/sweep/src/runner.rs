@@ -168,9 +168,14 @@ pub fn run_study(
                             .spawn(move || {
                                 let mut objective = factory(index);
                                 for spec in job_rx {
-                                    let record = if lock(&journal_error).is_some() {
-                                        None
-                                    } else {
+                                    let id = spec.id;
+                                    // Whatever happens, worker 0 gets an answer for every
+                                    // assignment: a panic outside the objective (a monitor,
+                                    // the journal) stops the sweep with an error, not a hang.
+                                    let record = catch_unwind(AssertUnwindSafe(|| {
+                                        if lock(&journal_error).is_some() {
+                                            return None;
+                                        }
                                         let record = run_one(
                                             &mut objective,
                                             spec,
@@ -188,22 +193,29 @@ pub fn run_study(
                                                 Some(record)
                                             }
                                         }
-                                    };
-                                    // Worker 0 counts an answer for every assignment.
+                                    }))
+                                    .unwrap_or_else(|_| {
+                                        let message =
+                                            format!("worker {index} failed around trial {id}");
+                                        lock(&journal_error)
+                                            .get_or_insert(SweepError::Timely(message));
+                                        None
+                                    });
                                     if done_tx.send(record).is_err() {
                                         break;
                                     }
                                     let _ = activator.activate();
                                 }
                             });
-                        *helper_in.borrow_mut() = thread.ok();
+                        *helper_in.borrow_mut() =
+                            Some(thread.expect("the operating system starts a trial thread"));
                         let mut held: std::collections::VecDeque<Capability<u64>> =
                             Default::default();
                         move |input, output| {
                             input.for_each(|cap, data| {
                                 let Some(cap) = cap.retain_least(0) else { return };
                                 for a in data.drain(..) {
-                                    if let Some(tx) = jobs_in_send(&jobs_in) {
+                                    if let Some(tx) = jobs_in.borrow().clone() {
                                         held.push_back(cap.clone());
                                         let _ = tx.send(a.spec);
                                     }
@@ -282,13 +294,6 @@ pub fn run_study(
     }
     records.sort_by_key(|r| r.spec.id);
     Ok(records)
-}
-
-/// The job channel of a worker's trial thread, if it is running.
-fn jobs_in_send(
-    jobs: &Rc<RefCell<Option<mpsc::Sender<TrialSpec>>>>,
-) -> Option<mpsc::Sender<TrialSpec>> {
-    jobs.borrow().clone()
 }
 
 /// Locks a mutex, carrying on if another thread panicked while holding it (the data here
