@@ -188,6 +188,27 @@ print("ok")
     assert!(!o.status.success());
     assert!(text(&o).contains("holds results of a different pipeline"), "{}", text(&o));
     assert_eq!(std::fs::read_to_string(&journal).expect("journal"), again);
+    // With --force-new the old results go and the new sweep runs from scratch.
+    let o = quantsweep(&[
+        "run",
+        "pipelines/quickstart.yaml",
+        "--set",
+        "train.epochs=16",
+        "--force-new",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("--force-new: removed the results"), "{}", text(&o));
+    let fresh = std::fs::read_to_string(&journal).expect("journal");
+    // Four trials of the new pipeline: 16 epochs each, not the old 15.
+    assert_eq!(fresh.lines().count(), 4);
+    assert_eq!(fresh.lines().next().map(|l| l.matches("\"extra\"").count()), Some(16));
+    assert!(
+        std::fs::read_to_string(out.join("pipeline.resolved.yaml"))
+            .expect("resolved")
+            .contains("epochs: 16")
+    );
 }
 
 #[test]

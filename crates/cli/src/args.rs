@@ -101,4 +101,8 @@ pub struct RunArgs {
     /// fastest for small LSTMs on CPU.
     #[arg(long, default_value_t = 1)]
     pub torch_threads: usize,
+    /// Start afresh when --out holds results of a different pipeline: its journal, tables,
+    /// TensorBoard runs and saved models are deleted first. Without it such an --out is refused.
+    #[arg(long)]
+    pub force_new: bool,
 }

@@ -64,7 +64,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         }
     };
 
-    let previous = resume_state(&out, &pipeline)?;
+    let previous = resume_state(&out, &pipeline, args.force_new)?;
     write_resolved(&out, &pipeline)?;
     let total = pipeline.total();
     let to_run = total.saturating_sub(previous.len());
@@ -127,16 +127,24 @@ pub fn run(args: RunArgs) -> Result<()> {
 }
 
 /// Records already journaled under `out` for this same pipeline (empty for a new `out`).
-fn resume_state(out: &Path, pipeline: &Pipeline) -> Result<Vec<TrialRecord>> {
+fn resume_state(out: &Path, pipeline: &Pipeline, force_new: bool) -> Result<Vec<TrialRecord>> {
     if !out.join(JOURNAL_FILE).exists() {
         return Ok(Vec::new());
     }
     let resolved_path = out.join(RESOLVED_FILE);
     let before = std::fs::read_to_string(&resolved_path).unwrap_or_default();
     if strip_comments(&before) != strip_comments(&pipeline.resolved_yaml()?) {
+        if force_new {
+            discard_results(out)?;
+            eprintln!(
+                "--force-new: removed the results of the previous sweep in {}",
+                out.display()
+            );
+            return Ok(Vec::new());
+        }
         bail!(
             "{} holds results of a different pipeline (its {RESOLVED_FILE} differs from this one): \
-             choose another --out, or remove that folder to start over",
+             choose another --out, or add --force-new to replace them",
             out.display()
         );
     }
@@ -152,6 +160,33 @@ fn resume_state(out: &Path, pipeline: &Pipeline) -> Result<Vec<TrialRecord>> {
         records.retain(|r| known.contains(&r.spec.id.0));
     }
     Ok(records)
+}
+
+/// Deletes what a sweep writes under `out` (and nothing else there).
+fn discard_results(out: &Path) -> Result<()> {
+    for name in [
+        JOURNAL_FILE,
+        RESOLVED_FILE,
+        "trials.parquet",
+        "epochs.parquet",
+        "equity.parquet",
+        "trades.parquet",
+        "folds.parquet",
+        "summary.json",
+    ] {
+        let path = out.join(name);
+        if path.exists() {
+            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        }
+    }
+    for dir in ["tensorboard", "models"] {
+        let path = out.join(dir);
+        if path.exists() {
+            std::fs::remove_dir_all(&path)
+                .with_context(|| format!("removing {}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 fn strip_comments(text: &str) -> String {
