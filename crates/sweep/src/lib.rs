@@ -1,13 +1,16 @@
 //! Sweeps: search spaces, the timely-dataflow runner, and durable storage of results.
 //!
 //! - [`SweepConfig`] (the pipeline's `sweep:` section, W&B-style) lists the trials: a grid,
-//!   or random or scrambled Sobol' draws from a space of bounds and distributions.
+//!   or random or scrambled Sobol' draws from a space of bounds and distributions; or builds
+//!   an adaptive [`Tpe`] study that chooses them from the results.
+//! - [`Pruner`] stops unpromising trials from their epochs (ASHA, the median rule).
 //! - [`run_study`] runs the trials a [`Study`] hands out on timely worker threads, pulled by
 //!   idle workers, each worker with its own [`Objective`] on a thread of its own; a failed or
 //!   panicking trial is recorded, never fatal. [`run_trials`] runs a fixed list.
 //! - [`Synthetic`] test functions with known minima, for trying samplers.
-//! - [`Journal`] makes each finished trial durable as it arrives; [`write_tables`] writes
-//!   `trials.parquet`, `epochs.parquet`, `equity.parquet` and `summary.json` atomically.
+//! - [`Journal`] keeps each finished trial as it arrives (group commit); [`write_tables`]
+//!   writes `trials.parquet`, `epochs.parquet`, `equity.parquet`, `trades.parquet`,
+//!   `folds.parquet` and `summary.json` atomically.
 //!
 //! The crate is generic over [`Objective`]: it never names libtorch, features or YAML.
 //!

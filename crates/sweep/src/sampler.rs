@@ -2,9 +2,9 @@
 //!
 //! Every sampler turns a trial number into a point of the unit cube (one coordinate per
 //! dimension), and [`Space::decode`] turns the point into parameter values; so samplers share
-//! one contract (tested in `tests`): points in [0, 1), the same seed gives the same points,
-//! another seed other points. `grid` enumerates instead. Adaptive samplers (TPE, Gaussian
-//! process) will ask with the history of finished trials (issue #7).
+//! one contract (tested in `space.rs`): points in [0, 1), the same seed gives the same points,
+//! another seed other points. `grid` enumerates instead; the adaptive TPE (`tpe.rs`) works
+//! in the same cube but asks with the history of finished trials.
 
 use quantsweep_core::{ParamValue, Params};
 
