@@ -34,8 +34,7 @@ pub trait SweepMonitor: Send + Sync {
     fn trial_started(&self, _worker: usize, _spec: &TrialSpec) {}
     /// A worker finished an epoch of a trial.
     fn epoch(&self, _worker: usize, _spec: &TrialSpec, _epoch: usize, _m: &EpochMetrics) {}
-    /// A trial finished and its record is journaled. Called once per trial, from the worker
-    /// that ran it.
+    /// A trial finished and its record is journaled. Called once per trial, on worker 0.
     fn trial_finished(&self, _record: &TrialRecord) {}
 }
 
@@ -110,9 +109,9 @@ pub fn run_trials(
 /// its trials on a thread of its own and wakes its timely operator when one ends, so a long
 /// trial never stalls the dataflow.
 ///
-/// A finished trial is appended to `journal` by the worker that ran it before it counts as
-/// done (synced by group commit, and at the end): a killed process loses only trials that were
-/// still running. Records
+/// Worker 0 appends each finished trial to `journal` (one writer, synced by group commit and
+/// at the end) before it counts as done and before that worker gets its next trial: a killed
+/// process loses only trials that were still running. Records
 /// then flow to worker 0; the returned list is in trial-id order. If the journal cannot be
 /// written, no further trial is started and the error is returned.
 ///
@@ -146,6 +145,7 @@ pub fn run_study(
         let (jobs_in, helper_in) = (Rc::clone(&jobs), Rc::clone(&helper));
         let factory = Arc::clone(&factory);
         let monitor = Arc::clone(&monitor);
+        let monitor_0 = Arc::clone(&monitor);
         let journal = Arc::clone(&journal);
         let journal_error = Arc::clone(&journal_error);
         let stopped = Arc::clone(&journal_error);
@@ -176,23 +176,13 @@ pub fn run_study(
                                         if lock(&journal_error).is_some() {
                                             return None;
                                         }
-                                        let record = run_one(
+                                        Some(run_one(
                                             &mut objective,
                                             spec,
                                             index,
                                             &*monitor,
                                             pruner.as_deref(),
-                                        );
-                                        match lock(&journal).as_mut().map(|j| j.append(&record)) {
-                                            Some(Err(e)) => {
-                                                lock(&journal_error).get_or_insert(e);
-                                                None
-                                            }
-                                            _ => {
-                                                monitor.trial_finished(&record);
-                                                Some(record)
-                                            }
-                                        }
+                                        ))
                                     }))
                                     .unwrap_or_else(|_| {
                                         let message =
@@ -263,6 +253,15 @@ pub fn run_study(
                     in_flight -= 1;
                     idle.push_back(answer.worker);
                     let Some(record) = answer.record else { continue };
+                    // Journaled here, by the one writer, before the worker gets its next
+                    // trial: a finished trial counts once it is in the journal.
+                    if let Some(j) = lock(&journal).as_mut()
+                        && let Err(e) = j.append(&record)
+                    {
+                        lock(&stopped).get_or_insert(e);
+                        continue;
+                    }
+                    monitor_0.trial_finished(&record);
                     if let Some(study) = study.as_mut() {
                         study.tell(&record);
                     }
