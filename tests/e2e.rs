@@ -35,7 +35,12 @@ fn python() -> PathBuf {
 
 /// Runs a Python snippet with `out` as `sys.argv[1]`; panics with its output if it fails.
 fn check_with_python(script: &str, out: &Path) -> String {
-    let o = Command::new(python()).arg("-c").arg(script).arg(out).output().expect("python runs");
+    check_python(script, &[out.as_os_str()])
+}
+
+/// Runs a Python snippet with `args` as `sys.argv[1..]`; panics with its output if it fails.
+fn check_python(script: &str, args: &[&std::ffi::OsStr]) -> String {
+    let o = Command::new(python()).arg("-c").arg(script).args(args).output().expect("python runs");
     assert!(o.status.success(), "python check failed:\n{}", text(&o));
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -690,13 +695,7 @@ fn freqai_and_keras_models_train_from_yaml_and_load_into_pytorch() {
         keras.to_str().expect("utf-8"),
     ]);
     assert!(o.status.success(), "{}", text(&o));
-    let o = Command::new(python())
-        .arg("-c")
-        .arg(LOAD_IN_PYTORCH)
-        .args([keras.as_os_str(), "keras".as_ref()])
-        .output()
-        .expect("python runs");
-    assert!(o.status.success(), "{}", text(&o));
+    check_python(LOAD_IN_PYTORCH, &[keras.as_os_str(), std::ffi::OsStr::new("keras")]);
 
     let freqai = dir.path().join("freqai");
     let o = quantsweep(&[
@@ -706,13 +705,7 @@ fn freqai_and_keras_models_train_from_yaml_and_load_into_pytorch() {
         freqai.to_str().expect("utf-8"),
     ]);
     assert!(o.status.success(), "{}", text(&o));
-    let o = Command::new(python())
-        .arg("-c")
-        .arg(LOAD_IN_PYTORCH)
-        .args([freqai.as_os_str(), "freqai".as_ref()])
-        .output()
-        .expect("python runs");
-    assert!(o.status.success(), "{}", text(&o));
+    check_python(LOAD_IN_PYTORCH, &[freqai.as_os_str(), std::ffi::OsStr::new("freqai")]);
 }
 
 /// Starts the `tensorboard` server on the run's logs and asks its HParams plugin what its tab
@@ -843,10 +836,8 @@ fn the_shuffled_split_is_flagged_leaky_and_scores_higher_than_the_chronological_
         out
     };
     let (shuffled, chronological) = (run("shuffled"), run("chronological"));
-    let o = Command::new(python())
-        .arg("-c")
-        .arg(
-            r#"
+    check_python(
+        r#"
 import sys, json, os
 import pandas as pd
 s, c = (pd.read_parquet(os.path.join(d, "trials.parquet")) for d in sys.argv[1:3])
@@ -856,11 +847,8 @@ gap = s["metric.val_accuracy"].min() - c["metric.val_accuracy"].max()
 assert gap > 0.02, (s["metric.val_accuracy"].tolist(), c["metric.val_accuracy"].tolist())
 print("ok", round(gap, 3))
 "#,
-        )
-        .args([shuffled.as_os_str(), chronological.as_os_str()])
-        .output()
-        .expect("python runs");
-    assert!(o.status.success(), "{}", text(&o));
+        &[shuffled.as_os_str(), chronological.as_os_str()],
+    );
 }
 
 /// A synthetic sweep (Branin on 64 scrambled Sobol' points) needs no data: the same trials
@@ -883,10 +871,8 @@ fn synthetic_sobol_sweeps_are_the_same_on_one_and_two_workers() {
         out
     };
     let (one, two) = (run("1"), run("2"));
-    let o = Command::new(python())
-        .arg("-c")
-        .arg(
-            r#"
+    check_python(
+        r#"
 import sys, os
 import pandas as pd
 a, b = (pd.read_parquet(os.path.join(d, "trials.parquet")) for d in sys.argv[1:3])
@@ -897,11 +883,8 @@ assert (a["metric.regret"] >= 0).all() and a["metric.value"].min() < 1.5, a["met
 assert set(b.worker) == {0, 1}
 print("ok", a["metric.value"].min())
 "#,
-        )
-        .args([one.as_os_str(), two.as_os_str()])
-        .output()
-        .expect("python runs");
-    assert!(o.status.success(), "{}", text(&o));
+        &[one.as_os_str(), two.as_os_str()],
+    );
 }
 
 /// TPE chooses each configuration from the results so far: on one worker (a fixed completion
@@ -926,10 +909,8 @@ fn tpe_sweeps_are_reproducible_and_find_lower_values_than_sobol() {
         out
     };
     let (a, b, sobol) = (run("a", "tpe"), run("b", "tpe"), run("sobol", "sobol"));
-    let o = Command::new(python())
-        .arg("-c")
-        .arg(
-            r#"
+    check_python(
+        r#"
 import sys, os
 import pandas as pd
 a, b, s = (pd.read_parquet(os.path.join(d, "trials.parquet")) for d in sys.argv[1:4])
@@ -938,11 +919,8 @@ assert a[cols].equals(b[cols])
 assert len(a) == 64 and a["metric.regret"].min() < s["metric.regret"].min(), (a["metric.regret"].min(), s["metric.regret"].min())
 print("ok", a["metric.regret"].min(), s["metric.regret"].min())
 "#,
-        )
-        .args([a.as_os_str(), b.as_os_str(), sobol.as_os_str()])
-        .output()
-        .expect("python runs");
-    assert!(o.status.success(), "{}", text(&o));
+        &[a.as_os_str(), b.as_os_str(), sobol.as_os_str()],
+    );
 }
 
 /// A sweep killed with SIGKILL while trials run, then run again: every trial ends up in the

@@ -28,11 +28,13 @@
 mod hint;
 mod observer;
 mod params;
+mod rng;
 mod trial;
 
 pub use hint::did_you_mean;
 pub use observer::{EpochMetrics, NoopObserver, Observer, Stop, TeeObserver};
 pub use params::{ParamValue, Params};
+pub use rng::SplitMix64;
 pub use trial::{
     EquityPoint, FoldSummary, Trade, TrialError, TrialId, TrialRecord, TrialResult, TrialSpec,
     TrialStatus,

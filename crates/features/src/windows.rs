@@ -434,18 +434,7 @@ fn truncate_classes(samples: &[usize], rows: &[usize], y: &[f64]) -> Vec<usize> 
 
 /// Fisher-Yates with SplitMix64: the same permutation for the same seed on every platform.
 fn shuffle(v: &mut [usize], seed: u64) {
-    let mut state = seed;
-    let mut next = || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
-    for i in (1..v.len()).rev() {
-        let j = (next() % (i as u64 + 1)) as usize;
-        v.swap(i, j);
-    }
+    quantsweep_core::SplitMix64(seed).shuffle(v);
 }
 
 /// Mean and population standard deviation of `v` over the rows marked in `read`; a constant

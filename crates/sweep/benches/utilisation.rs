@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use quantsweep_core::{Observer, TrialError, TrialId, TrialResult, TrialSpec};
+use quantsweep_core::{Observer, SplitMix64, TrialError, TrialId, TrialResult, TrialSpec};
 use quantsweep_sweep::{Objective, ObjectiveFactory, SilentMonitor, TrialList, run_study};
 
 struct Sleep;
@@ -21,11 +21,7 @@ impl Objective for Sleep {
 
 /// Trial `i`'s length: 0.1–2 s, from a fixed hash of `i`.
 fn duration(i: u64) -> Duration {
-    let mut z = i.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    let u = ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64;
-    Duration::from_secs_f64(0.1 + 1.9 * u)
+    Duration::from_secs_f64(0.1 + 1.9 * SplitMix64(i).uniform())
 }
 
 fn main() {

@@ -391,6 +391,17 @@ mod tests {
         }
     }
 
+    /// Trials 0..n without parameters.
+    fn plain_trials(n: u64) -> Vec<TrialSpec> {
+        (0..n)
+            .map(|i| TrialSpec {
+                id: quantsweep_core::TrialId(i),
+                params: Default::default(),
+                seed: 0,
+            })
+            .collect()
+    }
+
     fn trials() -> Vec<TrialSpec> {
         let mut cfg = SweepConfig::default();
         let values = (0..8).map(ParamValue::Int).collect();
@@ -440,13 +451,7 @@ mod tests {
                 Ok(TrialResult::default())
             }
         }
-        let trials: Vec<TrialSpec> = (0..13)
-            .map(|i| TrialSpec {
-                id: quantsweep_core::TrialId(i),
-                params: Default::default(),
-                seed: 0,
-            })
-            .collect();
+        let trials = plain_trials(13);
         let factory: Arc<ObjectiveFactory> =
             Arc::new(|_| Ok(Box::new(Sleepy) as Box<dyn Objective>));
         let records = run_trials(trials, 2, factory, Arc::new(SilentMonitor), None).expect("runs");
@@ -482,13 +487,7 @@ mod tests {
                 Ok(TrialResult { epochs, ..TrialResult::default() })
             }
         }
-        let trials: Vec<TrialSpec> = (0..6)
-            .map(|i| TrialSpec {
-                id: quantsweep_core::TrialId(i),
-                params: Default::default(),
-                seed: 0,
-            })
-            .collect();
+        let trials = plain_trials(6);
         let factory: Arc<ObjectiveFactory> =
             Arc::new(|_| Ok(Box::new(Curves) as Box<dyn Objective>));
         let rule = crate::EarlyTerminate::Hyperband { min_iter: 2, eta: 2.0, metric: None };

@@ -6,31 +6,12 @@
 //! another seed other points. `grid` enumerates instead; the adaptive TPE (`tpe.rs`) works
 //! in the same cube but asks with the history of finished trials.
 
-use quantsweep_core::{ParamValue, Params};
+use quantsweep_core::{ParamValue, Params, SplitMix64};
 
 /// A seeded stream of points in the unit cube.
 pub(crate) trait UnitSampler {
     /// The next point, `dims` coordinates in [0, 1).
     fn next_point(&mut self) -> Vec<f64>;
-}
-
-/// SplitMix64 (Steele, Lea & Flood 2014): small, fast, seedable.
-#[derive(Debug, Clone)]
-pub(crate) struct SplitMix64(pub u64);
-
-impl SplitMix64 {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1), 53 bits.
-    pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
 }
 
 /// Independent uniform points.

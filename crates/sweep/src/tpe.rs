@@ -9,9 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use quantsweep_core::{Params, TrialId, TrialRecord, TrialSpec, TrialStatus};
+use quantsweep_core::{Params, SplitMix64, TrialId, TrialRecord, TrialSpec, TrialStatus};
 
-use crate::sampler::SplitMix64;
 use crate::{Dimension, Goal, Study};
 
 /// TPE over a search space, asking configurations until `max_configs` have been asked.

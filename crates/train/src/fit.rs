@@ -217,7 +217,9 @@ fn train(
         let train_loss = if batch == n {
             step(&x_train, &y_train)
         } else {
-            let order = Tensor::from_slice(&order_rng.permutation(n)).to_device(device);
+            let mut order: Vec<i64> = (0..n as i64).collect();
+            order_rng.shuffle(&mut order);
+            let order = Tensor::from_slice(&order).to_device(device);
             let (mut total, mut seen) = (0.0, 0);
             for start in (0..n).step_by(batch) {
                 let len = batch.min(n - start);

@@ -4,45 +4,17 @@
 //! threads would interleave their draws from it, and the same seed would no longer give the
 //! same model. Dropout therefore draws its masks here, from a generator each trial owns.
 
+use quantsweep_core::SplitMix64;
 use tch::Tensor;
 
-/// A small, fast, seedable generator (SplitMix64: Steele, Lea & Flood 2014).
-#[derive(Debug, Clone)]
-pub(crate) struct SplitMix64(pub u64);
-
-impl SplitMix64 {
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1), 53 bits.
-    pub fn uniform(&mut self) -> f64 {
-        (self.next() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-
-    /// A uniformly shuffled `0..n` (Fisher–Yates).
-    pub fn permutation(&mut self, n: usize) -> Vec<i64> {
-        let mut v: Vec<i64> = (0..n as i64).collect();
-        for i in (1..n).rev() {
-            let j = (self.next() % (i as u64 + 1)) as usize;
-            v.swap(i, j);
-        }
-        v
-    }
-
-    /// 1.0 with probability `1 - p`, else 0.0, shaped like `like`.
-    fn keep_mask(&mut self, like: &Tensor, p: f64) -> Tensor {
-        let n = like.numel();
-        let keep: Vec<f32> = (0..n).map(|_| f32::from(u8::from(self.uniform() >= p))).collect();
-        Tensor::from_slice(&keep)
-            .view(like.size().as_slice())
-            .to_kind(like.kind())
-            .to_device(like.device())
-    }
+/// 1.0 with probability `1 - p`, else 0.0, shaped like `like`, from the trial's generator.
+fn keep_mask(rng: &mut SplitMix64, like: &Tensor, p: f64) -> Tensor {
+    let n = like.numel();
+    let keep: Vec<f32> = (0..n).map(|_| f32::from(u8::from(rng.uniform() >= p))).collect();
+    Tensor::from_slice(&keep)
+        .view(like.size().as_slice())
+        .to_kind(like.kind())
+        .to_device(like.device())
 }
 
 /// Whether a forward pass trains (dropout on, batch statistics) or evaluates.
@@ -66,7 +38,7 @@ impl Mode<'_> {
                 if p >= 1.0 {
                     return x.zeros_like();
                 }
-                x * rng.keep_mask(x, p) / (1.0 - p)
+                x * keep_mask(rng, x, p) / (1.0 - p)
             }
             _ => x.shallow_clone(),
         }
@@ -82,7 +54,7 @@ impl Mode<'_> {
                 }
                 const ALPHA: f64 = 1.758_099_340_847_376_6;
                 let a = 1.0 / ((ALPHA * ALPHA * p + 1.0) * (1.0 - p)).sqrt();
-                let keep = rng.keep_mask(x, p);
+                let keep = keep_mask(rng, x, p);
                 let b = (&keep - 1.0) * (ALPHA * a) + ALPHA * a * p;
                 x * (keep * a) + b
             }
@@ -102,16 +74,6 @@ mod tests {
     use tch::Kind;
 
     use super::*;
-
-    #[test]
-    fn permutation_is_a_seeded_shuffle() {
-        let a = SplitMix64(7).permutation(50);
-        let mut sorted = a.clone();
-        sorted.sort_unstable();
-        assert_eq!(sorted, (0..50).collect::<Vec<i64>>());
-        assert_eq!(a, SplitMix64(7).permutation(50));
-        assert_ne!(a, SplitMix64(8).permutation(50));
-    }
 
     /// Dropout keeps about 1 - p of the units, scaled so that the mean is kept; alpha dropout
     /// keeps mean 0 and variance 1 of a standard normal input, as PyTorch's does.
