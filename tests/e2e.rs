@@ -852,38 +852,58 @@ print("ok", round(gap, 3))
 }
 
 /// A synthetic sweep (Branin on 64 scrambled Sobol' points) needs no data: the same trials
-/// and values on 1 and on 2 workers, every point in the domain, and the best near the known
-/// minimum.
+/// and values on 1 thread, 4 threads and 2 local processes (timely's cluster mode on
+/// 127.0.0.1, started by scripts/sweep-local), every point in the domain, and the best near
+/// the known minimum.
 #[test]
-fn synthetic_sobol_sweeps_are_the_same_on_one_and_two_workers() {
+fn synthetic_sobol_sweeps_are_the_same_on_threads_and_processes() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let run = |workers: &str| {
-        let out = dir.path().join(workers);
+    let out = |name: &str| dir.path().join(name);
+    for workers in ["1", "4"] {
+        let dir = out(workers);
         let o = quantsweep(&[
             "run",
             "tests/pipelines/branin.yaml",
             "--workers",
             workers,
             "--out",
-            out.to_str().expect("utf-8"),
+            dir.to_str().expect("utf-8"),
         ]);
         assert!(o.status.success(), "{}", text(&o));
-        out
-    };
-    let (one, two) = (run("1"), run("2"));
+    }
+    // Two processes of two threads each, on ports the system says are free.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+        .min(65_000);
+    let o = Command::new(repo().join("scripts/sweep-local"))
+        .args(["2", "tests/pipelines/branin.yaml", "--workers", "2", "--out"])
+        .arg(out("processes"))
+        .env("QUANTSWEEP", env!("CARGO_BIN_EXE_quantsweep"))
+        .env("PORT", port.to_string())
+        .current_dir(repo())
+        .output()
+        .expect("scripts/sweep-local runs");
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("process 1 of 2: 2 workers here, 4 in all"), "{}", text(&o));
     check_python(
         r#"
 import sys, os
 import pandas as pd
-a, b = (pd.read_parquet(os.path.join(d, "trials.parquet")) for d in sys.argv[1:3])
-cols = ["trial_id", "params.x1", "params.x2", "metric.value", "metric.regret"]
-assert a[cols].equals(b[cols]), (a[cols].head(), b[cols].head())
+one, four, procs = (pd.read_parquet(os.path.join(d, "trials.parquet")) for d in sys.argv[1:4])
+cols = [c for c in one.columns if c not in ("worker", "started_at", "finished_at", "duration_s")]
+for other in (four, procs):
+    assert one[cols].equals(other[cols]), (one[cols].head(), other[cols].head())
+a = one
 assert len(a) == 64 and a["params.x1"].between(-5, 10).all() and a["params.x2"].between(0, 15).all()
 assert (a["metric.regret"] >= 0).all() and a["metric.value"].min() < 1.5, a["metric.value"].min()
-assert set(b.worker) == {0, 1}
+assert set(four.worker) == {0, 1, 2, 3}, set(four.worker)
+# Workers 2 and 3 are process 1's.
+assert {2, 3} <= set(procs.worker), set(procs.worker)
 print("ok", a["metric.value"].min())
 "#,
-        &[one.as_os_str(), two.as_os_str()],
+        &[out("1").as_os_str(), out("4").as_os_str(), out("processes").as_os_str()],
     );
 }
 

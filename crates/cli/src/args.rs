@@ -94,6 +94,23 @@ pub struct RunArgs {
     /// Default: the number of CPU cores.
     #[arg(long)]
     pub workers: Option<usize>,
+    /// Run the sweep on this many processes (timely's cluster mode): start the same command
+    /// once per process, each with its own --process. Without --hostfile they are on this
+    /// host, listening on 127.0.0.1 from --port on (scripts/sweep-local does this). Process
+    /// 0 owns the journal and writes the tables; every process needs the data. Inside a Slurm
+    /// job step (srun) this comes from SLURM_PROCID, SLURM_NTASKS and SLURM_JOB_NODELIST.
+    #[arg(long)]
+    pub processes: Option<usize>,
+    /// This process's index, 0 to --processes − 1.
+    #[arg(long)]
+    pub process: Option<usize>,
+    /// A file of `host:port` lines, one per process in process order (for several hosts).
+    #[arg(long)]
+    pub hostfile: Option<PathBuf>,
+    /// The first port of a local cluster (--processes without --hostfile): process i listens
+    /// on 127.0.0.1:(port + i).
+    #[arg(long, default_value_t = quantsweep_sweep::SLURM_BASE_PORT)]
+    pub port: u16,
     /// Device to train on: auto (CUDA when available), cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto")]
     pub device: String,

@@ -137,11 +137,15 @@ pub fn build_dataset(
 /// One worker's objective.
 pub struct PipelineObjective {
     shared: Arc<Shared>,
+    /// This worker's device (`auto` and `cuda` spread the workers over the GPUs).
+    device: DeviceRequest,
 }
 
 impl PipelineObjective {
-    pub fn new(shared: Arc<Shared>) -> Self {
-        Self { shared }
+    /// The objective of the worker in `slot` among the workers of this host.
+    pub fn new(shared: Arc<Shared>, slot: usize) -> Self {
+        let device = shared.device.for_worker(slot);
+        Self { shared, device }
     }
 
     fn run_trial(
@@ -181,7 +185,7 @@ impl PipelineObjective {
                     offset: epochs.len(),
                     fold: walk_forward.then_some(fold.index),
                 };
-                fit(&config.model, &config.train, data, trial.seed, self.shared.device, &mut tagged)
+                fit(&config.model, &config.train, data, trial.seed, self.device, &mut tagged)
             };
             let fitted = match fitted {
                 Ok(f) => f,

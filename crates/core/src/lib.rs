@@ -26,6 +26,7 @@
 #![deny(missing_docs)]
 
 mod hint;
+pub mod nonfinite;
 mod observer;
 mod params;
 mod rng;

@@ -7,10 +7,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochMetrics {
     /// Mean loss over the training span in this epoch.
+    #[serde(with = "crate::nonfinite::f64")]
     pub train_loss: f64,
     /// Loss on the validation span after this epoch, when there is one.
+    #[serde(with = "crate::nonfinite::option")]
     pub val_loss: Option<f64>,
     /// Further per-epoch scalars (learning rate, validation accuracy, ...), by name.
+    #[serde(with = "crate::nonfinite::map")]
     pub extra: BTreeMap<String, f64>,
 }
 

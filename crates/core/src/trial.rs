@@ -60,6 +60,7 @@ pub struct FoldSummary {
     pub test_end_ms: i64,
     /// Metrics of this fold's test span (its stretch of the stitched equity curve, its
     /// predictions).
+    #[serde(with = "crate::nonfinite::map")]
     pub metrics: BTreeMap<String, f64>,
 }
 
@@ -90,6 +91,7 @@ pub struct Trade {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrialResult {
     /// Final metrics by name (`sharpe`, `val_loss`, ...).
+    #[serde(with = "crate::nonfinite::map")]
     pub metrics: BTreeMap<String, f64>,
     /// One entry per epoch trained.
     pub epochs: Vec<EpochMetrics>,
@@ -178,6 +180,7 @@ pub struct TrialRecord {
     /// Why it failed, for failed trials.
     pub error: Option<String>,
     /// Final metrics (empty unless complete).
+    #[serde(with = "crate::nonfinite::map")]
     pub metrics: BTreeMap<String, f64>,
     /// The learning curve, also for failed and pruned trials.
     pub epochs: Vec<EpochMetrics>,
@@ -194,6 +197,7 @@ pub struct TrialRecord {
     /// End time, milliseconds since the Unix epoch.
     pub finished_at_ms: i64,
     /// Wall-clock duration in seconds.
+    #[serde(with = "crate::nonfinite::f64")]
     pub duration_s: f64,
     /// Index of the timely worker that ran it.
     pub worker: u64,

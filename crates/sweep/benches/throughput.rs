@@ -10,7 +10,7 @@ use std::sync::Arc;
 use quantsweep_core::{Observer, ParamValue, TrialError, TrialResult, TrialSpec};
 use quantsweep_sweep::{
     Dimension, Goal, Journal, Method, Objective, ObjectiveFactory, ParameterConfig, SilentMonitor,
-    Study, SweepConfig, Tpe, TrialList, run_study,
+    Study, SweepConfig, Tpe, TrialList, Workers, run_study,
 };
 
 #[global_allocator]
@@ -65,9 +65,15 @@ fn main() {
         } else {
             Box::new(Tpe::new(space.clone(), "value", Goal::Minimize, 0, 1, n))
         };
-        let records =
-            run_study(study, 1, Arc::clone(&factory), Arc::new(SilentMonitor), journal, None)
-                .expect("sweep");
+        let records = run_study(
+            study,
+            &Workers::Threads(1),
+            Arc::clone(&factory),
+            Arc::new(SilentMonitor),
+            journal,
+            None,
+        )
+        .expect("sweep");
         let seconds = start.elapsed().as_secs_f64();
         let best = records
             .iter()

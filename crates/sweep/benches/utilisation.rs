@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use quantsweep_core::{Observer, SplitMix64, TrialError, TrialId, TrialResult, TrialSpec};
-use quantsweep_sweep::{Objective, ObjectiveFactory, SilentMonitor, TrialList, run_study};
+use quantsweep_sweep::{Objective, ObjectiveFactory, SilentMonitor, TrialList, Workers, run_study};
 
 struct Sleep;
 
@@ -41,7 +41,7 @@ fn main() {
     let start = Instant::now();
     let records = run_study(
         Box::new(TrialList::new(specs)),
-        workers,
+        &Workers::Threads(workers),
         factory,
         Arc::new(SilentMonitor),
         None,

@@ -7,6 +7,8 @@
 //! - [`run_study`] runs the trials a [`Study`] hands out on timely worker threads, pulled by
 //!   idle workers, each worker with its own [`Objective`] on a thread of its own; a failed or
 //!   panicking trial is recorded, never fatal. [`run_trials`] runs a fixed list.
+//! - [`Workers`] says where the timely workers run: threads of this process, or several
+//!   processes on one or more hosts (flags, a hostfile, or Slurm's variables).
 //! - [`Synthetic`] test functions with known minima, for trying samplers.
 //! - [`Journal`] keeps each finished trial as it arrives (group commit); [`write_tables`]
 //!   writes `trials.parquet`, `epochs.parquet`, `equity.parquet`, `trades.parquet`,
@@ -33,6 +35,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod cluster;
 mod error;
 mod pruner;
 mod runner;
@@ -42,6 +45,7 @@ mod storage;
 mod synthetic;
 mod tpe;
 
+pub use cluster::{SLURM_BASE_PORT, Workers, local_rank, read_hostfile, slurm_workers};
 pub use error::SweepError;
 pub use pruner::{EarlyTerminate, EpochMetric, Pruner};
 pub use runner::{

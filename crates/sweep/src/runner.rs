@@ -15,7 +15,7 @@ use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::{Capability, Exchange as _, Input, Inspect, Probe};
 use timely::dataflow::{InputHandle, ProbeHandle};
 
-use crate::{Journal, Pruner, SweepError};
+use crate::{Journal, Pruner, SweepError, Workers};
 
 /// What a sweep optimises: one trial in, one result (or a recorded failure) out.
 ///
@@ -30,7 +30,7 @@ pub trait Objective: Send {
 /// Callbacks from the sweep to whoever watches it (progress bars, logs). Called from worker
 /// threads: implementations must be `Send + Sync`.
 pub trait SweepMonitor: Send + Sync {
-    /// A worker starts a trial.
+    /// A worker (by its index in this process) starts a trial.
     fn trial_started(&self, _worker: usize, _spec: &TrialSpec) {}
     /// A worker finished an epoch of a trial.
     fn epoch(&self, _worker: usize, _spec: &TrialSpec, _epoch: usize, _m: &EpochMetrics) {}
@@ -80,6 +80,7 @@ impl Study for TrialList {
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Answer {
     worker: u64,
+    #[serde(with = "as_json")]
     record: Option<TrialRecord>,
 }
 
@@ -87,7 +88,27 @@ struct Answer {
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Assignment {
     worker: u64,
+    #[serde(with = "as_json")]
     spec: TrialSpec,
+}
+
+/// Specs and records cross processes as JSON text inside timely's bincode: their parameters
+/// are untagged and their floats may be NaN (see `quantsweep_core::nonfinite`), which bincode
+/// cannot read back. Workers of one process pass them without serializing at all.
+mod as_json {
+    use serde::de::{DeserializeOwned, Error as _};
+    use serde::ser::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<T: Serialize, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&serde_json::to_string(value).map_err(S::Error::custom)?)
+    }
+
+    pub fn deserialize<'de, T: DeserializeOwned, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<T, D::Error> {
+        serde_json::from_str(&String::deserialize(d)?).map_err(D::Error::custom)
+    }
 }
 
 /// Runs `trials` on `workers` timely worker threads of this process; see [`run_study`].
@@ -98,10 +119,12 @@ pub fn run_trials(
     monitor: Arc<dyn SweepMonitor>,
     journal: Option<Journal>,
 ) -> Result<Vec<TrialRecord>, SweepError> {
-    run_study(Box::new(TrialList::new(trials)), workers, factory, monitor, journal, None)
+    let workers = Workers::Threads(workers);
+    run_study(Box::new(TrialList::new(trials)), &workers, factory, monitor, journal, None)
 }
 
-/// Runs the trials `study` hands out on `workers` timely worker threads of this process.
+/// Runs the trials `study` hands out on timely workers: threads of this process, or of
+/// several processes ([`Workers::Cluster`], every process calling this with its own index).
 ///
 /// Dispatch is pull-based: worker 0 owns the study and gives a trial to a worker only when
 /// that worker is idle (routing by worker index), and asks for the next one as soon as a
@@ -117,23 +140,29 @@ pub fn run_trials(
 ///
 /// With a `pruner`, every epoch a trial reports is weighed against the others' (shared by
 /// the workers of this process); a trial it stops ends as `pruned`.
+///
+/// In a cluster, worker 0 lives in process 0: only there are `study` and `journal` used and
+/// records returned (other processes return none). `factory` is given each worker's index
+/// within its process.
 pub fn run_study(
     study: Box<dyn Study>,
-    workers: usize,
+    workers: &Workers,
     factory: Arc<ObjectiveFactory>,
     monitor: Arc<dyn SweepMonitor>,
     journal: Option<Journal>,
     pruner: Option<Pruner>,
 ) -> Result<Vec<TrialRecord>, SweepError> {
-    let workers = workers.max(1);
+    workers.validate()?;
+    let local_workers = workers.local();
     let pruner = pruner.map(|p| Arc::new(Mutex::new(p)));
     let study = Arc::new(Mutex::new(Some(study)));
     let journal = Arc::new(Mutex::new(journal));
     let journal_for_sync = Arc::clone(&journal);
     let journal_error: Arc<Mutex<Option<SweepError>>> = Arc::default();
     let failure = Arc::clone(&journal_error);
-    let guards = timely::execute(timely::Config::process(workers), move |worker| {
+    let guards = workers.execute(move |worker| {
         let index = worker.index();
+        let local_index = index % local_workers;
         let peers = worker.peers();
         let mut input = InputHandle::new();
         let probe = ProbeHandle::new();
@@ -166,7 +195,7 @@ pub fn run_study(
                         let thread = std::thread::Builder::new()
                             .name(format!("trials-{index}"))
                             .spawn(move || {
-                                let mut objective = factory(index);
+                                let mut objective = factory(local_index);
                                 for spec in job_rx {
                                     let id = spec.id;
                                     // Whatever happens, worker 0 gets an answer for every
@@ -179,7 +208,7 @@ pub fn run_study(
                                         Some(run_one(
                                             &mut objective,
                                             spec,
-                                            index,
+                                            (index, local_index),
                                             &*monitor,
                                             pruner.as_deref(),
                                         ))
@@ -277,8 +306,7 @@ pub fn run_study(
             let _ = handle.join();
         }
         records
-    })
-    .map_err(SweepError::Timely)?;
+    })?;
 
     let mut records = Vec::new();
     for result in guards.join() {
@@ -301,15 +329,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Runs one trial, turning every outcome — a panic included — into a record.
+/// Runs one trial on a worker (its index in the sweep, and in its process, which the monitor
+/// is told), turning every outcome — a panic included — into a record.
 fn run_one(
     objective: &mut Result<Box<dyn Objective>, String>,
     spec: TrialSpec,
-    worker: usize,
+    (worker, local): (usize, usize),
     monitor: &dyn SweepMonitor,
     pruner: Option<&Mutex<Pruner>>,
 ) -> TrialRecord {
-    monitor.trial_started(worker, &spec);
+    monitor.trial_started(local, &spec);
     let started_at_ms = chrono::Utc::now().timestamp_millis();
     let clock = Instant::now();
     let outcome = match objective {
@@ -317,7 +346,7 @@ fn run_one(
             Err(TrialError::failed(format!("worker {worker} could not start: {reason}")))
         }
         Ok(obj) => {
-            let mut obs = TrialObserver { monitor, worker, spec: &spec, pruner };
+            let mut obs = TrialObserver { monitor, worker: local, spec: &spec, pruner };
             catch_unwind(AssertUnwindSafe(|| obj.run(&spec, &mut obs))).unwrap_or_else(|panic| {
                 let msg = panic
                     .downcast_ref::<&str>()
@@ -493,7 +522,7 @@ mod tests {
         let rule = crate::EarlyTerminate::Hyperband { min_iter: 2, eta: 2.0, metric: None };
         let records = run_study(
             Box::new(TrialList::new(trials)),
-            1,
+            &Workers::Threads(1),
             factory,
             Arc::new(SilentMonitor),
             None,

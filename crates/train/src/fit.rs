@@ -20,12 +20,16 @@ static INIT_LOCK: Mutex<()> = Mutex::new(());
 /// Where a trial trains: `auto` (CUDA when available), `cpu`, `cuda` or `cuda:N`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum DeviceRequest {
-    /// The first CUDA device when libtorch sees one, else the CPU.
+    /// A CUDA device when libtorch sees one (spread over workers by
+    /// [`DeviceRequest::for_worker`]), else the CPU.
     #[default]
     Auto,
     /// The CPU.
     Cpu,
-    /// A CUDA device (index 0 when none is given).
+    /// Some CUDA device (`cuda`): spread over workers by [`DeviceRequest::for_worker`], the
+    /// first one otherwise.
+    AnyCuda,
+    /// This CUDA device (`cuda:N`).
     Cuda(usize),
 }
 
@@ -35,7 +39,7 @@ impl FromStr for DeviceRequest {
         match s {
             "auto" => Ok(Self::Auto),
             "cpu" => Ok(Self::Cpu),
-            "cuda" => Ok(Self::Cuda(0)),
+            "cuda" => Ok(Self::AnyCuda),
             _ => {
                 s.strip_prefix("cuda:").and_then(|i| i.parse().ok()).map(Self::Cuda).ok_or_else(
                     || format!("unknown device {s:?}: expected auto, cpu, cuda or cuda:N"),
@@ -46,11 +50,27 @@ impl FromStr for DeviceRequest {
 }
 
 impl DeviceRequest {
+    /// The device of the worker in `slot` (its index among the workers of this host): with
+    /// `auto` or `cuda`, worker `w` of `n` visible GPUs uses `cuda:(w mod n)`; `auto` without
+    /// a GPU is the CPU; `cpu` and `cuda:N` stay as they are.
+    pub fn for_worker(self, slot: usize) -> DeviceRequest {
+        let gpus = match self {
+            Self::Auto | Self::AnyCuda => tch::Cuda::device_count().max(0) as usize,
+            _ => return self,
+        };
+        match (self, gpus) {
+            (Self::Auto, 0) => Self::Cpu,
+            (_, 0) => Self::Cuda(0),
+            (_, n) => Self::Cuda(slot % n),
+        }
+    }
+
     /// The libtorch device this request means on this machine.
     pub fn resolve(self) -> Result<Device, TrainError> {
         match self {
             Self::Cpu => Ok(Device::Cpu),
             Self::Auto => Ok(Device::cuda_if_available()),
+            Self::AnyCuda => Self::Cuda(0).resolve(),
             Self::Cuda(i) => {
                 let n = tch::Cuda::device_count() as usize;
                 if i < n {
@@ -475,6 +495,17 @@ mod tests {
     fn device_requests_parse() {
         assert_eq!("cpu".parse::<DeviceRequest>(), Ok(DeviceRequest::Cpu));
         assert_eq!("cuda:1".parse::<DeviceRequest>(), Ok(DeviceRequest::Cuda(1)));
+        assert_eq!("cuda".parse::<DeviceRequest>(), Ok(DeviceRequest::AnyCuda));
+        assert_eq!(DeviceRequest::Cuda(1).for_worker(5), DeviceRequest::Cuda(1));
+        assert_eq!(DeviceRequest::Cpu.for_worker(5), DeviceRequest::Cpu);
+        let gpus = tch::Cuda::device_count() as usize;
+        let spread = DeviceRequest::Auto.for_worker(5);
+        if gpus == 0 {
+            assert_eq!(spread, DeviceRequest::Cpu);
+            assert_eq!(DeviceRequest::AnyCuda.for_worker(5), DeviceRequest::Cuda(0));
+        } else {
+            assert_eq!(spread, DeviceRequest::Cuda(5 % gpus));
+        }
         assert!("gpu".parse::<DeviceRequest>().is_err());
         assert_eq!(DeviceRequest::Cpu.resolve().map(device_name).ok().as_deref(), Some("cpu"));
     }

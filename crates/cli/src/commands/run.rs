@@ -4,9 +4,10 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use quantsweep_core::TrialRecord;
+use quantsweep_ingest::Candles;
 use quantsweep_sweep::{
-    JOURNAL_FILE, Journal, Objective, ObjectiveFactory, Pruner, best_trial, run_study,
-    status_counts, write_tables,
+    JOURNAL_FILE, Journal, Objective, ObjectiveFactory, Pruner, TrialList, Workers, best_trial,
+    local_rank, read_hostfile, run_study, slurm_workers, status_counts, write_tables,
 };
 use quantsweep_train::{DeviceRequest, set_torch_threads};
 
@@ -16,6 +17,9 @@ use crate::objective::{
     PipelineObjective, Shared, SyntheticObjective, build_dataset, load_all_pairs, load_candles,
 };
 use crate::progress::Progress;
+
+/// Correlated pairs' candles, by pair name.
+type Pairs = std::collections::BTreeMap<String, Candles>;
 
 const RESOLVED_FILE: &str = "pipeline.resolved.yaml";
 
@@ -29,44 +33,45 @@ pub fn run(args: RunArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("results").join(safe_name(&pipeline.config.name)));
-    let workers = args
-        .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
-    if args.workers == Some(0) {
-        bail!("--workers: must be at least 1");
+    let workers = workers(&args)?;
+    if let Workers::Cluster { process, addresses, .. } = &workers {
+        eprintln!(
+            "process {process} of {}: {} workers here, {} in all",
+            addresses.len(),
+            workers.local(),
+            workers.total()
+        );
     }
+    let data = load_data(&pipeline, &args)?;
+    set_torch_threads(args.torch_threads);
+    let metric = pipeline.config.sweep.metric.clone();
+    let early_terminate = pipeline.config.sweep.early_terminate.clone();
+    let objective = pipeline.config.objective;
+    let total = pipeline.total();
+    let epochs = pipeline.config.train.epochs;
+    // Workers on this host before this process's, for spreading workers over GPUs.
+    let first_slot = local_rank(&workers) * workers.local();
 
-    // Pipelines load their candles once, and report data problems every trial would hit
-    // before anything runs.
-    let data = match pipeline.config.objective {
-        ObjectiveConfig::Synthetic { .. } => None,
-        ObjectiveConfig::Pipeline => {
-            let (candles, report) = load_candles(&pipeline.config)?;
-            if !report.gaps.is_empty()
-                || report.duplicates_dropped > 0
-                || report.null_rows_dropped > 0
-            {
-                eprintln!(
-                    "note: {}: {} gaps left as they are, {} duplicate and {} null rows dropped",
-                    report.source.display(),
-                    report.gaps.len(),
-                    report.duplicates_dropped,
-                    report.null_rows_dropped
-                );
-            }
-            let representative = pipeline.representative_trials();
-            let first = representative.first().context("the sweep has no trials")?;
-            let pairs = load_all_pairs(&pipeline)?;
-            build_dataset(&pipeline.trial_config(first)?, &candles, &pairs)
-                .with_context(|| format!("{}", args.pipeline.pipeline.display()))?;
-            Some((candles, pairs))
-        }
-    };
+    if !workers.is_coordinator() {
+        // This process runs the trials process 0 assigns to its workers; process 0 keeps the
+        // journal and writes the tables.
+        let progress = Arc::new(Progress::new(total, 0, workers.local(), epochs, metric));
+        let factory = factory(pipeline, data, &out, device, first_slot)?;
+        let study = Box::new(TrialList::default());
+        let pruner = early_terminate.map(Pruner::new);
+        let ran = run_study(study, &workers, factory, progress.clone(), None, pruner);
+        progress.finish();
+        ran?;
+        eprintln!(
+            "process {}: done; process 0 journaled the trials and wrote the tables under {}",
+            workers.process(),
+            out.display()
+        );
+        return Ok(());
+    }
 
     let previous = resume_state(&out, &pipeline, args.force_new)?;
     write_resolved(&out, &pipeline)?;
-    let total = pipeline.total();
     let to_run = total.saturating_sub(previous.len());
     if !previous.is_empty() {
         eprintln!(
@@ -77,19 +82,104 @@ pub fn run(args: RunArgs) -> Result<()> {
     }
     // The trials not yet run, or an adaptive sampler rebuilt from the finished ones.
     let study = pipeline.config.sweep.study(&previous)?;
-
-    set_torch_threads(args.torch_threads);
-    let metric = pipeline.config.sweep.metric.clone();
     let progress = Arc::new(Progress::new(
         total,
         previous.len(),
-        workers.min(to_run.max(1)),
-        pipeline.config.train.epochs,
+        workers.local().min(to_run.max(1)),
+        epochs,
         metric.clone(),
     ));
-    let objective = pipeline.config.objective;
-    let early_terminate = pipeline.config.sweep.early_terminate.clone();
-    let factory: Arc<ObjectiveFactory> = match (pipeline.config.objective, data) {
+    let factory = factory(pipeline, data, &out, device, first_slot)?;
+    let journal = Journal::open(&out)?;
+    let clock = std::time::Instant::now();
+    let pruner = early_terminate.map(Pruner::new);
+    let new = run_study(study, &workers, factory, progress.clone(), Some(journal), pruner);
+    progress.finish();
+    let new = new?;
+
+    let mut all: Vec<TrialRecord> = previous.into_iter().chain(new).collect();
+    all.sort_by_key(|r| r.spec.id);
+    let luck = crate::luck::sweep_statistics(&all, &metric);
+    write_tables(&out, &all, &metric, &luck)?;
+    print_summary(&out, &all, &metric, total, clock.elapsed().as_secs_f64());
+    if objective == ObjectiveConfig::Pipeline {
+        println!("{}", crate::luck::describe(&luck));
+    }
+    Ok(())
+}
+
+/// Where the sweep's workers run, from --workers, --processes/--process/--hostfile, or a
+/// Slurm job step's variables.
+fn workers(args: &RunArgs) -> Result<Workers> {
+    if args.workers == Some(0) {
+        bail!("--workers: must be at least 1");
+    }
+    let threads = args
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let workers = match (&args.hostfile, args.processes, args.process) {
+        (Some(hostfile), processes, process) => {
+            let addresses = read_hostfile(hostfile)?;
+            if let Some(n) = processes.filter(|&n| n != addresses.len()) {
+                bail!(
+                    "--processes {n}, but {} lists {} processes",
+                    hostfile.display(),
+                    addresses.len()
+                );
+            }
+            let process = process.context("--hostfile needs --process (this process's index)")?;
+            Workers::Cluster { threads, process, addresses }
+        }
+        (None, Some(0), _) => bail!("--processes: must be at least 1"),
+        (None, Some(1), None | Some(0)) => Workers::Threads(threads),
+        (None, Some(n), process) => {
+            let process = process.context("--processes needs --process (this process's index)")?;
+            Workers::localhost(threads, process, n, args.port)
+        }
+        (None, None, Some(_)) => bail!("--process needs --processes or --hostfile"),
+        (None, None, None) => {
+            slurm_workers(threads, |k| std::env::var(k).ok())?.unwrap_or(Workers::Threads(threads))
+        }
+    };
+    workers.validate()?;
+    Ok(workers)
+}
+
+/// A pipeline's candles (and correlated pairs), loaded once; data problems every trial would
+/// hit are reported before anything runs. None for synthetic objectives.
+fn load_data(pipeline: &Pipeline, args: &RunArgs) -> Result<Option<(Candles, Pairs)>> {
+    if let ObjectiveConfig::Synthetic { .. } = pipeline.config.objective {
+        return Ok(None);
+    }
+    let (candles, report) = load_candles(&pipeline.config)?;
+    if !report.gaps.is_empty() || report.duplicates_dropped > 0 || report.null_rows_dropped > 0 {
+        eprintln!(
+            "note: {}: {} gaps left as they are, {} duplicate and {} null rows dropped",
+            report.source.display(),
+            report.gaps.len(),
+            report.duplicates_dropped,
+            report.null_rows_dropped
+        );
+    }
+    let representative = pipeline.representative_trials();
+    let first = representative.first().context("the sweep has no trials")?;
+    let pairs = load_all_pairs(pipeline)?;
+    build_dataset(&pipeline.trial_config(first)?, &candles, &pairs)
+        .with_context(|| format!("{}", args.pipeline.pipeline.display()))?;
+    Ok(Some((candles, pairs)))
+}
+
+/// Builds each worker's objective; `first_slot` is the first worker's index among the
+/// workers of this host (for spreading them over GPUs).
+fn factory(
+    pipeline: Pipeline,
+    data: Option<(Candles, Pairs)>,
+    out: &Path,
+    device: DeviceRequest,
+    first_slot: usize,
+) -> Result<Arc<ObjectiveFactory>> {
+    Ok(match (pipeline.config.objective, data) {
         (ObjectiveConfig::Synthetic { function }, _) => Arc::new(move |_worker| {
             Ok(Box::new(SyntheticObjective::new(function)) as Box<dyn Objective>)
         }),
@@ -103,27 +193,12 @@ pub fn run(args: RunArgs) -> Result<()> {
                 models_dir: out.join("models"),
                 device,
             });
-            Arc::new(move |_worker| {
-                Ok(Box::new(PipelineObjective::new(Arc::clone(&shared))) as Box<dyn Objective>)
+            Arc::new(move |worker| {
+                let objective = PipelineObjective::new(Arc::clone(&shared), first_slot + worker);
+                Ok(Box::new(objective) as Box<dyn Objective>)
             })
         }
-    };
-    let journal = Journal::open(&out)?;
-    let clock = std::time::Instant::now();
-    let pruner = early_terminate.map(Pruner::new);
-    let new = run_study(study, workers, factory, progress.clone(), Some(journal), pruner);
-    progress.finish();
-    let new = new?;
-
-    let mut all: Vec<TrialRecord> = previous.into_iter().chain(new).collect();
-    all.sort_by_key(|r| r.spec.id);
-    let luck = crate::luck::sweep_statistics(&all, &metric);
-    write_tables(&out, &all, &metric, &luck)?;
-    print_summary(&out, &all, &metric, total, clock.elapsed().as_secs_f64());
-    if objective == ObjectiveConfig::Pipeline {
-        println!("{}", crate::luck::describe(&luck));
-    }
-    Ok(())
+    })
 }
 
 /// Records already journaled under `out` for this same pipeline (empty for a new `out`).
