@@ -907,19 +907,22 @@ print("ok", a["metric.value"].min())
     );
 }
 
-/// TPE chooses each configuration from the results so far: on one worker (a fixed completion
-/// order) it is reproducible, and on Branin it ends nearer the minimum than the Sobol' points
-/// of tests/pipelines/branin.yaml.
+/// TPE and the Gaussian process choose each configuration from the results so far: on one
+/// worker (a fixed completion order) they are reproducible, and on Branin they end nearer the
+/// minimum than the 64 Sobol' points of tests/pipelines/branin.yaml (the GP in 30 trials).
 #[test]
-fn tpe_sweeps_are_reproducible_and_find_lower_values_than_sobol() {
+fn adaptive_sweeps_are_reproducible_and_find_lower_values_than_sobol() {
     let dir = tempfile::tempdir().expect("tempdir");
     let run = |name: &str, method: &str| {
         let out = dir.path().join(name);
+        let trials = if method == "bayes" { "30" } else { "64" };
         let o = quantsweep(&[
             "run",
             "tests/pipelines/branin.yaml",
             "--set",
             &format!("sweep.method={method}"),
+            "--set",
+            &format!("sweep.max_trials={trials}"),
             "--workers",
             "1",
             "--out",
@@ -929,17 +932,19 @@ fn tpe_sweeps_are_reproducible_and_find_lower_values_than_sobol() {
         out
     };
     let (a, b, sobol) = (run("a", "tpe"), run("b", "tpe"), run("sobol", "sobol"));
+    let (gp, gp_again) = (run("gp", "bayes"), run("gp_again", "bayes"));
     check_python(
         r#"
 import sys, os
 import pandas as pd
-a, b, s = (pd.read_parquet(os.path.join(d, "trials.parquet")) for d in sys.argv[1:4])
+a, b, s, g, h = (pd.read_parquet(os.path.join(d, "trials.parquet")) for d in sys.argv[1:6])
 cols = ["trial_id", "params.x1", "params.x2", "metric.value"]
-assert a[cols].equals(b[cols])
+assert a[cols].equals(b[cols]) and g[cols].equals(h[cols])
 assert len(a) == 64 and a["metric.regret"].min() < s["metric.regret"].min(), (a["metric.regret"].min(), s["metric.regret"].min())
-print("ok", a["metric.regret"].min(), s["metric.regret"].min())
+assert len(g) == 30 and g["metric.regret"].min() < s["metric.regret"].min(), (g["metric.regret"].min(), s["metric.regret"].min())
+print("ok", a["metric.regret"].min(), g["metric.regret"].min(), s["metric.regret"].min())
 "#,
-        &[a.as_os_str(), b.as_os_str(), sobol.as_os_str()],
+        &[a.as_os_str(), b.as_os_str(), sobol.as_os_str(), gp.as_os_str(), gp_again.as_os_str()],
     );
 }
 

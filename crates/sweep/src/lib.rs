@@ -2,7 +2,8 @@
 //!
 //! - [`SweepConfig`] (the pipeline's `sweep:` section, W&B-style) lists the trials: a grid,
 //!   or random or scrambled Sobol' draws from a space of bounds and distributions; or builds
-//!   an adaptive [`Tpe`] study that chooses them from the results.
+//!   an adaptive study that chooses them from the results ([`Tpe`], Gaussian-process
+//!   [`Bayes`]).
 //! - [`Pruner`] stops unpromising trials from their epochs (ASHA, the median rule).
 //! - [`run_study`] runs the trials a [`Study`] hands out on timely worker threads, pulled by
 //!   idle workers, each worker with its own [`Objective`] on a thread of its own; a failed or
@@ -35,8 +36,10 @@
 //! ```
 #![deny(missing_docs)]
 
+mod adaptive;
 mod cluster;
 mod error;
+mod gp;
 mod pruner;
 mod runner;
 mod sampler;
@@ -45,8 +48,10 @@ mod storage;
 mod synthetic;
 mod tpe;
 
+pub use adaptive::{Adaptive, Propose};
 pub use cluster::{SLURM_BASE_PORT, Workers, local_rank, read_hostfile, slurm_workers};
 pub use error::SweepError;
+pub use gp::{Bayes, GpProposer};
 pub use pruner::{EarlyTerminate, EpochMetric, Pruner};
 pub use runner::{
     Objective, ObjectiveFactory, SilentMonitor, Study, SweepMonitor, TrialList, run_study,
@@ -58,4 +63,4 @@ pub use space::{
 };
 pub use storage::{JOURNAL_FILE, Journal, best_trial, status_counts, write_parquet, write_tables};
 pub use synthetic::Synthetic;
-pub use tpe::Tpe;
+pub use tpe::{Tpe, TpeProposer};

@@ -20,6 +20,10 @@ pub enum Method {
     /// The tree-structured Parzen estimator: each configuration chosen from the results so
     /// far (after 10 random ones), up to `max_trials`.
     Tpe,
+    /// Gaussian-process Bayesian optimisation (Matérn-5/2 with a length scale per parameter,
+    /// log expected improvement, running trials as kriging believers): each configuration
+    /// chosen from the results so far (after 10 random ones), up to `max_trials`.
+    Bayes,
 }
 
 /// How a `min`/`max` parameter is drawn (W&B's names).
@@ -286,7 +290,7 @@ impl SweepConfig {
                 }
                 n
             }
-            Method::Random | Method::Sobol | Method::Tpe => self.sampled_count()?,
+            Method::Random | Method::Sobol | Method::Tpe | Method::Bayes => self.sampled_count()?,
         };
         Ok(configs.saturating_mul(self.seeds))
     }
@@ -331,7 +335,7 @@ impl SweepConfig {
             Method::Grid => crate::sampler::grid(&self.grid_values()?),
             Method::Random | Method::Sobol => self.sampled()?,
             // Chosen as results arrive: see `study`.
-            Method::Tpe => Vec::new(),
+            Method::Tpe | Method::Bayes => Vec::new(),
         };
         let mut trials = Vec::with_capacity(n as usize);
         for params in configs {
@@ -345,7 +349,7 @@ impl SweepConfig {
 
     /// Whether configurations are chosen from results as they arrive (no list up front).
     pub fn is_adaptive(&self) -> bool {
-        self.method == Method::Tpe
+        matches!(self.method, Method::Tpe | Method::Bayes)
     }
 
     /// Trials at the space's lower corner, centre and upper corner: what a pipeline checks its
@@ -371,15 +375,14 @@ impl SweepConfig {
     ) -> Result<Box<dyn crate::Study>, SweepError> {
         if self.is_adaptive() {
             let configs = self.sampled_count()? as usize;
-            let tpe = crate::Tpe::new(
-                self.space()?,
-                &self.metric.name,
-                self.metric.goal,
-                self.seed,
-                self.seeds,
-                configs,
-            );
-            return Ok(Box::new(tpe.resume(previous)));
+            let (space, metric, goal) = (self.space()?, &self.metric.name, self.metric.goal);
+            return Ok(if self.method == Method::Bayes {
+                let gp = crate::Bayes::new(space, metric, goal, self.seed, self.seeds, configs);
+                Box::new(gp.resume(previous))
+            } else {
+                let tpe = crate::Tpe::new(space, metric, goal, self.seed, self.seeds, configs);
+                Box::new(tpe.resume(previous))
+            });
         }
         let done: std::collections::BTreeSet<TrialId> =
             previous.iter().map(|r| r.spec.id).collect();
