@@ -382,7 +382,7 @@ pub fn local_rank(workers: &Workers) -> usize {
         Workers::Threads(_) => 0,
         Workers::Cluster { process, addresses, .. } => {
             let host = |a: &String| a.rsplit_once(':').map_or(a.clone(), |(h, _)| h.to_owned());
-            let mine = host(&addresses[(*process).min(addresses.len() - 1)]);
+            let Some(mine) = addresses.get(*process).map(host) else { return 0 };
             addresses[..*process].iter().filter(|a| host(a) == mine).count()
         }
     }
