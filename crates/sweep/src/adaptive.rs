@@ -12,7 +12,10 @@ use quantsweep_core::{Params, SplitMix64, TrialId, TrialRecord, TrialSpec, Trial
 use crate::{Dimension, Goal, Study};
 
 /// Chooses the next point of the unit cube from a study's history.
-pub trait Propose: Send {
+pub trait Propose: Send + Default {
+    /// Mixed into the study's seed, so that samplers draw different random streams.
+    const SALT: u64;
+
     /// `history` is every configuration asked so far in trial-id order: its unit coordinates
     /// and its score (higher is better), `None` while it runs.
     fn propose(
@@ -47,23 +50,21 @@ pub struct Adaptive<P> {
 }
 
 impl<P: Propose> Adaptive<P> {
-    /// A study over `space` ranking by `metric` (`goal`), seeded by `seed` (`salt` tells
-    /// samplers' streams apart); each configuration runs `seeds` times (seeds
-    /// `seed..seed + seeds`).
-    pub(crate) fn with(
-        proposer: P,
-        salt: u64,
+    /// A study over `space` ranking by `metric` (`goal`), seeded by `seed`; each
+    /// configuration runs `seeds` times (seeds `seed..seed + seeds`); `max_configs` in all.
+    pub fn new(
         space: Vec<(String, Dimension)>,
         metric: &str,
         goal: Goal,
-        (seed, seeds): (u64, u64),
+        seed: u64,
+        seeds: u64,
         max_configs: usize,
     ) -> Self {
         Adaptive {
             space,
             metric: metric.to_owned(),
             goal,
-            rng: SplitMix64(seed ^ salt),
+            rng: SplitMix64(seed ^ P::SALT),
             startup: 10,
             max_configs,
             seeds: seeds.max(1),
@@ -73,7 +74,7 @@ impl<P: Propose> Adaptive<P> {
             repeat: None,
             next_id: 0,
             configs: 0,
-            proposer,
+            proposer: P::default(),
         }
     }
 

@@ -9,35 +9,12 @@
 
 use quantsweep_core::SplitMix64;
 
+use crate::Dimension;
 use crate::adaptive::{Adaptive, Propose};
 use crate::tpe::normal;
-use crate::{Dimension, Goal};
 
 /// GP-BO as an ask/tell study (see [`Adaptive`] for what every adaptive sampler shares).
 pub type Bayes = Adaptive<GpProposer>;
-
-impl Bayes {
-    /// A GP study over `space` ranking by `metric` (`goal`), seeded by `seed`; each
-    /// configuration runs `seeds` times (seeds `seed..seed + seeds`); `max_configs` in all.
-    pub fn new(
-        space: Vec<(String, Dimension)>,
-        metric: &str,
-        goal: Goal,
-        seed: u64,
-        seeds: u64,
-        max_configs: usize,
-    ) -> Self {
-        Adaptive::with(
-            GpProposer::default(),
-            0x0B0E_5000_0000_0002,
-            space,
-            metric,
-            goal,
-            (seed, seeds),
-            max_configs,
-        )
-    }
-}
 
 /// The GP's choice of the next point. Keeps the last fitted hyperparameters as the next
 /// fit's second starting point.
@@ -322,6 +299,8 @@ fn snap(space: &[(String, Dimension)], x: &mut [f64]) {
 }
 
 impl Propose for GpProposer {
+    const SALT: u64 = 0x0B0E_5000_0000_0002;
+
     fn propose(
         &mut self,
         space: &[(String, Dimension)],
@@ -441,7 +420,7 @@ impl Propose for GpProposer {
 mod tests {
     use super::*;
     use crate::adaptive::tests::{branin_space, minimise};
-    use crate::{Study, Synthetic};
+    use crate::{Goal, Study, Synthetic};
 
     /// The gradient of the marginal likelihood matches finite differences.
     #[test]

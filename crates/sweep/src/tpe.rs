@@ -7,35 +7,11 @@
 
 use quantsweep_core::SplitMix64;
 
+use crate::Dimension;
 use crate::adaptive::{Adaptive, Propose};
-use crate::{Dimension, Goal};
 
 /// TPE as an ask/tell study (see [`Adaptive`] for what every adaptive sampler shares).
 pub type Tpe = Adaptive<TpeProposer>;
-
-impl Tpe {
-    /// A TPE study over `space` ranking by `metric` (`goal`), seeded by `seed`; each
-    /// configuration runs `seeds` times (seeds `seed..seed + seeds`); `max_configs` in all.
-    pub fn new(
-        space: Vec<(String, Dimension)>,
-        metric: &str,
-        goal: Goal,
-        seed: u64,
-        seeds: u64,
-        max_configs: usize,
-    ) -> Self {
-        let proposer = TpeProposer { candidates: 24 };
-        Adaptive::with(
-            proposer,
-            0x7E5E_ED00_0000_0001,
-            space,
-            metric,
-            goal,
-            (seed, seeds),
-            max_configs,
-        )
-    }
-}
 
 /// TPE's choice of the next point.
 pub struct TpeProposer {
@@ -43,7 +19,15 @@ pub struct TpeProposer {
     candidates: usize,
 }
 
+impl Default for TpeProposer {
+    fn default() -> Self {
+        TpeProposer { candidates: 24 }
+    }
+}
+
 impl Propose for TpeProposer {
+    const SALT: u64 = 0x7E5E_ED00_0000_0001;
+
     fn propose(
         &mut self,
         space: &[(String, Dimension)],
@@ -163,8 +147,8 @@ fn log_density(space: &[(String, Dimension)], x: &[f64], points: &[&[f64]], bw: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Synthetic;
     use crate::adaptive::tests::{branin_space, minimise};
+    use crate::{Goal, Synthetic};
 
     /// The same seed and completion order give the same suggestions; TPE's best after 60
     /// trials beats random search's on Branin over 8 seeds (median regret).
