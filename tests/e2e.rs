@@ -948,14 +948,10 @@ print("ok", a["metric.regret"].min(), g["metric.regret"].min(), s["metric.regret
     );
 }
 
-/// A sweep killed with SIGKILL while trials run, then run again: every trial ends up in the
-/// journal and the tables exactly once, none lost, none duplicated; the finished ones are
-/// not run again.
-#[test]
-fn a_sweep_killed_mid_run_resumes_with_every_trial_exactly_once() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = dir.path().join("killed");
-    let args = [
+/// Six quickstart trials of 400 epochs on 2 workers into `out`: long enough to be killed
+/// between the first and the last.
+fn killable_sweep<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
         "run",
         "pipelines/quickstart.yaml",
         "--set",
@@ -965,10 +961,22 @@ fn a_sweep_killed_mid_run_resumes_with_every_trial_exactly_once() {
         "--workers",
         "2",
         "--out",
-        out.to_str().expect("utf-8"),
+        out,
     ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// A sweep killed with SIGKILL while trials run, then run again: every trial ends up in the
+/// journal and the tables exactly once, none lost, none duplicated; the finished ones are
+/// not run again. The tables checkpointed before the kill are readable.
+#[test]
+fn a_sweep_killed_mid_run_resumes_with_every_trial_exactly_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("killed");
+    let args = killable_sweep(out.to_str().expect("utf-8"), &["--checkpoint-every", "0"]);
     let mut child = Command::new(env!("CARGO_BIN_EXE_quantsweep"))
-        .args(args)
+        .args(&args)
         .current_dir(repo())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -979,13 +987,22 @@ fn a_sweep_killed_mid_run_resumes_with_every_trial_exactly_once() {
     // runs again (a flaky count before: the partial line was counted as finished).
     let lines = || std::fs::read(&journal).map_or(0, |t| t.iter().filter(|&&b| b == b'\n').count());
     let start = std::time::Instant::now();
-    while lines() < 1 && start.elapsed().as_secs() < 120 {
+    // With --checkpoint-every 0 the tables are rewritten after each trial (as long as that
+    // takes under a twentieth of the time): a notebook can read a sweep that is still running.
+    let tables = out.join("trials.parquet");
+    while (lines() < 1 || !tables.exists()) && start.elapsed().as_secs() < 120 {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     child.kill().expect("SIGKILL");
     let _ = child.wait();
     let finished = lines();
     assert!((1..6).contains(&finished), "killed after {finished} of 6 trials");
+    let rows = check_with_python(
+        "import sys, pandas as pd; print(len(pd.read_parquet(sys.argv[1] + '/trials.parquet')))",
+        &out,
+    );
+    let rows: usize = rows.trim().parse().expect("a row count");
+    assert!((1..=finished).contains(&rows), "{rows} rows in the checkpoint, {finished} journaled");
 
     let o = quantsweep(&args);
     assert!(o.status.success(), "{}", text(&o));
@@ -999,6 +1016,149 @@ ids = [json.loads(l)["spec"]["id"] for l in open(os.path.join(out, "journal.json
 assert sorted(ids) == list(range(6)), ids
 t = pd.read_parquet(os.path.join(out, "trials.parquet"))
 assert list(t.trial_id) == list(range(6)) and (t.status == "complete").all(), t
+print("ok")
+"#,
+        &out,
+    );
+}
+
+/// `--out s3://…` on a real S3-protocol server (moto on loopback): a sweep killed with SIGKILL
+/// mid-run resumes from the bucket with every trial exactly once, and the tables and
+/// TensorBoard runs put there read back in pyarrow, pandas and TensorBoard as a local run's do.
+#[test]
+fn sweep_outputs_go_to_s3_and_resume_from_there_after_sigkill() {
+    let Some(moto) = moto::Moto::start(&repo()) else { return };
+    moto.create_bucket("sweeps");
+    let command = |args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_quantsweep"));
+        c.args(args).current_dir(repo()).envs(moto.env());
+        c
+    };
+    let args = killable_sweep("s3://sweeps/eth/killed", &[]);
+    let mut child = command(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the quantsweep binary starts");
+    // Each commit is one object, put whole: the records in the objects are the finished trials.
+    let journaled = || {
+        let keys = moto.keys("sweeps", "eth/killed/journal/");
+        let bytes: Vec<u8> = keys.iter().flat_map(|k| moto.get("sweeps", k)).collect();
+        bytes.iter().filter(|&&b| b == b'\n').count()
+    };
+    let start = std::time::Instant::now();
+    while journaled() < 1 && start.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let finished = journaled();
+    assert!((1..6).contains(&finished), "killed after {finished} of 6 trials");
+
+    let o = command(&args).output().expect("quantsweep runs");
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains(&format!("{finished} of 6 trials already finished")), "{}", text(&o));
+    assert!(text(&o).contains("s3://sweeps/eth/killed/trials.parquet"), "{}", text(&o));
+    // The segments were merged into one object holding each trial once.
+    let journal = moto.keys("sweeps", "eth/killed/journal/");
+    assert_eq!(journal.len(), 1, "{journal:?}");
+    let text_of = String::from_utf8(moto.get("sweeps", &journal[0])).expect("utf-8 journal");
+    let mut ids: Vec<u64> = text_of
+        .lines()
+        .map(|l| {
+            let start = l.find("\"id\":").expect("an id") + 5;
+            l[start..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .expect("digits")
+                .parse()
+                .expect("id")
+        })
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (0..6).collect::<Vec<u64>>());
+    // One TensorBoard run per trial, its event file put when the trial ended.
+    let runs = moto.keys("sweeps", "eth/killed/tensorboard/");
+    assert_eq!(runs.len(), 6, "{runs:?}");
+    let again = command(&args).output().expect("quantsweep runs");
+    assert!(text(&again).contains("6 of 6 trials already finished, 0 to run"), "{}", text(&again));
+
+    // The quickstart's outputs on S3, copied down by pyarrow's own S3 client, pass the same
+    // checks as a local run's.
+    let o = command(&[
+        "run",
+        "pipelines/quickstart.yaml",
+        "--set",
+        "train.epochs=15",
+        "--workers",
+        "2",
+        "--out",
+        "s3://sweeps/eth/quick",
+    ])
+    .output()
+    .expect("quantsweep runs");
+    assert!(o.status.success(), "{}", text(&o));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let copy = format!(
+        r#"
+import sys
+from pyarrow import fs
+s3 = fs.S3FileSystem(endpoint_override="{}", scheme="http", access_key="testing",
+                     secret_key="testing", region="us-east-1")
+fs.copy_files("sweeps/eth/quick", sys.argv[1], source_filesystem=s3,
+              destination_filesystem=fs.LocalFileSystem())
+print("copied")
+"#,
+        moto.endpoint().trim_start_matches("http://")
+    );
+    assert_eq!(check_with_python(&copy, dir.path()).trim(), "copied");
+    let printed = check_with_python(READ_BACK, dir.path());
+    assert!(printed.starts_with("ok 4"), "{printed}");
+    assert!(dir.path().join("pipeline.resolved.yaml").exists());
+}
+
+/// `objective: {kind: command}` runs the user's program per trial, only with
+/// --allow-commands: its parameters arrive as arguments and environment, its JSON lines come
+/// back as epochs and metrics (tables and TensorBoard), and a crash or a hang past the
+/// timeout fails that trial with the reason while the sweep goes on.
+#[test]
+fn command_objectives_run_only_when_allowed_and_their_failures_are_recorded() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("command");
+    let out_arg = out.to_str().expect("utf-8");
+    let refused = quantsweep(&["run", "tests/pipelines/command.yaml", "--out", out_arg]);
+    assert!(!refused.status.success());
+    assert!(text(&refused).contains("add --allow-commands"), "{}", text(&refused));
+    assert!(!out.join("journal.jsonl").exists(), "nothing runs or is written when refused");
+
+    let o = quantsweep(&[
+        "run",
+        "tests/pipelines/command.yaml",
+        "--allow-commands",
+        "--workers",
+        "2",
+        "--out",
+        out_arg,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("3 complete, 2 failed"), "{}", text(&o));
+    check_with_python(
+        r#"
+import sys, os
+import pandas as pd
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+out = sys.argv[1]
+t = pd.read_parquet(os.path.join(out, "trials.parquet")).set_index("trial_id")
+assert list(t.status) == ["complete"] * 3 + ["failed"] * 2, t.status
+assert list(t["metric.value"][:3]) == [1.0, 0.0, 1.0], t["metric.value"]
+assert "ValueError: x = 3" in t.error[3] and "exited with exit status: 1" in t.error[3], t.error[3]
+assert "timed out after 5 s" in t.error[4], t.error[4]
+assert (t.duration_s[4] >= 5) and (t.duration_s[4] < 30), t.duration_s[4]
+e = pd.read_parquet(os.path.join(out, "epochs.parquet"))
+assert len(e) == 9 and list(e[e.trial_id == 1].train_loss) == [1.0, 0.5, 1 / 3], e
+ea = EventAccumulator(os.path.join(out, "tensorboard", "0")); ea.Reload()
+assert [s.step for s in ea.Scalars("loss/train")] == [0, 1, 2]
+assert ea.Scalars("metric/value")[0].value == 1.0
 print("ok")
 "#,
         &out,

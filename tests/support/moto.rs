@@ -9,6 +9,11 @@ use std::process::Command;
 
 use super::loopback::{LoopbackServer, venv_tool};
 
+/// moto checks no signature, but an anonymous GET of a private object is refused: requests
+/// carry the test credentials' (unsigned) authorization header.
+const AUTHORIZATION: &str = "Authorization: AWS4-HMAC-SHA256 \
+    Credential=testing/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0";
+
 /// A running moto server.
 pub struct Moto {
     server: LoopbackServer,
@@ -48,18 +53,45 @@ impl Moto {
         self.request("PUT", &format!("/{bucket}/{key}"), body);
     }
 
-    fn request(&self, method: &str, path: &str, body: &[u8]) {
+    /// The keys under `prefix` in `bucket`, sorted (one listing page: up to 1,000).
+    #[allow(dead_code)] // Not every suite that includes this file lists.
+    pub fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
+        let body = self.request("GET", &format!("/{bucket}?list-type=2&prefix={prefix}"), &[]);
+        let xml = String::from_utf8_lossy(&body);
+        let mut keys: Vec<String> = xml
+            .split("<Key>")
+            .skip(1)
+            .filter_map(|rest| rest.split("</Key>").next())
+            .map(str::to_owned)
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// An object's bytes.
+    #[allow(dead_code)] // Not every suite that includes this file reads objects back.
+    pub fn get(&self, bucket: &str, key: &str) -> Vec<u8> {
+        self.request("GET", &format!("/{bucket}/{key}"), &[])
+    }
+
+    /// Sends one request and returns the body of its 200 reply.
+    fn request(&self, method: &str, path: &str, body: &[u8]) -> Vec<u8> {
         let mut s = TcpStream::connect(("127.0.0.1", self.server.port)).expect("connect to moto");
         write!(
             s,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: {}\r\n{AUTHORIZATION}\r\nConnection: close\r\n\r\n",
             self.server.port,
             body.len()
         )
         .expect("send headers");
         s.write_all(body).expect("send body");
-        let mut reply = String::new();
-        s.read_to_string(&mut reply).expect("reply");
-        assert!(reply.starts_with("HTTP/1.1 200"), "{method} {path}: {reply}");
+        let mut reply = Vec::new();
+        s.read_to_end(&mut reply).expect("reply");
+        let head_end =
+            reply.windows(4).position(|w| w == b"\r\n\r\n").map_or(reply.len(), |i| i + 4);
+        let head = String::from_utf8_lossy(&reply[..head_end]).into_owned();
+        assert!(head.starts_with("HTTP/1.1 200"), "{method} {path}: {head}");
+        assert!(!head.to_ascii_lowercase().contains("transfer-encoding: chunked"), "{head}");
+        reply.split_off(head_end)
     }
 }

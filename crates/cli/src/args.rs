@@ -87,9 +87,11 @@ pub struct FeaturesArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub pipeline: PipelineArgs,
-    /// Output folder. Default: results/<pipeline name>.
+    /// Output folder, or an object-store URL (s3://bucket/prefix, gs://, az://) whose
+    /// credentials and endpoint come from the cloud's environment variables (AWS_ACCESS_KEY_ID,
+    /// AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT, AWS_REGION, ...). Default: results/<pipeline name>.
     #[arg(long)]
-    pub out: Option<PathBuf>,
+    pub out: Option<String>,
     /// Timely worker threads in this process (trials run in parallel, one per worker).
     /// Default: the number of CPU cores.
     #[arg(long)]
@@ -122,4 +124,13 @@ pub struct RunArgs {
     /// TensorBoard runs and saved models are deleted first. Without it such an --out is refused.
     #[arg(long)]
     pub force_new: bool,
+    /// Rewrite the tables (trials.parquet, ..., summary.json) while the sweep runs, at most
+    /// this often in seconds (and never taking more than a twentieth of the time), so that a
+    /// long sweep can be read before it ends. They are always written at the end.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    pub checkpoint_every: f64,
+    /// Allow `objective: {kind: command}` pipelines to run their program once per trial. Off
+    /// by default: a pipeline file alone never runs programs.
+    #[arg(long)]
+    pub allow_commands: bool,
 }

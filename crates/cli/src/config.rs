@@ -65,7 +65,7 @@ pub struct PipelineConfig {
 }
 
 /// The `objective:` section: what a trial runs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ObjectiveConfig {
     /// Data → features → model → backtest, as the rest of the file says.
@@ -77,6 +77,10 @@ pub enum ObjectiveConfig {
         /// `branin`, `hartmann6`, `rosenbrock`, `ackley`, `levy` or `styblinski_tang`.
         function: quantsweep_sweep::Synthetic,
     },
+    /// A program of the user's, run once per trial with the parameters as arguments and
+    /// environment; it prints its metrics as a JSON line (`crate::command`). Needs
+    /// `--allow-commands`.
+    Command(crate::command::CommandConfig),
 }
 
 /// The `data:` section.
@@ -305,6 +309,10 @@ impl Pipeline {
                 }
                 validate_synthetic(&config, function)
                     .with_context(|| format!("{}", path.display()))?;
+            }
+            ObjectiveConfig::Command(ref command) => {
+                let keys: Vec<&str> = config.sweep.parameters.keys().map(String::as_str).collect();
+                command.validate(&keys).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             }
         }
         let value = serde_yaml::to_value(&config).context("re-serializing the pipeline")?;

@@ -4,11 +4,13 @@
 //! evaluate for the sweep.
 
 mod args;
+mod command;
 mod commands;
 mod config;
 mod luck;
 mod objective;
 mod progress;
+mod store;
 
 use std::process::ExitCode;
 

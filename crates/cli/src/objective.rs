@@ -34,6 +34,9 @@ pub struct Shared {
     pub tensorboard_dir: PathBuf,
     /// Where `train.save_model` writes `<trial_id>.safetensors`.
     pub models_dir: PathBuf,
+    /// With `--out` on an object store: puts each trial's TensorBoard run and models there
+    /// when it ends (they are staged under `tensorboard_dir` and `models_dir` meanwhile).
+    pub uploader: Option<crate::store::Uploader>,
     pub device: DeviceRequest,
 }
 
@@ -440,6 +443,13 @@ impl Objective for PipelineObjective {
         trial: &TrialSpec,
         obs: &mut dyn Observer,
     ) -> Result<TrialResult, TrialError> {
-        self.run_trial(trial, obs)
+        let result = self.run_trial(trial, obs);
+        if let Some(uploader) = &self.shared.uploader
+            && let Err(e) = uploader.trial(trial.id)
+        {
+            // The result stands; the files stay staged and are put again when the sweep ends.
+            eprintln!("trial {}: {e:#}; trying again when the sweep ends", trial.id);
+        }
+        result
     }
 }

@@ -67,6 +67,14 @@ impl Progress {
         self.bars.as_ref().and_then(|(_, lines)| lines.get(worker))
     }
 
+    /// Prints a line above the bars (or to stderr without them).
+    pub fn println(&self, line: &str) {
+        match &self.bars {
+            Some((main, _)) => main.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
     /// Clears the bars.
     pub fn finish(&self) {
         if let Some((main, lines)) = &self.bars {

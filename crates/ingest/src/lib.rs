@@ -40,7 +40,7 @@ pub use options::{
     ColumnMap, DuplicatePolicy, FillGaps, Format, InvalidPolicy, LastCandle, LoadOptions,
 };
 pub use pairs::{Aligned, align, freqtrade_file, load_pairs};
-pub use source::{StorageOptions, fetch, load_source, memory_store};
+pub use source::{Located, StorageOptions, fetch, load_source, memory_store, open_store};
 pub use timerange::Timerange;
 pub use validate::{Gap, LoadReport, format_ms};
 

@@ -71,12 +71,45 @@ macro_rules! configured {
 /// The bytes of the object at `url`.
 pub fn fetch(source: &str, storage: &StorageOptions) -> Result<Vec<u8>, IngestError> {
     let err = |message: String| IngestError::ObjectStore { url: source.to_owned(), message };
+    let (store, path) = match open_store(source, storage)? {
+        Located::Local(file) => {
+            return std::fs::read(&file).map_err(|error| IngestError::Io { path: file, error });
+        }
+        Located::Store(store, path) => (store, path),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| err(format!("cannot start an async runtime: {e}")))?;
+    runtime
+        .block_on(async {
+            let got = store.get(&path).await?;
+            got.bytes().await
+        })
+        .map(|b| b.to_vec())
+        .map_err(|e| err(e.to_string()))
+}
+
+/// Where a URL points: a local path (`file://`), or an object store and the object's path in
+/// it.
+pub enum Located {
+    /// A `file://` URL's path.
+    Local(std::path::PathBuf),
+    /// The store (with its credentials, timeouts and bounded retries) and the path in it.
+    Store(Arc<dyn ObjectStore>, object_store::path::Path),
+}
+
+/// The object store behind `source` (`s3://`, `gs://`, `az://`, `memory://`, `http(s)://`),
+/// configured from the environment and then `storage` (object_store's key names). Clouds
+/// without credentials fail here, before any request.
+pub fn open_store(source: &str, storage: &StorageOptions) -> Result<Located, IngestError> {
+    let err = |message: String| IngestError::ObjectStore { url: source.to_owned(), message };
     let url = Url::parse(source).map_err(|e| err(format!("not a valid URL: {e}")))?;
     let (scheme, path) = ObjectStoreScheme::parse(&url).map_err(|e| err(e.to_string()))?;
     let store: Arc<dyn ObjectStore> = match scheme {
         ObjectStoreScheme::Local => {
             let file = url.to_file_path().map_err(|()| err("not a local file path".into()))?;
-            return std::fs::read(&file).map_err(|error| IngestError::Io { path: file, error });
+            return Ok(Located::Local(file));
         }
         ObjectStoreScheme::Memory => memory_store(),
         ObjectStoreScheme::AmazonS3 => {
@@ -157,17 +190,7 @@ pub fn fetch(source: &str, storage: &StorageOptions) -> Result<Vec<u8>, IngestEr
         }
         other => return Err(err(format!("unsupported URL scheme ({other:?})"))),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| err(format!("cannot start an async runtime: {e}")))?;
-    runtime
-        .block_on(async {
-            let got = store.get(&path).await?;
-            got.bytes().await
-        })
-        .map(|b| b.to_vec())
-        .map_err(|e| err(e.to_string()))
+    Ok(Located::Store(store, path))
 }
 
 fn truthy(v: &str) -> bool {
@@ -178,7 +201,7 @@ fn missing_credentials(source: &str, what: &str) -> IngestError {
     IngestError::ObjectStore {
         url: source.to_owned(),
         message: format!(
-            "no credentials: set {what} (or in data.storage), or skip_signature: true for public data"
+            "no credentials: set {what} (environment variables, or data.storage keys for data), or skip_signature: true for public data"
         ),
     }
 }

@@ -19,6 +19,14 @@ pub enum SweepError {
         /// The OS error.
         error: std::io::Error,
     },
+    /// An object store refused a read or write under the output URL.
+    #[error("{location}: {message}")]
+    Store {
+        /// The object's URL.
+        location: String,
+        /// What the store said.
+        message: String,
+    },
     /// A journal line could not be read.
     #[error("{path}:{line}: unreadable journal entry: {message}")]
     Journal {

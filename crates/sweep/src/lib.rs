@@ -13,7 +13,8 @@
 //! - [`Synthetic`] test functions with known minima, for trying samplers.
 //! - [`Journal`] keeps each finished trial as it arrives (group commit); [`write_tables`]
 //!   writes `trials.parquet`, `epochs.parquet`, `equity.parquet`, `trades.parquet`,
-//!   `folds.parquet` and `summary.json` atomically.
+//!   `folds.parquet` and `summary.json` atomically. Both write to an [`Output`]: a local folder
+//!   or an object store behind an [`ObjectSink`].
 //!
 //! The crate is generic over [`Objective`]: it never names libtorch, features or YAML.
 //!
@@ -40,6 +41,7 @@ mod adaptive;
 mod cluster;
 mod error;
 mod gp;
+mod output;
 mod pruner;
 mod runner;
 mod sampler;
@@ -52,6 +54,7 @@ pub use adaptive::{Adaptive, Propose};
 pub use cluster::{SLURM_BASE_PORT, Workers, local_rank, read_hostfile, slurm_workers};
 pub use error::SweepError;
 pub use gp::{Bayes, GpProposer};
+pub use output::{MemorySink, ObjectSink, Output};
 pub use pruner::{EarlyTerminate, EpochMetric, Pruner};
 pub use runner::{
     Objective, ObjectiveFactory, SilentMonitor, Study, SweepMonitor, TrialList, run_study,
@@ -61,6 +64,8 @@ pub use space::{
     DEFAULT_MAX_TRIALS, Dimension, Distribution, Goal, Method, MetricConfig, ParameterConfig,
     SweepConfig,
 };
-pub use storage::{JOURNAL_FILE, Journal, best_trial, status_counts, write_parquet, write_tables};
+pub use storage::{
+    JOURNAL_DIR, JOURNAL_FILE, Journal, best_trial, status_counts, write_parquet, write_tables,
+};
 pub use synthetic::Synthetic;
 pub use tpe::{Tpe, TpeProposer};

@@ -259,6 +259,7 @@ pub fn run_study(
             let mut idle: std::collections::VecDeque<u64> = (0..peers as u64).collect();
             let mut in_flight = 0usize;
             let mut epoch = 0u64;
+            let mut sent = false;
             loop {
                 if lock(&stopped).is_none()
                     && let Some(study) = study.as_mut()
@@ -268,28 +269,39 @@ pub fn run_study(
                         let worker = idle.pop_front().unwrap_or_default();
                         input.send(Assignment { worker, spec });
                         in_flight += 1;
+                        sent = true;
                     }
                 }
                 if in_flight == 0 {
                     break;
                 }
                 // A new epoch pushes the assignments out (exchange buffers flush at its end).
-                epoch += 1;
-                input.advance_to(epoch);
+                // Only after sending: advancing every time wakes every worker with progress
+                // updates, whose answers wake this one again — each worker thread then spun
+                // a whole core while trials ran (found with a `command` objective that slept).
+                if std::mem::take(&mut sent) {
+                    epoch += 1;
+                    input.advance_to(epoch);
+                }
                 worker.step_or_park(None);
                 let arrived: Vec<Answer> = collected.borrow_mut().drain(..).collect();
+                let mut finished = Vec::with_capacity(arrived.len());
                 for answer in arrived {
                     in_flight -= 1;
                     idle.push_back(answer.worker);
-                    let Some(record) = answer.record else { continue };
-                    // Journaled here, by the one writer, before the worker gets its next
-                    // trial: a finished trial counts once it is in the journal.
-                    if let Some(j) = lock(&journal).as_mut()
-                        && let Err(e) = j.append(&record)
-                    {
+                    finished.extend(answer.record);
+                }
+                // Journaled here, by the one writer, and committed as one group before any
+                // worker gets its next trial: a finished trial counts once it is durable.
+                if let Some(j) = lock(&journal).as_mut() {
+                    let journaled =
+                        finished.iter().try_for_each(|r| j.append(r)).and_then(|()| j.commit());
+                    if let Err(e) = journaled {
                         lock(&stopped).get_or_insert(e);
                         continue;
                     }
+                }
+                for record in finished {
                     monitor_0.trial_finished(&record);
                     if let Some(study) = study.as_mut() {
                         study.tell(&record);
@@ -558,7 +570,7 @@ mod tests {
                 t: &TrialSpec,
                 _: &mut dyn Observer,
             ) -> Result<TrialResult, TrialError> {
-                let on_disk = Journal::read(&self.0).map_or(0, |r| r.len()) as f64;
+                let on_disk = Journal::read(self.0.as_path()).map_or(0, |r| r.len()) as f64;
                 let mut r = TrialResult::default();
                 r.metrics.insert("journaled_before".into(), on_disk);
                 r.metrics.insert("id".into(), t.id.0 as f64);

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -19,92 +19,200 @@ use quantsweep_core::{FoldSummary, ParamValue, Trade, TrialRecord, TrialStatus};
 use serde_json::json;
 
 use crate::SweepError;
+use crate::output::{Output, atomic_write};
 use crate::space::{Goal, MetricConfig};
 
-/// The journal's file name under the output folder.
+/// The journal's file name under a local output folder.
 pub const JOURNAL_FILE: &str = "journal.jsonl";
+
+/// The journal's folder on an object store: one object per group commit.
+pub const JOURNAL_DIR: &str = "journal";
 
 /// An append-only log of finished trials, one JSON line each.
 ///
-/// Each record is written to the file at once (a killed process loses nothing written), and
-/// synced to the disk itself (`fsync`) when at least [`Journal::SYNC_EVERY`] has passed since
-/// the last sync, and when the sweep ends: a group commit. Trials lasting longer than that are
-/// synced one by one; a burst of short ones shares a sync. An operating-system crash can lose
-/// at most the last interval's records, whose trials then run again on resume.
+/// [`Journal::append`] takes a record; [`Journal::commit`] makes what was appended durable
+/// before the trials count as done (the runner commits each batch of arrivals at once: a group
+/// commit).
+///
+/// - In a local folder, `journal.jsonl`: each record is written to the file at once (a killed
+///   process loses nothing written), and synced to the disk itself (`fsync`) by a commit at
+///   least [`Journal::SYNC_EVERY`] after the last sync, and when the sweep ends. An
+///   operating-system crash can lose at most the last interval's records, whose trials then
+///   run again on resume.
+/// - On an object store, `journal/<start>-<sequence>.jsonl`: each commit puts the records
+///   appended since the last one as one new object (stores cannot append; a put is atomic).
+///   [`Journal::compact`] merges them into one at the end.
 pub struct Journal {
-    file: File,
-    path: PathBuf,
-    last_sync: std::time::Instant,
-    unsynced: bool,
+    backend: Backend,
+}
+
+enum Backend {
+    File { file: File, path: PathBuf, last_sync: std::time::Instant, unsynced: bool },
+    Objects { output: Output, pending: Vec<u8>, run: String, sequence: u64 },
 }
 
 impl Journal {
     /// The longest a written record waits for its sync while trials keep finishing.
     pub const SYNC_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
 
-    /// Opens (creating if needed) `dir/journal.jsonl` for appending.
-    pub fn open(dir: &Path) -> Result<Self, SweepError> {
-        std::fs::create_dir_all(dir).map_err(|e| SweepError::io(dir, e))?;
-        let path = dir.join(JOURNAL_FILE);
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| SweepError::io(&path, e))?;
-        Ok(Self { file, path, last_sync: std::time::Instant::now(), unsynced: false })
+    /// Opens (creating if needed) the journal under `output`.
+    pub fn open(output: impl Into<Output>) -> Result<Self, SweepError> {
+        let backend = match output.into() {
+            Output::Dir(dir) => {
+                std::fs::create_dir_all(&dir).map_err(|e| SweepError::io(&dir, e))?;
+                let path = dir.join(JOURNAL_FILE);
+                let file = OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .map_err(|e| SweepError::io(&path, e))?;
+                Backend::File { file, path, last_sync: std::time::Instant::now(), unsynced: false }
+            }
+            output @ Output::Objects(_) => {
+                // Segments of later runs sort after earlier ones: the start time, in
+                // milliseconds and zero-padded, then the process id for runs started within
+                // the same millisecond.
+                let since_epoch = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default();
+                let run = format!("{:015}-{}", since_epoch.as_millis(), std::process::id());
+                Backend::Objects { output, pending: Vec::new(), run, sequence: 0 }
+            }
+        };
+        Ok(Self { backend })
     }
 
-    /// Appends one record: written at once, synced with the others of its interval.
+    /// Appends one record (written to a local file at once; kept for the next commit on an
+    /// object store).
     pub fn append(&mut self, record: &TrialRecord) -> Result<(), SweepError> {
-        let mut line = serde_json::to_vec(record).map_err(|e| SweepError::Journal {
-            path: self.path.clone(),
-            line: 0,
-            message: e.to_string(),
-        })?;
-        line.push(b'\n');
-        self.file.write_all(&line).map_err(|e| SweepError::io(&self.path, e))?;
-        self.unsynced = true;
-        if self.last_sync.elapsed() >= Self::SYNC_EVERY {
-            self.sync()?;
+        let line = |path: &str| {
+            let mut line = serde_json::to_vec(record).map_err(|e| SweepError::Journal {
+                path: path.into(),
+                line: 0,
+                message: e.to_string(),
+            })?;
+            line.push(b'\n');
+            Ok::<_, SweepError>(line)
+        };
+        match &mut self.backend {
+            Backend::File { file, path, unsynced, .. } => {
+                let line = line(&path.display().to_string())?;
+                file.write_all(&line).map_err(|e| SweepError::io(path, e))?;
+                *unsynced = true;
+            }
+            Backend::Objects { output, pending, .. } => {
+                pending.extend(line(&output.locate(JOURNAL_DIR))?);
+            }
         }
         Ok(())
     }
 
-    /// Syncs every record written so far to the disk.
+    /// Makes the appended records durable: on an object store, always (one put); in a local
+    /// folder, syncs if [`Journal::SYNC_EVERY`] has passed since the last sync.
+    pub fn commit(&mut self) -> Result<(), SweepError> {
+        match &mut self.backend {
+            Backend::File { last_sync, .. } if last_sync.elapsed() < Self::SYNC_EVERY => Ok(()),
+            _ => self.sync(),
+        }
+    }
+
+    /// Makes every record appended so far durable.
     pub fn sync(&mut self) -> Result<(), SweepError> {
-        if self.unsynced {
-            self.file.sync_data().map_err(|e| SweepError::io(&self.path, e))?;
-            self.unsynced = false;
-        }
-        self.last_sync = std::time::Instant::now();
-        Ok(())
-    }
-
-    /// Every record in `dir/journal.jsonl`, in the order they were written. A last line cut
-    /// short by a crash is ignored; any other unreadable line is an error naming it.
-    pub fn read(dir: &Path) -> Result<Vec<TrialRecord>, SweepError> {
-        let path = dir.join(JOURNAL_FILE);
-        let file = File::open(&path).map_err(|e| SweepError::io(&path, e))?;
-        let lines: Vec<String> = BufReader::new(file)
-            .lines()
-            .collect::<Result<_, _>>()
-            .map_err(|e| SweepError::io(&path, e))?;
-        let mut records = Vec::with_capacity(lines.len());
-        for (i, line) in lines.iter().enumerate() {
-            match serde_json::from_str(line) {
-                Ok(r) => records.push(r),
-                Err(_) if i + 1 == lines.len() => break,
-                Err(e) => {
-                    return Err(SweepError::Journal {
-                        path: path.clone(),
-                        line: i + 1,
-                        message: e.to_string(),
-                    });
+        match &mut self.backend {
+            Backend::File { file, path, last_sync, unsynced } => {
+                if *unsynced {
+                    file.sync_data().map_err(|e| SweepError::io(path, e))?;
+                    *unsynced = false;
+                }
+                *last_sync = std::time::Instant::now();
+            }
+            Backend::Objects { output, pending, run, sequence } => {
+                if !pending.is_empty() {
+                    let name = format!("{JOURNAL_DIR}/{run}-{sequence:08}.jsonl");
+                    output.put(&name, pending)?;
+                    pending.clear();
+                    *sequence += 1;
                 }
             }
         }
-        Ok(records)
+        Ok(())
     }
+
+    /// Whether `output` holds a journal.
+    pub fn exists(output: &Output) -> Result<bool, SweepError> {
+        Ok(match output {
+            Output::Dir(dir) => dir.join(JOURNAL_FILE).exists(),
+            Output::Objects(sink) => {
+                !sink.list(JOURNAL_DIR).map_err(|e| output.error(JOURNAL_DIR, e))?.is_empty()
+            }
+        })
+    }
+
+    /// Every record in the journal under `output`, in the order they were written. A last
+    /// line cut short by a crash is ignored; any other unreadable line is an error naming it.
+    pub fn read(output: impl Into<Output>) -> Result<Vec<TrialRecord>, SweepError> {
+        let output = output.into();
+        match &output {
+            Output::Dir(dir) => {
+                let path = dir.join(JOURNAL_FILE);
+                let bytes = std::fs::read(&path).map_err(|e| SweepError::io(&path, e))?;
+                parse_journal(&bytes, &path.display().to_string())
+            }
+            Output::Objects(sink) => {
+                let mut records = Vec::new();
+                for name in sink.list(JOURNAL_DIR).map_err(|e| output.error(JOURNAL_DIR, e))? {
+                    let bytes = output.get(&name)?.unwrap_or_default();
+                    records.extend(parse_journal(&bytes, &output.locate(&name))?);
+                }
+                Ok(records)
+            }
+        }
+    }
+
+    /// Merges an object store's journal segments into one object (then deletes the others),
+    /// so that a resume reads one object, not one per commit. A crash in between leaves the
+    /// same records twice, which [`Journal::read`]'s users count once. Nothing to do for a
+    /// local folder.
+    pub fn compact(output: &Output) -> Result<(), SweepError> {
+        let Output::Objects(sink) = output else { return Ok(()) };
+        let names = sink.list(JOURNAL_DIR).map_err(|e| output.error(JOURNAL_DIR, e))?;
+        let Some(last) = names.last() else { return Ok(()) };
+        if names.len() < 2 {
+            return Ok(());
+        }
+        let mut all = Vec::new();
+        for name in &names {
+            all.extend(output.get(name)?.unwrap_or_default());
+        }
+        // Named after the last segment (so later runs still sort after it), which it replaces.
+        let merged = last.replace(".jsonl", "-merged.jsonl");
+        output.put(&merged, &all)?;
+        for name in &names {
+            sink.delete(name).map_err(|e| output.error(name, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// The records of one journal file or segment; `location` names it in errors.
+fn parse_journal(bytes: &[u8], location: &str) -> Result<Vec<TrialRecord>, SweepError> {
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    let mut records = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        match serde_json::from_str(line) {
+            Ok(r) => records.push(r),
+            Err(_) if i + 1 == lines.len() => break,
+            Err(e) => {
+                return Err(SweepError::Journal {
+                    path: location.into(),
+                    line: i + 1,
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    Ok(records)
 }
 
 /// Writes `trials.parquet`, `epochs.parquet`, `equity.parquet`, `trades.parquet`,
@@ -112,26 +220,26 @@ impl Journal {
 /// `dir`, each to a temporary name first and then renamed, so a reader never sees half a file.
 /// `extra` entries (statistics of the sweep as a whole) are added to `summary.json`.
 pub fn write_tables(
-    dir: &Path,
+    output: &Output,
     records: &[TrialRecord],
     metric: &MetricConfig,
     extra: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<(), SweepError> {
     let mut records: Vec<&TrialRecord> = records.iter().collect();
     records.sort_by_key(|r| r.spec.id);
-    write_parquet(&dir.join("trials.parquet"), trials_batch(&records)?)?;
-    write_parquet(&dir.join("epochs.parquet"), epochs_batch(&records)?)?;
-    write_parquet(&dir.join("equity.parquet"), equity_batch(&records)?)?;
-    write_parquet(&dir.join("trades.parquet"), trades_batch(&records)?)?;
+    output.put("trials.parquet", &parquet_bytes(&trials_batch(&records)?)?)?;
+    output.put("epochs.parquet", &parquet_bytes(&epochs_batch(&records)?)?)?;
+    output.put("equity.parquet", &parquet_bytes(&equity_batch(&records)?)?)?;
+    output.put("trades.parquet", &parquet_bytes(&trades_batch(&records)?)?)?;
     if records.iter().any(|r| !r.folds.is_empty()) {
-        write_parquet(&dir.join("folds.parquet"), folds_batch(&records)?)?;
+        output.put("folds.parquet", &parquet_bytes(&folds_batch(&records)?)?)?;
     }
     let mut summary = summary(&records, metric);
     if let Some(object) = summary.as_object_mut() {
         object.extend(extra.clone());
     }
     let text = serde_json::to_vec_pretty(&summary).map_err(|e| SweepError::Table(e.to_string()))?;
-    atomic_write(&dir.join("summary.json"), |f| f.write_all(&text))
+    output.put("summary.json", &text)
 }
 
 /// The best complete trial by `metric` (NaN values never win).
@@ -410,36 +518,21 @@ fn trades_batch(records: &[&TrialRecord]) -> Result<RecordBatch, SweepError> {
 /// Writes `batch` as a zstd-compressed Parquet file, atomically (through a temporary file in
 /// the same folder, renamed over `path`).
 pub fn write_parquet(path: &Path, batch: RecordBatch) -> Result<(), SweepError> {
+    let bytes = parquet_bytes(&batch)?;
+    atomic_write(path, |file| file.write_all(&bytes))
+}
+
+/// `batch` as the bytes of a zstd-compressed Parquet file.
+fn parquet_bytes(batch: &RecordBatch) -> Result<Vec<u8>, SweepError> {
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .build();
-    atomic_write(path, |file| {
-        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props))
-            .map_err(std::io::Error::other)?;
-        writer.write(&batch).map_err(std::io::Error::other)?;
-        writer.close().map_err(std::io::Error::other)?;
-        Ok(())
-    })
-}
-
-/// Writes through a temporary file in the same folder, syncs it, then renames it over `path`.
-fn atomic_write(
-    path: &Path,
-    write: impl FnOnce(&mut File) -> std::io::Result<()>,
-) -> Result<(), SweepError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| SweepError::io(dir, e))?;
-    let name = path.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let result = File::create(&tmp).and_then(|mut f| {
-        write(&mut f)?;
-        f.sync_all()
-    });
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(SweepError::io(path, e));
-    }
-    std::fs::rename(&tmp, path).map_err(|e| SweepError::io(path, e))
+    let mut bytes = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut bytes, batch.schema(), Some(props))
+        .map_err(|e| SweepError::Table(e.to_string()))?;
+    writer.write(batch).map_err(|e| SweepError::Table(e.to_string()))?;
+    writer.close().map_err(|e| SweepError::Table(e.to_string()))?;
+    Ok(bytes)
 }
 
 /// Counts of records by status, for progress lines and the closing message.
@@ -454,6 +547,7 @@ pub fn status_counts(records: &[TrialRecord]) -> BTreeMap<&'static str, usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ObjectSink;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use quantsweep_core::{EpochMetrics, Params, TrialError, TrialId, TrialResult, TrialSpec};
 
@@ -482,7 +576,7 @@ mod tests {
             ),
             record(0, ParamValue::Int(1), complete(1.5)),
         ];
-        write_tables(dir.path(), &records, &MetricConfig::default(), &Default::default())
+        write_tables(&dir.path().into(), &records, &MetricConfig::default(), &Default::default())
             .expect("write");
         let file = File::open(dir.path().join("trials.parquet")).expect("trials.parquet");
         let batch = ParquetRecordBatchReaderBuilder::try_new(file)
@@ -548,5 +642,76 @@ mod tests {
             OpenOptions::new().append(true).open(dir.path().join(JOURNAL_FILE)).expect("open");
         f.write_all(b"{\"spec\": {\"id\"").expect("torn write");
         assert_eq!(Journal::read(dir.path()).expect("read").len(), 1);
+    }
+
+    #[test]
+    fn an_object_store_journal_is_one_object_per_commit_then_merged() {
+        let sink = Arc::new(crate::MemorySink::default());
+        let output = Output::Objects(sink.clone());
+        assert!(!Journal::exists(&output).expect("list"));
+        let mut j = Journal::open(output.clone()).expect("journal");
+        j.append(&record(0, ParamValue::Int(1), complete(1.0))).expect("append");
+        j.append(&record(1, ParamValue::Int(2), complete(f64::NAN))).expect("append");
+        // Nothing is put before the commit, then one object for the group.
+        assert!(sink.names().is_empty());
+        j.commit().expect("commit");
+        j.commit().expect("an empty commit puts nothing");
+        j.append(&record(2, ParamValue::Int(3), complete(2.0))).expect("append");
+        j.sync().expect("sync");
+        assert_eq!(sink.list(JOURNAL_DIR).expect("list").len(), 2);
+        assert!(Journal::exists(&output).expect("list"));
+        // A second run (a resume) writes segments that sort after the first run's.
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let mut again = Journal::open(output.clone()).expect("journal");
+        again.append(&record(3, ParamValue::Int(4), complete(3.0))).expect("append");
+        again.sync().expect("sync");
+        let ids = |rs: Vec<TrialRecord>| rs.iter().map(|r| r.spec.id.0).collect::<Vec<_>>();
+        assert_eq!(ids(Journal::read(output.clone()).expect("read")), [0, 1, 2, 3]);
+        let back = Journal::read(output.clone()).expect("read");
+        assert!(back[1].metrics["sharpe"].is_nan());
+
+        Journal::compact(&output).expect("compact");
+        let names = sink.list(JOURNAL_DIR).expect("list");
+        assert_eq!(names.len(), 1, "{names:?}");
+        assert!(names[0].ends_with("-merged.jsonl"), "{names:?}");
+        assert_eq!(ids(Journal::read(output.clone()).expect("read")), [0, 1, 2, 3]);
+        // A run after the merge still sorts after it.
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let mut later = Journal::open(output.clone()).expect("journal");
+        later.append(&record(4, ParamValue::Int(5), complete(3.0))).expect("append");
+        later.sync().expect("sync");
+        assert_eq!(ids(Journal::read(output).expect("read")), [0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn tables_go_to_an_object_store_whole() {
+        let sink = Arc::new(crate::MemorySink::default());
+        let output = Output::Objects(sink.clone());
+        let records = vec![record(0, ParamValue::Int(1), complete(1.5))];
+        write_tables(&output, &records, &MetricConfig::default(), &Default::default())
+            .expect("write");
+        assert_eq!(
+            sink.names(),
+            [
+                "epochs.parquet",
+                "equity.parquet",
+                "summary.json",
+                "trades.parquet",
+                "trials.parquet"
+            ]
+        );
+        let bytes = sink.get("trials.parquet").expect("get").expect("trials.parquet");
+        let rows: usize = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+            .expect("parquet")
+            .build()
+            .expect("reader")
+            .map(|b| b.expect("batch").num_rows())
+            .sum();
+        assert_eq!(rows, 1);
+        // A store that refuses a put is an error naming the object.
+        let failing = Output::Objects(Arc::new(crate::MemorySink::failing_after(0)));
+        let err = write_tables(&failing, &records, &MetricConfig::default(), &Default::default())
+            .expect_err("store down");
+        assert_eq!(err.to_string(), "memory:///sweep/trials.parquet: the store is unreachable");
     }
 }

@@ -1,22 +1,26 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use quantsweep_core::TrialRecord;
+use quantsweep_core::{EpochMetrics, TrialRecord, TrialSpec};
 use quantsweep_ingest::Candles;
 use quantsweep_sweep::{
-    JOURNAL_FILE, Journal, Objective, ObjectiveFactory, Pruner, TrialList, Workers, best_trial,
-    local_rank, read_hostfile, run_study, slurm_workers, status_counts, write_tables,
+    JOURNAL_DIR, JOURNAL_FILE, Journal, MetricConfig, Objective, ObjectiveFactory, Output, Pruner,
+    SweepMonitor, TrialList, Workers, best_trial, local_rank, read_hostfile, run_study,
+    slurm_workers, status_counts, write_tables,
 };
 use quantsweep_train::{DeviceRequest, set_torch_threads};
 
 use crate::args::RunArgs;
+use crate::command::CommandObjective;
 use crate::config::{ObjectiveConfig, Pipeline};
 use crate::objective::{
     PipelineObjective, Shared, SyntheticObjective, build_dataset, load_all_pairs, load_candles,
 };
 use crate::progress::Progress;
+use crate::store::Outputs;
 
 /// Correlated pairs' candles, by pair name.
 type Pairs = std::collections::BTreeMap<String, Candles>;
@@ -29,10 +33,11 @@ pub fn run(args: RunArgs) -> Result<()> {
     let device: DeviceRequest =
         args.device.parse().map_err(|e: String| anyhow::anyhow!("--device: {e}"))?;
     device.resolve().context("--device")?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("results").join(safe_name(&pipeline.config.name)));
+    let out = args.out.clone().unwrap_or_else(|| {
+        Path::new("results").join(safe_name(&pipeline.config.name)).display().to_string()
+    });
+    let outputs = Outputs::open(&out)?;
+    let output = outputs.output.clone();
     let workers = workers(&args)?;
     if let Workers::Cluster { process, addresses, .. } = &workers {
         eprintln!(
@@ -46,7 +51,16 @@ pub fn run(args: RunArgs) -> Result<()> {
     set_torch_threads(args.torch_threads);
     let metric = pipeline.config.sweep.metric.clone();
     let early_terminate = pipeline.config.sweep.early_terminate.clone();
-    let objective = pipeline.config.objective;
+    let objective = pipeline.config.objective.clone();
+    if let ObjectiveConfig::Command(c) = &objective
+        && !args.allow_commands
+    {
+        bail!(
+            "{}: objective.kind command runs `{}` once per trial: add --allow-commands to allow it",
+            pipeline.path.display(),
+            c.command.join(" ")
+        );
+    }
     let total = pipeline.total();
     let epochs = pipeline.config.train.epochs;
     // Workers on this host before this process's, for spreading workers over GPUs.
@@ -56,27 +70,26 @@ pub fn run(args: RunArgs) -> Result<()> {
         // This process runs the trials process 0 assigns to its workers; process 0 keeps the
         // journal and writes the tables.
         let progress = Arc::new(Progress::new(total, 0, workers.local(), epochs, metric));
-        let factory = factory(pipeline, data, &out, device, first_slot)?;
+        let factory = factory(pipeline, data, &outputs, device, first_slot)?;
         let study = Box::new(TrialList::default());
         let pruner = early_terminate.map(Pruner::new);
         let ran = run_study(study, &workers, factory, progress.clone(), None, pruner);
         progress.finish();
         ran?;
+        outputs.finish()?;
         eprintln!(
-            "process {}: done; process 0 journaled the trials and wrote the tables under {}",
+            "process {}: done; process 0 journaled the trials and wrote the tables under {output}",
             workers.process(),
-            out.display()
         );
         return Ok(());
     }
 
-    let previous = resume_state(&out, &pipeline, args.force_new)?;
-    write_resolved(&out, &pipeline)?;
+    let previous = resume_state(&output, &pipeline, args.force_new)?;
+    write_resolved(&output, &pipeline)?;
     let to_run = total.saturating_sub(previous.len());
     if !previous.is_empty() {
         eprintln!(
-            "resuming {}: {} of {total} trials already finished, {to_run} to run",
-            out.display(),
+            "resuming {output}: {} of {total} trials already finished, {to_run} to run",
             previous.len(),
         );
     }
@@ -89,23 +102,72 @@ pub fn run(args: RunArgs) -> Result<()> {
         epochs,
         metric.clone(),
     ));
-    let factory = factory(pipeline, data, &out, device, first_slot)?;
-    let journal = Journal::open(&out)?;
+    let factory = factory(pipeline, data, &outputs, device, first_slot)?;
+    let journal = Journal::open(output.clone())?;
     let clock = std::time::Instant::now();
     let pruner = early_terminate.map(Pruner::new);
-    let new = run_study(study, &workers, factory, progress.clone(), Some(journal), pruner);
+    let checkpoints = Arc::new(Checkpoints {
+        progress: progress.clone(),
+        output: output.clone(),
+        metric: metric.clone(),
+        every: Duration::try_from_secs_f64(args.checkpoint_every)
+            .context("--checkpoint-every: a number of seconds, 0 or more")?,
+        state: Mutex::new((previous.clone(), Instant::now(), Duration::ZERO)),
+    });
+    let new = run_study(study, &workers, factory, checkpoints, Some(journal), pruner);
     progress.finish();
     let new = new?;
+    outputs.finish()?;
+    Journal::compact(&output)?;
 
     let mut all: Vec<TrialRecord> = previous.into_iter().chain(new).collect();
     all.sort_by_key(|r| r.spec.id);
     let luck = crate::luck::sweep_statistics(&all, &metric);
-    write_tables(&out, &all, &metric, &luck)?;
-    print_summary(&out, &all, &metric, total, clock.elapsed().as_secs_f64());
+    write_tables(&output, &all, &metric, &luck)?;
+    print_summary(&output, &all, &metric, total, clock.elapsed().as_secs_f64());
     if objective == ObjectiveConfig::Pipeline {
         println!("{}", crate::luck::describe(&luck));
     }
     Ok(())
+}
+
+/// The progress display, plus the tables rewritten every so often while the sweep runs.
+struct Checkpoints {
+    progress: Arc<Progress>,
+    output: Output,
+    metric: MetricConfig,
+    /// The shortest time between two checkpoints.
+    every: Duration,
+    /// Every finished record, when the last checkpoint was written, and how long it took.
+    state: Mutex<(Vec<TrialRecord>, Instant, Duration)>,
+}
+
+impl SweepMonitor for Checkpoints {
+    fn trial_started(&self, worker: usize, spec: &TrialSpec) {
+        self.progress.trial_started(worker, spec);
+    }
+
+    fn epoch(&self, worker: usize, spec: &TrialSpec, epoch: usize, m: &EpochMetrics) {
+        self.progress.epoch(worker, spec, epoch, m);
+    }
+
+    fn trial_finished(&self, record: &TrialRecord) {
+        self.progress.trial_finished(record);
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (records, last, cost) = &mut *state;
+        records.push(record.clone());
+        // At most a twentieth of the sweep's time goes to checkpoints.
+        if last.elapsed() < self.every.max(*cost * 20) {
+            return;
+        }
+        let started = Instant::now();
+        let luck = crate::luck::sweep_statistics(records, &self.metric);
+        if let Err(e) = write_tables(&self.output, records, &self.metric, &luck) {
+            // The journal holds every record; the tables are written again at the end.
+            self.progress.println(&format!("checkpoint of the tables failed: {e}"));
+        }
+        (*last, *cost) = (Instant::now(), started.elapsed());
+    }
 }
 
 /// Where the sweep's workers run, from --workers, --processes/--process/--hostfile, or a
@@ -149,7 +211,7 @@ fn workers(args: &RunArgs) -> Result<Workers> {
 /// A pipeline's candles (and correlated pairs), loaded once; data problems every trial would
 /// hit are reported before anything runs. None for synthetic objectives.
 fn load_data(pipeline: &Pipeline, args: &RunArgs) -> Result<Option<(Candles, Pairs)>> {
-    if let ObjectiveConfig::Synthetic { .. } = pipeline.config.objective {
+    if pipeline.config.objective != ObjectiveConfig::Pipeline {
         return Ok(None);
     }
     let (candles, report) = load_candles(&pipeline.config)?;
@@ -175,22 +237,33 @@ fn load_data(pipeline: &Pipeline, args: &RunArgs) -> Result<Option<(Candles, Pai
 fn factory(
     pipeline: Pipeline,
     data: Option<(Candles, Pairs)>,
-    out: &Path,
+    outputs: &Outputs,
     device: DeviceRequest,
     first_slot: usize,
 ) -> Result<Arc<ObjectiveFactory>> {
-    Ok(match (pipeline.config.objective, data) {
+    Ok(match (pipeline.config.objective.clone(), data) {
         (ObjectiveConfig::Synthetic { function }, _) => Arc::new(move |_worker| {
             Ok(Box::new(SyntheticObjective::new(function)) as Box<dyn Objective>)
         }),
+        (ObjectiveConfig::Command(command), _) => {
+            let metric = pipeline.config.sweep.metric.name.clone();
+            let tensorboard = outputs.files_root().join("tensorboard");
+            let uploader = outputs.uploader();
+            Arc::new(move |_worker| {
+                let objective = CommandObjective::new(command.clone(), metric.clone())
+                    .with_tensorboard(tensorboard.clone(), uploader.clone());
+                Ok(Box::new(objective) as Box<dyn Objective>)
+            })
+        }
         (ObjectiveConfig::Pipeline, data) => {
             let (candles, pairs) = data.context("the pipeline's candles were not loaded")?;
             let shared = Arc::new(Shared {
                 pipeline,
                 candles,
                 pairs,
-                tensorboard_dir: out.join("tensorboard"),
-                models_dir: out.join("models"),
+                tensorboard_dir: outputs.files_root().join("tensorboard"),
+                models_dir: outputs.files_root().join("models"),
+                uploader: outputs.uploader(),
                 device,
             });
             Arc::new(move |worker| {
@@ -201,29 +274,25 @@ fn factory(
     })
 }
 
-/// Records already journaled under `out` for this same pipeline (empty for a new `out`).
-fn resume_state(out: &Path, pipeline: &Pipeline, force_new: bool) -> Result<Vec<TrialRecord>> {
-    if !out.join(JOURNAL_FILE).exists() {
+/// Records already journaled under `output` for this same pipeline (empty for a new one).
+fn resume_state(output: &Output, pipeline: &Pipeline, force_new: bool) -> Result<Vec<TrialRecord>> {
+    if !Journal::exists(output)? {
         return Ok(Vec::new());
     }
-    let resolved_path = out.join(RESOLVED_FILE);
-    let before = std::fs::read_to_string(&resolved_path).unwrap_or_default();
+    let before = output.get(RESOLVED_FILE)?.unwrap_or_default();
+    let before = String::from_utf8_lossy(&before);
     if strip_comments(&before) != strip_comments(&pipeline.resolved_yaml()?) {
         if force_new {
-            discard_results(out)?;
-            eprintln!(
-                "--force-new: removed the results of the previous sweep in {}",
-                out.display()
-            );
+            discard_results(output)?;
+            eprintln!("--force-new: removed the results of the previous sweep in {output}");
             return Ok(Vec::new());
         }
         bail!(
-            "{} holds results of a different pipeline (its {RESOLVED_FILE} differs from this one): \
-             choose another --out, or add --force-new to replace them",
-            out.display()
+            "{output} holds results of a different pipeline (its {RESOLVED_FILE} differs from this one): \
+             choose another --out, or add --force-new to replace them"
         );
     }
-    let mut records = Journal::read(out)?;
+    let mut records = Journal::read(output.clone())?;
     // A trial journaled twice (it cannot be, but a journal is data) counts once: the last wins.
     records.reverse();
     let mut seen = BTreeSet::new();
@@ -237,10 +306,11 @@ fn resume_state(out: &Path, pipeline: &Pipeline, force_new: bool) -> Result<Vec<
     Ok(records)
 }
 
-/// Deletes what a sweep writes under `out` (and nothing else there).
-fn discard_results(out: &Path) -> Result<()> {
+/// Deletes what a sweep writes under `output` (and nothing else there).
+fn discard_results(output: &Output) -> Result<()> {
     for name in [
         JOURNAL_FILE,
+        JOURNAL_DIR,
         RESOLVED_FILE,
         "trials.parquet",
         "epochs.parquet",
@@ -248,18 +318,10 @@ fn discard_results(out: &Path) -> Result<()> {
         "trades.parquet",
         "folds.parquet",
         "summary.json",
+        "tensorboard",
+        "models",
     ] {
-        let path = out.join(name);
-        if path.exists() {
-            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
-        }
-    }
-    for dir in ["tensorboard", "models"] {
-        let path = out.join(dir);
-        if path.exists() {
-            std::fs::remove_dir_all(&path)
-                .with_context(|| format!("removing {}", path.display()))?;
-        }
+        output.remove(name).with_context(|| format!("removing {}", output.locate(name)))?;
     }
     Ok(())
 }
@@ -268,8 +330,7 @@ fn strip_comments(text: &str) -> String {
     text.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n")
 }
 
-fn write_resolved(out: &Path, pipeline: &Pipeline) -> Result<()> {
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+fn write_resolved(output: &Output, pipeline: &Pipeline) -> Result<()> {
     let header = format!(
         "# The pipeline as run by quantsweep {} (git {}), from {}, with --set overrides applied.\n\
          # Written {}.\n",
@@ -278,11 +339,10 @@ fn write_resolved(out: &Path, pipeline: &Pipeline) -> Result<()> {
         pipeline.path.display(),
         chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     );
-    let path = out.join(RESOLVED_FILE);
-    let tmp = out.join(format!(".{RESOLVED_FILE}.tmp"));
-    std::fs::write(&tmp, header + &pipeline.resolved_yaml()?)
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .with_context(|| format!("cannot write {}", path.display()))
+    let text = header + &pipeline.resolved_yaml()?;
+    output
+        .put(RESOLVED_FILE, text.as_bytes())
+        .with_context(|| format!("cannot write {}", output.locate(RESOLVED_FILE)))
 }
 
 /// A pipeline name made safe as one folder name.
@@ -295,7 +355,7 @@ fn safe_name(name: &str) -> PathBuf {
 }
 
 fn print_summary(
-    out: &Path,
+    out: &Output,
     records: &[TrialRecord],
     metric: &quantsweep_sweep::MetricConfig,
     total: usize,
@@ -304,9 +364,8 @@ fn print_summary(
     let counts = status_counts(records);
     let described: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
     println!(
-        "{} trials of {total} in {}: {} ({seconds:.1}s this run)",
+        "{} trials of {total} in {out}: {} ({seconds:.1}s this run)",
         records.len(),
-        out.display(),
         described.join(", ")
     );
     let refs: Vec<&TrialRecord> = records.iter().collect();
@@ -353,6 +412,6 @@ fn print_summary(
     let folds = if records.iter().any(|r| !r.folds.is_empty()) { ", folds.parquet" } else { "" };
     println!(
         "tables: {0}/trials.parquet, epochs.parquet, equity.parquet, trades.parquet{folds}; TensorBoard: tensorboard --logdir {0}/tensorboard",
-        out.display()
+        out.to_string().trim_end_matches('/')
     );
 }

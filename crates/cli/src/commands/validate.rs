@@ -8,11 +8,20 @@ use crate::objective::{build_dataset, load_all_pairs, load_candles};
 pub fn validate(args: &PipelineArgs) -> Result<()> {
     let pipeline = Pipeline::load(&args.pipeline, &args.overrides)?;
     let path = args.pipeline.display();
-    if let ObjectiveConfig::Synthetic { function } = pipeline.config.objective {
+    if let ObjectiveConfig::Synthetic { function } = &pipeline.config.objective {
         println!(
             "{path}: ok: {} trials ({:?} sweep) of the synthetic {function:?} function",
             pipeline.total(),
             pipeline.config.sweep.method
+        );
+        return Ok(());
+    }
+    if let ObjectiveConfig::Command(c) = &pipeline.config.objective {
+        println!(
+            "{path}: ok: {} trials ({:?} sweep) of `{}` (run it with --allow-commands)",
+            pipeline.total(),
+            pipeline.config.sweep.method,
+            c.command.join(" ")
         );
         return Ok(());
     }
