@@ -1164,3 +1164,79 @@ print("ok")
         &out,
     );
 }
+
+/// A process of a two-process sweep killed with SIGKILL mid-sweep: process 0 stops with one
+/// clear error naming it (no panic, no backtrace), keeps the finished trials (journal and
+/// tables), and a rerun — here on threads of one process — finishes the rest exactly once.
+#[test]
+fn a_cluster_process_that_dies_gives_one_clear_error_and_the_sweep_resumes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("cluster");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+        .min(65_000);
+    let process = |i: usize| {
+        Command::new(env!("CARGO_BIN_EXE_quantsweep"))
+            .args(["run", "tests/pipelines/sleepy.yaml", "--allow-commands", "--workers", "1"])
+            .args(["--processes", "2", "--process", &i.to_string(), "--port", &port.to_string()])
+            .arg("--out")
+            .arg(&out)
+            .current_dir(repo())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("quantsweep starts")
+    };
+    let (coordinator, mut other) = (process(0), process(1));
+    let journal = out.join("journal.jsonl");
+    let lines = || std::fs::read(&journal).map_or(0, |t| t.iter().filter(|&&b| b == b'\n').count());
+    let start = std::time::Instant::now();
+    while lines() < 2 && start.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    other.kill().expect("SIGKILL");
+    let _ = other.wait();
+    let o = coordinator.wait_with_output().expect("process 0 ends");
+    let said = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!("process 1 (127.0.0.1:{}) went away mid-sweep", port + 1)),
+        "{said}"
+    );
+    assert!(!said.contains("panicked") && !said.contains("backtrace"), "{said}");
+    let finished = lines();
+    assert!((2..12).contains(&finished), "{finished} of 12 finished");
+    assert!(said.contains(&format!("{finished} of 12 trials are finished")), "{said}");
+    assert!(out.join("trials.parquet").exists(), "the tables show what finished");
+
+    let o = quantsweep(&[
+        "run",
+        "tests/pipelines/sleepy.yaml",
+        "--allow-commands",
+        "--workers",
+        "2",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("{finished} of 12 trials already finished")),
+        "{}",
+        text(&o)
+    );
+    check_with_python(
+        r#"
+import sys, os, json
+import pandas as pd
+out = sys.argv[1]
+ids = [json.loads(l)["spec"]["id"] for l in open(os.path.join(out, "journal.jsonl"))]
+assert sorted(ids) == list(range(12)), ids
+t = pd.read_parquet(os.path.join(out, "trials.parquet"))
+assert list(t.trial_id) == list(range(12)) and list(t["metric.value"]) == list(range(12)), t
+print("ok")
+"#,
+        &out,
+    );
+}

@@ -155,8 +155,12 @@ fn placeholders(arg: &str) -> Vec<&str> {
         let name = &after[..end];
         if !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || "._-".contains(c)) {
             names.push(name);
+            rest = &after[end + 1..];
+        } else {
+            // Not a placeholder (JSON in a shell line: `{"value": {x}}`): look on after the
+            // brace.
+            rest = after;
         }
-        rest = &after[end + 1..];
     }
     names
 }
@@ -539,6 +543,15 @@ mod tests {
             other => panic!("expected pruned, got {other:?}"),
         }
         assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn placeholders_are_found_inside_json() {
+        assert_eq!(
+            placeholders(r#"echo '{"value": {x}, "y": {model.hidden}}'"#),
+            ["x", "model.hidden"]
+        );
+        assert_eq!(placeholders("{a}{b} {} {c"), ["a", "b"]);
     }
 
     #[test]

@@ -118,6 +118,91 @@ impl Workers {
     }
 }
 
+impl Workers {
+    /// Joins the workers `execute` started. A process of the cluster that dies makes timely's
+    /// network threads panic (and then the join itself): those panics are kept quiet and
+    /// become one error naming the process that went away.
+    pub(crate) fn join<T: Send + 'static>(
+        &self,
+        guards: WorkerGuards<T>,
+    ) -> Result<Vec<T>, SweepError> {
+        quiet_timely_panics();
+        // The join panics on this thread when timely's network threads did (its guard
+        // `expect`s them): that one is quiet too.
+        JOINING.set(true);
+        let joined = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| guards.join()));
+        JOINING.set(false);
+        let panics = std::mem::take(&mut *TIMELY_PANICS.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut results = Vec::new();
+        let mut failure = None;
+        match joined {
+            Ok(all) => {
+                for r in all {
+                    match r {
+                        Ok(t) => results.push(t),
+                        Err(e) => failure = failure.or(Some(e)),
+                    }
+                }
+            }
+            Err(_) => failure = Some("the workers' network stopped".into()),
+        }
+        let Some(failure) = failure else { return Ok(results) };
+        // The peer whose connection broke, from timely's thread names (`timely:recv-P`).
+        let lost = panics.iter().find_map(|(thread, message)| {
+            let peer = thread
+                .strip_prefix("timely:recv-")
+                .or_else(|| thread.strip_prefix("timely:send-"))?;
+            // Where in timely it panicked says nothing to a user here.
+            let message = message.split(" at ").next().unwrap_or(message);
+            Some((peer.parse::<usize>().ok()?, message))
+        });
+        Err(SweepError::Timely(match (lost, self) {
+            (Some((peer, message)), Workers::Cluster { addresses, .. }) => format!(
+                "process {peer} ({}) went away mid-sweep ({message})",
+                addresses.get(peer).map_or("?", String::as_str)
+            ),
+            _ => match panics.first() {
+                Some((thread, message)) => format!("{failure}: {thread} panicked: {message}"),
+                None => failure,
+            },
+        }))
+    }
+}
+
+thread_local! {
+    /// This thread is joining timely's workers.
+    static JOINING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Panics on timely's own threads (`timely:…`), by thread name, since the last join.
+static TIMELY_PANICS: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// Installs (once) a panic hook that records panics on timely's threads instead of printing
+/// them; every other panic goes to the hook that was there before.
+fn quiet_timely_panics() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let thread = std::thread::current().name().unwrap_or_default().to_owned();
+            if !(thread.starts_with("timely:") || JOINING.get()) {
+                return previous(info);
+            }
+            let message = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line()));
+            TIMELY_PANICS
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((thread, message + &at.unwrap_or_default()));
+        }));
+    });
+}
+
 /// How long a process waits for the others of its cluster to be up.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(120);
 

@@ -320,10 +320,7 @@ pub fn run_study(
         records
     })?;
 
-    let mut records = Vec::new();
-    for result in guards.join() {
-        records.extend(result.map_err(SweepError::Timely)?);
-    }
+    let mut records: Vec<TrialRecord> = workers.join(guards)?.into_iter().flatten().collect();
     if let Some(e) = lock(&failure).take() {
         return Err(e);
     }

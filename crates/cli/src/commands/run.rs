@@ -75,8 +75,12 @@ pub fn run(args: RunArgs) -> Result<()> {
         let pruner = early_terminate.map(Pruner::new);
         let ran = run_study(study, &workers, factory, progress.clone(), None, pruner);
         progress.finish();
-        ran?;
-        outputs.finish()?;
+        let _ = outputs.finish();
+        if let Err(e) = ran {
+            bail!(
+                "{e}; process 0 journals the trials that finished: start the processes again to resume"
+            );
+        }
         eprintln!(
             "process {}: done; process 0 journaled the trials and wrote the tables under {output}",
             workers.process(),
@@ -114,9 +118,25 @@ pub fn run(args: RunArgs) -> Result<()> {
             .context("--checkpoint-every: a number of seconds, 0 or more")?,
         state: Mutex::new((previous.clone(), Instant::now(), Duration::ZERO)),
     });
-    let new = run_study(study, &workers, factory, checkpoints, Some(journal), pruner);
+    let new = run_study(study, &workers, factory, checkpoints.clone(), Some(journal), pruner);
     progress.finish();
-    let new = new?;
+    let new = match new {
+        Ok(new) => new,
+        Err(e) => {
+            // The journal keeps what finished; the tables show it too before we stop.
+            let records = checkpoints.state.lock().unwrap_or_else(|p| p.into_inner()).0.clone();
+            if !records.is_empty() {
+                let luck = crate::luck::sweep_statistics(&records, &metric);
+                let _ = write_tables(&output, &records, &metric, &luck);
+            }
+            let _ = outputs.finish();
+            bail!(
+                "{e}; {} of {total} trials are finished and journaled in {output}: run the same \
+                 command again to resume",
+                records.len()
+            );
+        }
+    };
     outputs.finish()?;
     Journal::compact(&output)?;
 
