@@ -4,7 +4,7 @@
 //! TPESampler and GPSampler on the same functions and prints the medians side by side.
 //!
 //! `cargo bench -p quantsweep-sweep --bench efficiency -- SEEDS` prints one JSON line per
-//! function, sampler and seed.
+//! function, sampler and seed (`SAMPLERS=bayes` for one sampler only).
 
 use std::collections::BTreeMap;
 
@@ -31,7 +31,9 @@ fn main() {
                 (format!("x{i}"), Dimension::Uniform(lo, hi))
             })
             .collect();
-        for sampler in ["tpe", "bayes"] {
+        // SAMPLERS="bayes" runs one of them (while working on it).
+        let samplers = std::env::var("SAMPLERS").unwrap_or_else(|_| "tpe bayes".into());
+        for sampler in samplers.split_whitespace() {
             for seed in 0..seeds {
                 let mut study: Box<dyn Study> = match sampler {
                     "tpe" => {

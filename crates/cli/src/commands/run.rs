@@ -33,6 +33,8 @@ pub fn run(args: RunArgs) -> Result<()> {
     let device: DeviceRequest =
         args.device.parse().map_err(|e: String| anyhow::anyhow!("--device: {e}"))?;
     device.resolve().context("--device")?;
+    let checkpoint_every = Duration::try_from_secs_f64(args.checkpoint_every)
+        .context("--checkpoint-every: a number of seconds, 0 or more")?;
     let out = args.out.clone().unwrap_or_else(|| {
         Path::new("results").join(safe_name(&pipeline.config.name)).display().to_string()
     });
@@ -114,8 +116,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         progress: progress.clone(),
         output: output.clone(),
         metric: metric.clone(),
-        every: Duration::try_from_secs_f64(args.checkpoint_every)
-            .context("--checkpoint-every: a number of seconds, 0 or more")?,
+        every: checkpoint_every,
         state: Mutex::new((previous.clone(), Instant::now(), Duration::ZERO)),
     });
     let new = run_study(study, &workers, factory, checkpoints.clone(), Some(journal), pruner);
