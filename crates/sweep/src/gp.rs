@@ -2,7 +2,8 @@
 //! and one length scale per dimension (ARD) on the unit cube — where log-scaled dimensions
 //! are already uniform in their logarithm (the warping) and categorical ones compare equal or
 //! not — fitted by maximising the log marginal likelihood (with weak log-normal priors on
-//! its hyperparameters), and the next point chosen by maximising the logarithm of the
+//! its hyperparameters) to the standardised scores or to the scores log-warped by their gap
+//! to the best, whichever the likelihood prefers, and the next point chosen by maximising the logarithm of the
 //! expected improvement, computed stably far below the incumbent: the best of random and
 //! perturbed candidates, polished by projected gradient ascent, then a random local search
 //! (which also moves integer and categorical coordinates). Running trials enter as
@@ -371,13 +372,32 @@ impl Propose for GpProposer {
         if observed.len() < 2 {
             return random(rng);
         }
-        // Standardised scores.
-        let n = observed.len() as f64;
-        let mean = observed.iter().map(|(_, s)| s).sum::<f64>() / n;
-        let sd = (observed.iter().map(|(_, s)| (s - mean).powi(2)).sum::<f64>() / n).sqrt();
-        let sd = if sd > 0.0 { sd } else { 1.0 };
+        // Two views of the scores, standardised: as they are, and warped by their gap to the
+        // best, −ln(1 + gap / median gap) — order kept, near-linear close to the best,
+        // logarithmic far below it, so that a few very bad points (Rosenbrock spans five
+        // decades) do not flatten the rest. The GP is fitted to each and the view with the
+        // higher marginal likelihood, counted in the scores' own units (plus the log of the
+        // transform's Jacobian, as a Box–Cox fit does), is kept.
         let x: Vec<Vec<f64>> = observed.iter().map(|(u, _)| u.to_vec()).collect();
-        let y: Vec<f64> = observed.iter().map(|(_, s)| (s - mean) / sd).collect();
+        let n = observed.len() as f64;
+        let standardise = |v: &[f64]| -> (Vec<f64>, f64) {
+            let mean = v.iter().sum::<f64>() / n;
+            let sd = (v.iter().map(|w| (w - mean).powi(2)).sum::<f64>() / n).sqrt();
+            let sd = if sd > 0.0 { sd } else { 1.0 };
+            (v.iter().map(|w| (w - mean) / sd).collect(), sd)
+        };
+        let scores: Vec<f64> = observed.iter().map(|(_, s)| *s).collect();
+        let best = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mut gaps: Vec<f64> = scores.iter().map(|s| best - s).collect();
+        gaps.sort_by(f64::total_cmp);
+        let scale = gaps[gaps.len() / 2];
+        let scale = if scale > 0.0 { scale } else { 1.0 };
+        let warped: Vec<f64> = scores.iter().map(|s| -(1.0 + (best - s) / scale).ln()).collect();
+        let (raw_y, raw_sd) = standardise(&scores);
+        let (warped_y, warped_sd) = standardise(&warped);
+        let warped_jacobian =
+            -scores.iter().map(|s| (scale + best - s).ln()).sum::<f64>() - n * warped_sd.ln();
+        let views = [(warped_y, warped_jacobian), (raw_y, -n * raw_sd.ln())];
 
         // Hyperparameters: from the defaults and from the last fit; the better one wins.
         let default: Vec<f64> = (0..dims + 2)
@@ -389,9 +409,15 @@ impl Propose for GpProposer {
             .collect();
         let mut starts = vec![default];
         starts.extend(self.warm.take());
-        let Some((_, theta)) = starts
+        let Some((_, theta, y)) = views
             .into_iter()
-            .filter_map(|s| fit(space, &x, &y, s))
+            .filter_map(|(y, jacobian)| {
+                let (value, theta) = starts
+                    .iter()
+                    .filter_map(|s| fit(space, &x, &y, s.clone()))
+                    .max_by(|a, b| a.0.total_cmp(&b.0))?;
+                Some((value + jacobian, theta, y))
+            })
             .max_by(|a, b| a.0.total_cmp(&b.0))
         else {
             return random(rng);
