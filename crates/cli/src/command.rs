@@ -26,7 +26,6 @@ use std::time::{Duration, Instant};
 use quantsweep_core::{
     EpochMetrics, Observer, Stop, TeeObserver, TrialError, TrialResult, TrialSpec, TrialStatus,
 };
-use quantsweep_tblog::TensorBoardObserver;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -245,6 +244,10 @@ impl CommandObjective {
         });
 
         let deadline = Instant::now() + Duration::from_secs(self.config.timeout_s);
+        let timed_out = format!(
+            "`{program}` timed out after {} s (objective.timeout_s)",
+            self.config.timeout_s
+        );
         let mut epochs: Vec<EpochMetrics> = Vec::new();
         let mut metrics: Option<BTreeMap<String, f64>> = None;
         let stopped = loop {
@@ -268,13 +271,7 @@ impl CommandObjective {
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     kill(&mut child);
                     let _ = reader.join();
-                    return Err(TrialError::Failed {
-                        reason: format!(
-                            "`{program}` timed out after {} s (objective.timeout_s)",
-                            self.config.timeout_s
-                        ),
-                        epochs,
-                    });
+                    return Err(TrialError::Failed { reason: timed_out.clone(), epochs });
                 }
             }
         };
@@ -295,13 +292,7 @@ impl CommandObjective {
                 }
                 Ok(None) => {
                     kill(&mut child);
-                    return Err(TrialError::Failed {
-                        reason: format!(
-                            "`{program}` timed out after {} s (objective.timeout_s)",
-                            self.config.timeout_s
-                        ),
-                        epochs,
-                    });
+                    return Err(TrialError::Failed { reason: timed_out.clone(), epochs });
                 }
                 Err(e) => {
                     return Err(TrialError::Failed {
@@ -352,14 +343,7 @@ impl quantsweep_sweep::Objective for CommandObjective {
         obs: &mut dyn Observer,
     ) -> Result<TrialResult, TrialError> {
         let Some(root) = &self.tensorboard_dir else { return self.run_program(trial, obs) };
-        let dir = root.join(trial.id.to_string());
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir)
-                .map_err(|e| TrialError::failed(format!("clearing {}: {e}", dir.display())))?;
-        }
-        let group: Vec<String> = trial.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let mut tb = TensorBoardObserver::create(&dir, &trial.params, &group.join(","))
-            .map_err(|e| TrialError::failed(e.to_string()))?;
+        let mut tb = crate::objective::open_tensorboard(root, trial, "command")?;
         let result = self.run_program(trial, &mut TeeObserver::new(obs, &mut tb));
         let (status, metrics, step) = match &result {
             Ok(r) => (TrialStatus::Complete, r.metrics.clone(), r.epochs.len()),
@@ -371,10 +355,8 @@ impl quantsweep_sweep::Objective for CommandObjective {
             }
         };
         let logged = tb.finish(status, &metrics, step as i64);
-        if let Some(uploader) = &self.uploader
-            && let Err(e) = uploader.trial(trial.id)
-        {
-            eprintln!("trial {}: {e:#}; trying again when the sweep ends", trial.id);
+        if let Some(uploader) = &self.uploader {
+            uploader.trial_or_later(trial.id);
         }
         match (result, logged) {
             (Ok(_), Err(e)) => Err(TrialError::failed(format!("TensorBoard: {e}"))),

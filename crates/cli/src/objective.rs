@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -162,18 +162,7 @@ impl PipelineObjective {
         let folds = build_folds(&config, candles, &self.shared.pairs).map_err(failed)?;
         let walk_forward = config.split.kind == SplitKind::WalkForward;
 
-        // A rerun (after a crash) starts its TensorBoard run afresh.
-        let tb_dir = self.shared.tensorboard_dir.join(trial.id.to_string());
-        if tb_dir.exists() {
-            std::fs::remove_dir_all(&tb_dir)
-                .map_err(|e| TrialError::failed(format!("clearing {}: {e}", tb_dir.display())))?;
-        }
-        // TensorBoard groups sessions by this name: one group per configuration, whose seed
-        // repeats then show as one row with averaged metrics.
-        let group: Vec<String> = trial.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let group = if group.is_empty() { config.name.clone() } else { group.join(",") };
-        let mut tb = TensorBoardObserver::create(&tb_dir, &trial.params, &group)
-            .map_err(|e| TrialError::failed(e.to_string()))?;
+        let mut tb = open_tensorboard(&self.shared.tensorboard_dir, trial, &config.name)?;
 
         // Train each fold (one without walk-forward) and predict its test span.
         let mut epochs: Vec<EpochMetrics> = Vec::new();
@@ -411,6 +400,26 @@ impl Objective for SyntheticObjective {
     }
 }
 
+/// Opens trial `trial`'s TensorBoard run under `root` (`root/<trial_id>`), afresh: a rerun
+/// after a crash replaces what the interrupted run wrote. TensorBoard groups sessions by the
+/// parameters (`key=value,...`; `fallback` without any), so seed repeats of one configuration
+/// show as one row with averaged metrics.
+pub fn open_tensorboard(
+    root: &Path,
+    trial: &TrialSpec,
+    fallback: &str,
+) -> Result<TensorBoardObserver, TrialError> {
+    let dir = root.join(trial.id.to_string());
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| TrialError::failed(format!("clearing {}: {e}", dir.display())))?;
+    }
+    let group: Vec<String> = trial.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let group = if group.is_empty() { fallback.to_owned() } else { group.join(",") };
+    TensorBoardObserver::create(&dir, &trial.params, &group)
+        .map_err(|e| TrialError::failed(e.to_string()))
+}
+
 /// Forwards epochs with a running epoch number across folds and the fold as an extra scalar.
 struct FoldObserver<'a> {
     inner: &'a mut dyn Observer,
@@ -444,11 +453,8 @@ impl Objective for PipelineObjective {
         obs: &mut dyn Observer,
     ) -> Result<TrialResult, TrialError> {
         let result = self.run_trial(trial, obs);
-        if let Some(uploader) = &self.shared.uploader
-            && let Err(e) = uploader.trial(trial.id)
-        {
-            // The result stands; the files stay staged and are put again when the sweep ends.
-            eprintln!("trial {}: {e:#}; trying again when the sweep ends", trial.id);
+        if let Some(uploader) = &self.shared.uploader {
+            uploader.trial_or_later(trial.id);
         }
         result
     }

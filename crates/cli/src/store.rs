@@ -198,6 +198,14 @@ impl Uploader {
         Ok(())
     }
 
+    /// [`Uploader::trial`], and on failure a warning: the trial's result stands, and its files
+    /// stay staged to be put again when the sweep ends ([`Outputs::finish`]).
+    pub fn trial_or_later(&self, id: TrialId) {
+        if let Err(e) = self.trial(id) {
+            eprintln!("trial {id}: {e:#}; trying again when the sweep ends");
+        }
+    }
+
     /// Puts every file under `dir` (a folder in the staging folder) and deletes each once put.
     fn put_tree(&self, dir: &Path) -> Result<()> {
         let mut stack = vec![dir.to_path_buf()];
