@@ -138,6 +138,25 @@ fn quickstart_writes_tables_and_tensorboard_that_pandas_and_tensorboard_read() {
     let printed = check_with_python(READ_BACK, &out);
     assert!(printed.starts_with("ok 4"), "{printed}");
 
+    // `report` reads the tables back: the best trials in the terminal, report.html beside them.
+    let o = quantsweep(&["report", out.to_str().expect("utf-8"), "--top", "3"]);
+    assert!(o.status.success(), "report failed:\n{}", text(&o));
+    let printed = text(&o);
+    assert!(printed.contains("4 trials: 4 complete"), "{printed}");
+    assert!(
+        printed.contains("top 3 of 4 complete trials by sharpe (higher is better):"),
+        "{printed}"
+    );
+    assert!(printed.contains("deflated Sharpe ratio of the best trial"), "{printed}");
+    let table: Vec<&str> = printed.lines().skip_while(|l| !l.starts_with("rank")).take(4).collect();
+    assert!(table[0].contains("model.hidden") && table[0].contains("train.lr"), "{printed}");
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
+    assert_eq!(html.matches("<svg").count(), 5, "equity, 2 parameters, distribution, curves");
+    assert!(html.contains("<title>quantsweep report: quickstart</title>"));
+    let o = quantsweep(&["report", dir.path().to_str().expect("utf-8")]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("trials.parquet does not exist: is"), "{}", text(&o));
+
     // The same sweep on one worker gives the same results: trials are independent of
     // scheduling (seeded init under a lock, one torch thread).
     let serial = dir.path().join("serial");
@@ -1115,6 +1134,13 @@ print("copied")
     let printed = check_with_python(READ_BACK, dir.path());
     assert!(printed.starts_with("ok 4"), "{printed}");
     assert!(dir.path().join("pipeline.resolved.yaml").exists());
+
+    // `report` reads the tables from the bucket and puts report.html there.
+    let o = command(&["report", "s3://sweeps/eth/quick"]).output().expect("quantsweep runs");
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("report: s3://sweeps/eth/quick/report.html"), "{}", text(&o));
+    let page = String::from_utf8(moto.get("sweeps", "eth/quick/report.html")).expect("utf-8");
+    assert_eq!(page.matches("<svg").count(), 5);
 }
 
 /// `objective: {kind: command}` runs the user's program per trial, only with

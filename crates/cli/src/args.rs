@@ -26,6 +26,22 @@ pub enum Command {
     /// Work with candle data sources.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Print a sweep's best trials and write report.html next to its tables: equity against
+    /// buy-and-hold, each parameter against the metric, the metric's distribution, learning
+    /// curves, and the odds that the best trial is luck.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A sweep's output folder (what `run --out` wrote), or its object-store URL.
+    pub out: String,
+    /// How many of the best trials to list.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Where to write the HTML report (default: report.html in OUT).
+    #[arg(long)]
+    pub html: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

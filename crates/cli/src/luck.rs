@@ -71,28 +71,3 @@ pub fn sweep_statistics(records: &[TrialRecord], metric: &MetricConfig) -> Map<S
     );
     out
 }
-
-/// One line for the terminal: both numbers with what they mean, or why they are missing.
-pub fn describe(stats: &Map<String, Value>) -> String {
-    let field = |key: &str, name: &str| stats.get(key).and_then(|v| v.get(name)).cloned();
-    let dsr = match field("deflated_sharpe", "probability").and_then(|v| v.as_f64()) {
-        Some(p) => format!(
-            "deflated Sharpe ratio of the best trial {p:.2} (the chance its edge is not luck among {} trials)",
-            field("deflated_sharpe", "trials").unwrap_or(Value::Null)
-        ),
-        None => format!(
-            "deflated Sharpe ratio: {}",
-            field("deflated_sharpe", "skipped")
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default()
-        ),
-    };
-    let pbo = match field("pbo", "probability").and_then(|v| v.as_f64()) {
-        Some(p) => format!("probability of backtest overfitting {p:.2}"),
-        None => format!(
-            "probability of backtest overfitting: {}",
-            field("pbo", "skipped").and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
-        ),
-    };
-    format!("{dsr}; {pbo} (summary.json)")
-}

@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => commands::validate::validate(&args),
         Command::Features(args) => commands::features::features(&args),
         Command::Data(DataCommand::Inspect(args)) => commands::data::inspect(&args),
+        Command::Report(args) => commands::report::report(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,7 +25,7 @@ use crate::store::Outputs;
 /// Correlated pairs' candles, by pair name.
 type Pairs = std::collections::BTreeMap<String, Candles>;
 
-const RESOLVED_FILE: &str = "pipeline.resolved.yaml";
+pub(crate) const RESOLVED_FILE: &str = "pipeline.resolved.yaml";
 
 /// `quantsweep run`: every trial of the sweep, journaled as it finishes, then the tables.
 pub fn run(args: RunArgs) -> Result<()> {
@@ -147,7 +147,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     write_tables(&output, &all, &metric, &luck)?;
     print_summary(&output, &all, &metric, total, clock.elapsed().as_secs_f64());
     if objective == ObjectiveConfig::Pipeline {
-        println!("{}", crate::luck::describe(&luck));
+        println!("{}", quantsweep_report::luck_line(&serde_json::Value::Object(luck.clone())));
     }
     Ok(())
 }

@@ -1,0 +1,54 @@
+use anyhow::{Context, Result, bail};
+use quantsweep_report::{Sweep, html, table};
+
+use crate::args::ReportArgs;
+use crate::commands::run::RESOLVED_FILE;
+use crate::store::Outputs;
+
+/// `quantsweep report OUT`: the best trials in the terminal and `report.html` (in OUT unless
+/// `--html` says where).
+pub fn report(args: &ReportArgs) -> Result<()> {
+    let output = Outputs::open(&args.out)?.output;
+    let get = |name: &str| {
+        output.get(name).with_context(|| format!("cannot read {}", output.locate(name)))
+    };
+    let Some(trials) = get("trials.parquet")? else {
+        bail!(
+            "{} does not exist: is {} the --out of a sweep? (`quantsweep run` writes its tables \
+             at checkpoints and at the end)",
+            output.locate("trials.parquet"),
+            args.out
+        );
+    };
+    let sweep = Sweep::from_tables(
+        trials,
+        get("epochs.parquet")?,
+        get("equity.parquet")?,
+        get("summary.json")?,
+    )
+    .with_context(|| format!("reading the tables in {}", args.out))?;
+    // The pipeline's name from the resolved pipeline, else the folder's.
+    let name = get(RESOLVED_FILE)?
+        .and_then(|text| serde_yaml::from_slice::<serde_yaml::Value>(&text).ok())
+        .and_then(|v| v.get("name").and_then(|n| n.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| {
+            args.out.trim_end_matches('/').rsplit('/').next().unwrap_or("sweep").to_owned()
+        });
+    print!("{}", table(&sweep, args.top));
+    let page = html(&sweep, &name);
+    let written = match &args.html {
+        Some(path) => {
+            std::fs::write(path, page)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            path.display().to_string()
+        }
+        None => {
+            output
+                .put("report.html", page.as_bytes())
+                .with_context(|| format!("cannot write {}", output.locate("report.html")))?;
+            output.locate("report.html")
+        }
+    };
+    println!("report: {written}");
+    Ok(())
+}
