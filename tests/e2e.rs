@@ -45,6 +45,33 @@ fn check_python(script: &str, args: &[&std::ffi::OsStr]) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// docs/notebooks.md's Python blocks in order, on the sweep in `sys.argv[1]`, then checks
+/// that pandas, polars and duckdb agree.
+fn notebook_page() -> String {
+    let page = std::fs::read_to_string(repo().join("docs/notebooks.md")).expect("notebooks.md");
+    let blocks: Vec<&str> = page
+        .split("```python\n")
+        .skip(1)
+        .map(|b| b.split("```").next().expect("a closed block"))
+        .collect();
+    assert_eq!(blocks.len(), 3, "pandas, polars and duckdb blocks");
+    let code = blocks.concat();
+    assert!(code.contains("out = \"results/quickstart\""));
+    let code = code.replace("out = \"results/quickstart\"", "import sys\nout = sys.argv[1]");
+    code + r#"
+import numpy as np
+assert len(trials) == 4 and len(curves.columns) == 4 and len(hold) == len(first)
+a = pandas_view.sort_values("trial_id").reset_index(drop=True)
+b = polars_view.to_pandas()
+assert list(a.trial_id) == list(b.trial_id) == list(duckdb_view.trial_id) == [0, 1, 2, 3]
+assert np.allclose(a.best_val_loss, b.best_val_loss) and np.allclose(a.best_val_loss, duckdb_view.best_val_loss)
+assert np.allclose(a["metric.sharpe"], duckdb_view["metric.sharpe"])
+last = equity.sort_values("timestamp").groupby("trial_id").equity.last()
+assert np.allclose(last.values, duckdb_view.final_equity.values)
+print("notebook ok")
+"#
+}
+
 /// The quickstart at a smoke budget, into `out`.
 fn smoke(out: &Path, extra: &[&str]) -> Output {
     let out = out.to_str().expect("utf-8 temp path");
@@ -137,6 +164,8 @@ fn quickstart_writes_tables_and_tensorboard_that_pandas_and_tensorboard_read() {
     assert!(resolved.contains("epochs: 15"), "overrides are applied in the resolved pipeline");
     let printed = check_with_python(READ_BACK, &out);
     assert!(printed.starts_with("ok 4"), "{printed}");
+    let printed = check_with_python(&notebook_page(), &out);
+    assert!(printed.trim_end().ends_with("notebook ok"), "{printed}");
 
     // `report` reads the tables back: the best trials in the terminal, report.html beside them.
     let o = quantsweep(&["report", out.to_str().expect("utf-8"), "--top", "3"]);
@@ -1265,4 +1294,31 @@ print("ok")
 "#,
         &out,
     );
+}
+
+/// `init` writes a starter pipeline and its candles that validate and run from where init ran,
+/// and never overwrites them without --force.
+#[test]
+fn init_writes_a_starter_pipeline_that_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let here = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_quantsweep"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("the quantsweep binary runs")
+    };
+    let o = here(&["init", "starter"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("next: quantsweep run starter/pipeline.yaml"), "{}", text(&o));
+    let again = here(&["init", "starter"]);
+    assert!(!again.status.success());
+    assert!(text(&again).contains("starter/pipeline.yaml exists"), "{}", text(&again));
+    assert!(here(&["init", "starter", "--force"]).status.success());
+    let o = here(&["validate", "starter/pipeline.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("ok: 4 trials"), "{}", text(&o));
+    let o = here(&["run", "starter/pipeline.yaml", "--set", "train.epochs=3", "--out", "out"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("4 trials of 4"), "{}", text(&o));
 }

@@ -30,6 +30,19 @@ pub enum Command {
     /// buy-and-hold, each parameter against the metric, the metric's distribution, learning
     /// curves, and the odds that the best trial is luck.
     Report(ReportArgs),
+    /// Write a commented starter pipeline (and the ETH/USDT daily candles it reads) into DIR
+    /// and print the next command.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write pipeline.yaml and data/eth-usdt-1d.csv (created if missing).
+    #[arg(default_value = ".")]
+    pub dir: std::path::PathBuf,
+    /// Replace pipeline.yaml and the data file if they exist.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

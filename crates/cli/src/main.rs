@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         Command::Features(args) => commands::features::features(&args),
         Command::Data(DataCommand::Inspect(args)) => commands::data::inspect(&args),
         Command::Report(args) => commands::report::report(&args),
+        Command::Init(args) => commands::init::init(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
