@@ -4,9 +4,11 @@
 //! not — fitted by maximising the log marginal likelihood (with weak log-normal priors on
 //! its hyperparameters) to the standardised scores or to the scores log-warped by their gap
 //! to the best, whichever the likelihood prefers, and the next point chosen by maximising the logarithm of the
-//! expected improvement, computed stably far below the incumbent: the best of random and
-//! perturbed candidates, polished by projected gradient ascent, then a random local search
-//! (which also moves integer and categorical coordinates). Running trials enter as
+//! expected improvement, computed stably far below the incumbent: the best of 2048 scrambled
+//! Sobol' candidates, eight more drawn in proportion to their expected improvement and the
+//! best point observed (Optuna's GPSampler starts its local searches the same way), each
+//! polished by projected gradient ascent, then a random local search (which also moves
+//! integer and categorical coordinates). Running trials enter as
 //! "kriging believers": their predicted mean is added as if observed, so that parallel
 //! workers are not sent to the same place.
 
@@ -14,6 +16,7 @@ use quantsweep_core::SplitMix64;
 
 use crate::Dimension;
 use crate::adaptive::{Adaptive, Propose};
+use crate::sampler::{Sobol, UnitSampler};
 use crate::tpe::normal;
 
 /// GP-BO as an ask/tell study (see [`Adaptive`] for what every adaptive sampler shares).
@@ -452,25 +455,44 @@ impl Propose for GpProposer {
             sigma.ln() + log_h((mu - incumbent) / sigma)
         };
 
-        // Candidates: uniform draws and perturbations of the best points; then a local
-        // search around the best few with shrinking steps.
-        let mut ranked: Vec<(&[f64], f64)> = observed.clone();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let mut candidates: Vec<Vec<f64>> = (0..512).map(|_| random(rng)).collect();
-        for (centre, _) in ranked.iter().take(5) {
-            for _ in 0..48 {
-                let mut p: Vec<f64> = centre
-                    .iter()
-                    .map(|c| (c + 0.05 * normal(rng)).clamp(0.0, 1.0 - f64::EPSILON))
-                    .collect();
+        // Starting points, as Optuna's GPSampler picks them: the best of 2048 scrambled
+        // Sobol' candidates, eight more drawn in proportion to their expected improvement
+        // (so that the ascent starts in several of the acquisition's basins, not only the
+        // deepest one found), and the best point observed.
+        let mut sobol = Sobol::new(dims, Some(rng.next_u64()));
+        let mut scored: Vec<(f64, Vec<f64>)> = (0..2048)
+            .map(|_| {
+                let mut p = sobol.next_point();
+                p.resize_with(dims, || rng.uniform()); // past Sobol's 64 dimensions
                 snap(space, &mut p);
-                candidates.push(p);
-            }
+                (acquisition(&p), p)
+            })
+            .collect();
+        let top = scored.iter().map(|(v, _)| *v).fold(f64::NEG_INFINITY, f64::max);
+        let mut starts: Vec<(f64, Vec<f64>)> = Vec::new();
+        if let Some(i) = scored.iter().position(|(v, _)| *v == top) {
+            starts.push(scored.swap_remove(i));
         }
-        let mut scored: Vec<(f64, Vec<f64>)> =
-            candidates.into_iter().map(|p| (acquisition(&p), p)).collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-        scored.truncate(5);
+        let mut weights: Vec<f64> = scored.iter().map(|(v, _)| (v - top).exp()).collect();
+        for _ in 0..8 {
+            let total: f64 = weights.iter().sum();
+            if total.is_nan() || total <= 0.0 {
+                break;
+            }
+            let mut pick = rng.uniform() * total;
+            let Some(i) = weights.iter().position(|w| {
+                pick -= w;
+                pick < 0.0
+            }) else {
+                break;
+            };
+            weights.swap_remove(i);
+            starts.push(scored.swap_remove(i));
+        }
+        if let Some((best, _)) = observed.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
+            starts.push((acquisition(best), best.to_vec()));
+        }
+        let mut scored = starts;
         // Gradient ascent over the continuous coordinates from the best candidates: random
         // steps find the basin, but only the gradient polishes the optimum finely.
         let continuous: Vec<usize> = (0..dims)
