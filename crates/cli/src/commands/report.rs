@@ -34,7 +34,6 @@ pub fn report(args: &ReportArgs) -> Result<()> {
         .unwrap_or_else(|| {
             args.out.trim_end_matches('/').rsplit('/').next().unwrap_or("sweep").to_owned()
         });
-    print!("{}", table(&sweep, args.top));
     let page = html(&sweep, &name);
     let written = match &args.html {
         Some(path) => {
@@ -49,6 +48,14 @@ pub fn report(args: &ReportArgs) -> Result<()> {
             output.locate("report.html")
         }
     };
-    println!("report: {written}");
-    Ok(())
+    print_all(&format!("{}report: {written}\n", table(&sweep, args.top)))
+}
+
+/// Prints `text`; a reader that went away (`quantsweep report OUT | head`) is not an error.
+fn print_all(text: &str) -> Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
 }
