@@ -16,9 +16,14 @@ fn repo() -> PathBuf {
 }
 
 fn quantsweep(args: &[&str]) -> Output {
+    quantsweep_in(&repo(), args)
+}
+
+/// The binary run with `dir` as its current directory.
+fn quantsweep_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_quantsweep"))
         .args(args)
-        .current_dir(repo())
+        .current_dir(dir)
         .output()
         .expect("the quantsweep binary runs")
 }
@@ -1311,13 +1316,7 @@ print("ok")
 #[test]
 fn init_writes_a_starter_pipeline_that_runs() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let here = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_quantsweep"))
-            .args(args)
-            .current_dir(dir.path())
-            .output()
-            .expect("the quantsweep binary runs")
-    };
+    let here = |args: &[&str]| quantsweep_in(dir.path(), args);
     let o = here(&["init", "starter"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("next: quantsweep run starter/pipeline.yaml"), "{}", text(&o));

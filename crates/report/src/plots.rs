@@ -1,6 +1,7 @@
 //! The report's plots, each an SVG string drawn by plotters (text is left to the browser).
 
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::Ranged;
 use plotters::prelude::*;
 
 use crate::{Cell, Sweep, Trial, number};
@@ -90,6 +91,27 @@ fn colour(i: usize) -> RGBColor {
     COLOURS[i % COLOURS.len()]
 }
 
+/// A labelled line of `points` in `colour`, two pixels wide, with its legend entry.
+fn line<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    points: impl IntoIterator<Item = (f64, f64)>,
+    colour: RGBColor,
+    label: impl Into<String>,
+) -> Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let style = colour.stroke_width(2);
+    chart
+        .draw_series(LineSeries::new(points, style))
+        .map_err(failed)?
+        .label(label)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+    Ok(())
+}
+
 /// The equity of `best` trials against buy-and-hold of the first one's prices (the same
 /// starting equity, all in at the first bar's price).
 pub fn equity(sweep: &Sweep, best: &[&Trial]) -> Option<Drawn> {
@@ -124,23 +146,10 @@ pub fn equity(sweep: &Sweep, best: &[&Trial]) -> Option<Drawn> {
             .y_desc("equity")
             .draw()
             .map_err(failed)?;
-        chart
-            .draw_series(LineSeries::new(hold.iter().copied(), BLACK.stroke_width(2)))
-            .map_err(failed)?
-            .label("buy and hold")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.stroke_width(2)));
+        line(&mut chart, hold.iter().copied(), BLACK, "buy and hold")?;
         for (i, (t, curve)) in curves.iter().enumerate() {
-            let c = colour(i);
-            chart
-                .draw_series(LineSeries::new(
-                    curve.iter().map(|b| (b.timestamp_ms as f64, b.equity)),
-                    c.stroke_width(2),
-                ))
-                .map_err(failed)?
-                .label(format!("trial {}", t.id))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-                });
+            let points = curve.iter().map(|b| (b.timestamp_ms as f64, b.equity));
+            line(&mut chart, points, colour(i), format!("trial {}", t.id))?;
         }
         chart
             .configure_series_labels()
@@ -282,16 +291,7 @@ pub fn distribution(metric: &str, ranked: &[&Trial]) -> Option<Drawn> {
                 Rectangle::new([(x, 0.0), (x + width, *c as f64)], colour(0).mix(0.6).filled())
             }))
             .map_err(failed)?;
-        chart
-            .draw_series(LineSeries::new(
-                [(best, 0.0), (best, top * 1.1)],
-                colour(3).stroke_width(2),
-            ))
-            .map_err(failed)?
-            .label("best")
-            .legend(|(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], colour(3).stroke_width(2))
-            });
+        line(&mut chart, [(best, 0.0), (best, top * 1.1)], colour(3), "best")?;
         chart
             .configure_series_labels()
             .background_style(WHITE.mix(0.85))
@@ -357,14 +357,8 @@ where
         .map_err(failed)?;
     for (i, (t, epochs)) in curves.iter().enumerate() {
         let c = colour(i);
-        chart
-            .draw_series(LineSeries::new(
-                epochs.iter().map(|e| (e.epoch as f64, e.train_loss)),
-                c.stroke_width(2),
-            ))
-            .map_err(failed)?
-            .label(format!("trial {} train", t.id))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+        let train = epochs.iter().map(|e| (e.epoch as f64, e.train_loss));
+        line(&mut chart, train, c, format!("trial {} train", t.id))?;
         let val: Vec<(f64, f64)> =
             epochs.iter().filter_map(|e| e.val_loss.map(|v| (e.epoch as f64, v))).collect();
         if !val.is_empty() {

@@ -410,12 +410,12 @@ impl Propose for GpProposer {
                 _ => -6.9,
             })
             .collect();
-        let mut starts = vec![default];
-        starts.extend(self.warm.take());
+        let mut hyper_starts = vec![default];
+        hyper_starts.extend(self.warm.take());
         let Some((_, theta, y)) = views
             .into_iter()
             .filter_map(|(y, jacobian)| {
-                let (value, theta) = starts
+                let (value, theta) = hyper_starts
                     .iter()
                     .filter_map(|s| fit(space, &x, &y, s.clone()))
                     .max_by(|a, b| a.0.total_cmp(&b.0))?;
@@ -460,7 +460,7 @@ impl Propose for GpProposer {
         // (so that the ascent starts in several of the acquisition's basins, not only the
         // deepest one found), and the best point observed.
         let mut sobol = Sobol::new(dims, Some(rng.next_u64()));
-        let mut scored: Vec<(f64, Vec<f64>)> = (0..2048)
+        let mut candidates: Vec<(f64, Vec<f64>)> = (0..2048)
             .map(|_| {
                 let mut p = sobol.next_point();
                 p.resize_with(dims, || rng.uniform()); // past Sobol's 64 dimensions
@@ -468,12 +468,12 @@ impl Propose for GpProposer {
                 (acquisition(&p), p)
             })
             .collect();
-        let top = scored.iter().map(|(v, _)| *v).fold(f64::NEG_INFINITY, f64::max);
+        let top = candidates.iter().map(|(v, _)| *v).fold(f64::NEG_INFINITY, f64::max);
         let mut starts: Vec<(f64, Vec<f64>)> = Vec::new();
-        if let Some(i) = scored.iter().position(|(v, _)| *v == top) {
-            starts.push(scored.swap_remove(i));
+        if let Some(i) = candidates.iter().position(|(v, _)| *v == top) {
+            starts.push(candidates.swap_remove(i));
         }
-        let mut weights: Vec<f64> = scored.iter().map(|(v, _)| (v - top).exp()).collect();
+        let mut weights: Vec<f64> = candidates.iter().map(|(v, _)| (v - top).exp()).collect();
         for _ in 0..8 {
             let total: f64 = weights.iter().sum();
             if total.is_nan() || total <= 0.0 {
@@ -487,13 +487,12 @@ impl Propose for GpProposer {
                 break;
             };
             weights.swap_remove(i);
-            starts.push(scored.swap_remove(i));
+            starts.push(candidates.swap_remove(i));
         }
         if let Some((best, _)) = observed.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
             starts.push((acquisition(best), best.to_vec()));
         }
-        let mut scored = starts;
-        // Gradient ascent over the continuous coordinates from the best candidates: random
+        // Gradient ascent over the continuous coordinates from the starting points: random
         // steps find the basin, but only the gradient polishes the optimum finely.
         let continuous: Vec<usize> = (0..dims)
             .filter(|&d| {
@@ -501,11 +500,11 @@ impl Propose for GpProposer {
             })
             .collect();
         if !continuous.is_empty() {
-            for (value, point) in &mut scored {
+            for (value, point) in &mut starts {
                 ascend(&acquisition, &continuous, point, value);
             }
         }
-        for (value, point) in &mut scored {
+        for (value, point) in &mut starts {
             let mut step = 0.05;
             for _ in 0..40 {
                 let mut p: Vec<f64> = point
@@ -522,7 +521,7 @@ impl Propose for GpProposer {
                 }
             }
         }
-        scored
+        starts
             .into_iter()
             .max_by(|a, b| a.0.total_cmp(&b.0))
             .map_or_else(|| random(rng), |(_, p)| p)
