@@ -186,11 +186,23 @@ fn train(
     device: Device,
     observer: &mut dyn Observer,
 ) -> Result<Fitted, TrainError> {
-    let vs = nn::VarStore::new(device);
+    let mut vs = nn::VarStore::new(device);
     let model = {
         let _guard = INIT_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         tch::manual_seed(seed as i64);
-        model_cfg.init(&vs.root(), data.n_inputs(), data.n_targets)
+        if device == Device::Cpu {
+            model_cfg.init(&vs.root(), data.n_inputs(), data.n_targets)
+        } else {
+            // Draw the weights on the CPU and copy them over, so a seed gives the same initial
+            // weights on every device (CUDA's generator draws other numbers from a seed). The
+            // model is built on its device, not moved there: tch's LSTM keeps the device it
+            // was made on for its zero state.
+            let cpu = nn::VarStore::new(Device::Cpu);
+            model_cfg.init(&cpu.root(), data.n_inputs(), data.n_targets);
+            let model = model_cfg.init(&vs.root(), data.n_inputs(), data.n_targets);
+            vs.copy(&cpu)?;
+            model
+        }
     };
     let mut opt = optimizer(cfg, &vs)?;
     let x_train = inputs(data, data.train.clone(), device)?; // [n, seq, feat]

@@ -310,3 +310,48 @@ fn a_saved_model_predicts_the_same() {
     let b = loaded.predict(&data, data.test.clone()).expect("predicts");
     assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
 }
+
+/// On a GPU: each model trains on `cuda:0` from the same initial weights as on the CPU (drawn
+/// on the CPU, then moved), with the same minibatches and dropout masks, so the first epoch's
+/// loss agrees to float rounding and the whole curve stays close. Without a GPU (CI) there is
+/// nothing to compare and the test says so; run it on a GPU machine with
+/// `cargo test -p quantsweep-train --test fit cuda`.
+#[test]
+fn cuda_trains_from_the_cpu_weights() {
+    if !tch::Cuda::is_available() {
+        eprintln!(
+            "cuda_trains_from_the_cpu_weights: libtorch sees no CUDA device; nothing checked"
+        );
+        return;
+    }
+    set_torch_threads(1);
+    let ratios = dataset();
+    let up_down = dataset_for(&TargetConfig::UpDown {
+        horizon_bars: 5,
+        threshold: 0.0,
+        keep_tail_as_down: false,
+    });
+    let plain = TrainConfig { epochs: 20, lr: 3e-3, ..TrainConfig::default() };
+    let minibatch = TrainConfig { batch_size: Some(32), drop_last: true, ..plain.clone() };
+    let bce = TrainConfig { loss: Loss::Bce, batch_size: Some(64), ..plain.clone() };
+    let runs: [(&str, ModelConfig, &TrainConfig, &Dataset); 3] = [
+        ("blankly", blankly(), &plain, &ratios),
+        ("freqai", freqai(), &minibatch, &ratios),
+        ("keras", keras(), &bce, &up_down),
+    ];
+    for (name, model, cfg, data) in &runs {
+        let run = |device| fit(model, cfg, data, 5, device, &mut NoopObserver).expect("fits");
+        let (cpu, gpu) = (run(DeviceRequest::Cpu), run(DeviceRequest::AnyCuda));
+        assert_eq!(gpu.device_name(), "cuda:0", "{name}");
+        let rel = |a: f64, b: f64| (a - b).abs() / b.abs().max(1e-12);
+        let first = rel(gpu.epochs[0].train_loss, cpu.epochs[0].train_loss);
+        assert!(first < 1e-4, "{name}: first epoch's loss differs by {first:e} (relative)");
+        let last = rel(gpu.epochs[19].train_loss, cpu.epochs[19].train_loss);
+        assert!(last < 1e-2, "{name}: 20th epoch's loss differs by {last:e} (relative)");
+        let (p, q) = (cpu.predict(data, data.test.clone()), gpu.predict(data, data.test.clone()));
+        let (p, q) = (p.expect("cpu predicts"), q.expect("gpu predicts"));
+        let worst = p.iter().zip(&q).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        eprintln!("{name}: first epoch {first:e}, 20th {last:e}, predictions within {worst:e}");
+        assert!(worst < 1e-2, "{name}: predictions differ by up to {worst}");
+    }
+}
