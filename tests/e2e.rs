@@ -142,6 +142,13 @@ for run in runs:
     assert abs(hp["train.lr"].number_value - row["params.train.lr"]) < 1e-12
     end = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_end_info"])
     assert end.session_end_info.status == 1  # STATUS_SUCCESS
+pr = pd.read_parquet(os.path.join(out, "predictions.parquet"))
+assert list(pr.columns) == ["trial_id", "timestamp", "output", "prediction", "actual"], pr.columns
+assert set(pr.output) == {0, 1, 2} and pr.groupby("trial_id").size().nunique() == 1
+assert pr.timestamp.min() >= q.timestamp.min() and (pr.actual > 0).all()
+first_out = pr[pr.output == 0]
+hits = ((first_out.prediction > 1) == (first_out.actual > 1)).groupby(first_out.trial_id).mean()
+assert abs(hits - t.set_index("trial_id")["metric.accuracy"]).max() < 1e-12, hits
 import json
 summary = json.load(open(os.path.join(out, "summary.json")))
 d, p = summary["deflated_sharpe"], summary["pbo"]
@@ -1330,4 +1337,93 @@ fn init_writes_a_starter_pipeline_that_runs() {
     let o = here(&["run", "starter/pipeline.yaml", "--set", "train.epochs=3", "--out", "out"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("4 trials of 4"), "{}", text(&o));
+}
+
+/// The `# smoke budget (CI)` command in a pipeline's header, as arguments (single quotes
+/// group), with its `--out` replaced by `out`.
+fn smoke_command(pipeline: &Path, out: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(pipeline).expect("pipeline");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with('#') && l.contains("# smoke budget (CI)"))
+        .unwrap_or_else(|| panic!("{}: no `# smoke budget (CI)` line", pipeline.display()));
+    let command = line.trim_start_matches('#').split("# smoke budget").next().expect("command");
+    let mut args = Vec::new();
+    let mut quoted = false;
+    let mut word: Option<String> = None;
+    for c in command.trim().chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                word.get_or_insert_default();
+            }
+            ' ' if !quoted => args.extend(word.take()),
+            c => word.get_or_insert_default().push(c),
+        }
+    }
+    args.extend(word);
+    assert_eq!(args[..2], ["quantsweep", "run"], "{line}");
+    let at = args.iter().position(|a| a == "--out").expect("--out in the smoke command");
+    args[at + 1] = out.to_str().expect("utf-8 temp path").to_owned();
+    args.remove(0);
+    args
+}
+
+/// Every pipeline in `pipelines/` validates, and runs to completion at the smoke budget its
+/// header gives, on the bundled data; `report` then draws it (with the prediction histograms
+/// for the Keras classifier). The full budgets and their numbers are in docs/REPRODUCTION.md.
+#[test]
+fn every_published_pipeline_validates_and_runs_its_smoke_budget() {
+    let mut pipelines: Vec<PathBuf> = std::fs::read_dir(repo().join("pipelines"))
+        .expect("pipelines/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    pipelines.sort();
+    let names: Vec<String> = pipelines
+        .iter()
+        .map(|p| p.file_stem().expect("name").to_string_lossy().into_owned())
+        .collect();
+    for expected in [
+        "blankly-eth-daily",
+        "blankly-eth-walk-forward",
+        "freqai-lstm",
+        "keras-binance-15m",
+        "keras-binance-15m-ta",
+        "quickstart",
+    ] {
+        assert!(names.iter().any(|n| n == expected), "pipelines/{expected}.yaml: {names:?}");
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (pipeline, name) in pipelines.iter().zip(&names) {
+        let relative = format!("pipelines/{name}.yaml");
+        let o = quantsweep(&["validate", &relative]);
+        assert!(o.status.success(), "validate {name}: {}", text(&o));
+        let out = dir.path().join(name);
+        let args = smoke_command(pipeline, &out);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = quantsweep(&args);
+        assert!(o.status.success(), "{name}: {args:?}\n{}", text(&o));
+        let o = quantsweep(&["report", out.to_str().expect("utf-8"), "--top", "3"]);
+        assert!(o.status.success(), "report {name}: {}", text(&o));
+        let checked = check_with_python(
+            r#"
+import sys, os, pandas as pd
+out = sys.argv[1]
+t = pd.read_parquet(os.path.join(out, "trials.parquet"))
+assert len(t) >= 2 and set(t.status) == {"complete"}, t[["trial_id", "status", "error"]]
+pr = pd.read_parquet(os.path.join(out, "predictions.parquet"))
+assert set(pr.trial_id) == set(t.trial_id)
+page = open(os.path.join(out, "report.html")).read()
+classifier = set(pr.actual.unique()) <= {0.0, 1.0}
+assert ("Predictions by true class" in page) == classifier
+print(len(t), "classifier" if classifier else "regression")
+"#,
+            &out,
+        );
+        eprintln!("{name}: {}", checked.trim());
+        if name.starts_with("keras") {
+            assert!(checked.ends_with("classifier\n"), "{name}: {checked}");
+        }
+    }
 }

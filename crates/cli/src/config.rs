@@ -418,16 +418,37 @@ fn param_to_yaml(v: &ParamValue) -> Value {
 }
 
 /// Sets `value` at a dotted path (`train.lr`, `features.1.period`), creating mappings on the
-/// way; a key that does not exist is then refused by the typed parse, naming it.
+/// way; a key that does not exist is then refused by the typed parse, naming it. Below
+/// `sweep.parameters` a parameter's own dotted key is one step: `sweep.parameters.model.hidden`
+/// is the parameter `model.hidden` (and `sweep.parameters.model.hidden.values` its values).
 fn set_path(root: &mut Value, dotted: &str, new: Value) -> Result<()> {
     if dotted.is_empty() || dotted.split('.').any(str::is_empty) {
         bail!("`{dotted}` is not a dotted key like train.lr");
     }
     let mut node = root;
-    for part in dotted.split('.') {
+    let mut rest = dotted;
+    let mut parents: Vec<&str> = Vec::new();
+    while !rest.is_empty() {
         if node.is_null() {
             *node = Value::Mapping(Default::default());
         }
+        let in_parameters = parents == ["sweep", "parameters"];
+        let part = match node {
+            // The longest existing parameter key that starts the rest, else all of it.
+            Value::Mapping(map) if in_parameters => {
+                let ends = rest.match_indices('.').map(|(i, _)| i).chain([rest.len()]);
+                let mut ends: Vec<usize> = ends.collect();
+                ends.reverse();
+                let found = ends.iter().find(|&&end| {
+                    let key = &rest[..end];
+                    map.contains_key(Value::String(key.into()))
+                });
+                &rest[..found.copied().unwrap_or(rest.len())]
+            }
+            _ => rest.split('.').next().unwrap_or(rest),
+        };
+        rest = rest[part.len()..].strip_prefix('.').unwrap_or("");
+        parents.push(part);
         node = match node {
             Value::Sequence(items) => {
                 let len = items.len();
@@ -688,6 +709,21 @@ sweep:
             c.model,
             ModelConfig::Blankly { hidden: 8, layers: 1, head: Default::default() }
         );
+    }
+
+    /// `--set` reaches a sweep parameter by its own dotted key, whole or one of its fields,
+    /// and adds a new one.
+    #[test]
+    fn set_reaches_dotted_sweep_parameters() {
+        let (_d, path) = write(MINIMAL);
+        let sets = ["sweep.parameters.model.hidden={values: [4]}".into()];
+        assert_eq!(Pipeline::load(&path, &sets).expect("whole").trials.len(), 2);
+        let sets = ["sweep.parameters.model.hidden.values=[4, 8, 16]".into()];
+        assert_eq!(Pipeline::load(&path, &sets).expect("field").trials.len(), 6);
+        let sets = ["sweep.parameters.train.epochs={values: [1, 2]}".into()];
+        let p = Pipeline::load(&path, &sets).expect("new parameter"); // lr varies fastest
+        assert_eq!(p.trials.len(), 8);
+        assert_eq!(p.trial_config(&p.trials[2]).expect("config").train.epochs, 2);
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use quantsweep_core::{
-    EpochMetrics, FoldSummary, Observer, Stop, TeeObserver, TrialError, TrialResult, TrialSpec,
-    TrialStatus,
+    EpochMetrics, FoldSummary, Observer, Prediction, Stop, TeeObserver, TrialError, TrialResult,
+    TrialSpec, TrialStatus,
 };
 use quantsweep_evaluate::{
     Bar, StrategyConfig, backtest, blankly_metrics, classification_metrics, regression_metrics,
@@ -355,6 +355,23 @@ impl PipelineObjective {
             }
             metrics.insert("folds".into(), folds.len() as f64);
         }
+        // The test predictions beside their targets, one row per sample and output.
+        let mut predictions = Vec::with_capacity(all_pred.len());
+        for (fold, pred) in folds.iter().zip(&preds) {
+            let d = &fold.dataset;
+            let actual = d.y_slice(d.test.clone());
+            let tag = walk_forward.then_some(fold.index as u32);
+            for (k, (p, a)) in pred.iter().zip(actual).enumerate() {
+                predictions.push(Prediction {
+                    timestamp_ms: candles.timestamp_ms
+                        [d.decision_row[d.test.start + k / n_targets]],
+                    output: (k % n_targets) as u32,
+                    prediction: f64::from(*p),
+                    actual: f64::from(*a),
+                    fold: tag,
+                });
+            }
+        }
         tb.finish(TrialStatus::Complete, &metrics, epochs.len() as i64)
             .map_err(|e| with_curve(e.to_string()))?;
         let leaky = folds.iter().any(|f| f.dataset.leaky());
@@ -364,6 +381,7 @@ impl PipelineObjective {
             equity: run.equity,
             trades: run.trades,
             folds: fold_summaries,
+            predictions,
             device,
             leaky,
         })

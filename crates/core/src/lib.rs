@@ -37,6 +37,6 @@ pub use observer::{EpochMetrics, NoopObserver, Observer, Stop, TeeObserver};
 pub use params::{ParamValue, Params};
 pub use rng::SplitMix64;
 pub use trial::{
-    EquityPoint, FoldSummary, Trade, TrialError, TrialId, TrialRecord, TrialResult, TrialSpec,
-    TrialStatus,
+    EquityPoint, FoldSummary, Prediction, Trade, TrialError, TrialId, TrialRecord, TrialResult,
+    TrialSpec, TrialStatus,
 };

@@ -45,6 +45,25 @@ pub struct EquityPoint {
     pub fold: Option<u32>,
 }
 
+/// One model output for one test sample: what the trial's model predicted at the decision bar
+/// and what the target turned out to be (`predictions.parquet`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// The decision bar's open time, milliseconds since the Unix epoch (UTC).
+    pub timestamp_ms: i64,
+    /// Which of the model's outputs (0-based; the Blankly layout has 3, one per day ahead).
+    pub output: u32,
+    /// The model's output (a probability of "up" for up/down targets).
+    #[serde(with = "crate::nonfinite::f64")]
+    pub prediction: f64,
+    /// The target's value (1 or 0 for up/down targets).
+    #[serde(with = "crate::nonfinite::f64")]
+    pub actual: f64,
+    /// The walk-forward fold whose model predicted it (none without walk-forward).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fold: Option<u32>,
+}
+
 /// One walk-forward fold of a trial: its spans and its share of the metrics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FoldSummary {
@@ -103,6 +122,9 @@ pub struct TrialResult {
     /// Walk-forward folds (empty without walk-forward).
     #[serde(default)]
     pub folds: Vec<FoldSummary>,
+    /// The model's outputs on the test span(s), beside the targets.
+    #[serde(default)]
+    pub predictions: Vec<Prediction>,
     /// The device the trial trained on (`cpu`, `cuda:0`).
     pub device: String,
     /// The validation samples overlapped the training windows (`split.kind: shuffled`): its
@@ -192,6 +214,9 @@ pub struct TrialRecord {
     /// Walk-forward folds (empty unless complete and walk-forward).
     #[serde(default)]
     pub folds: Vec<FoldSummary>,
+    /// Test-span predictions beside their targets (empty unless complete).
+    #[serde(default)]
+    pub predictions: Vec<Prediction>,
     /// Start time, milliseconds since the Unix epoch.
     pub started_at_ms: i64,
     /// End time, milliseconds since the Unix epoch.
@@ -219,7 +244,10 @@ impl TrialRecord {
         duration_s: f64,
     ) -> Self {
         let leaky = outcome.as_ref().is_ok_and(|r| r.leaky);
-        let folds = outcome.as_ref().map(|r| r.folds.clone()).unwrap_or_default();
+        let (folds, predictions) = match &outcome {
+            Ok(r) => (r.folds.clone(), r.predictions.clone()),
+            Err(_) => Default::default(),
+        };
         let (status, error, metrics, epochs, equity, trades, device) = match outcome {
             Ok(r) => {
                 (TrialStatus::Complete, None, r.metrics, r.epochs, r.equity, r.trades, r.device)
@@ -252,6 +280,7 @@ impl TrialRecord {
             equity,
             trades,
             folds,
+            predictions,
             started_at_ms,
             finished_at_ms,
             duration_s,

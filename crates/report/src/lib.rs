@@ -1,17 +1,24 @@
 //! A sweep's results read back from its Parquet tables: the top trials as a terminal table
 //! ([`table`]) and a self-contained HTML page ([`html`]) whose plots are SVG drawn by
 //! plotters — the best trials' equity against buy-and-hold, each parameter against the
-//! metric, the metric's distribution over the trials, learning curves — with the deflated
+//! metric, the metric's distribution over the trials, learning curves, and for classifiers
+//! the predictions' histograms per true class — with the deflated
 //! Sharpe ratio and the probability of backtest overfitting at the top.
 //!
 //! The crate reads bytes, not paths: `quantsweep report` fetches them from a folder or an
 //! object store.
 //!
 //! ```no_run
-//! use quantsweep_report::{Sweep, html, table};
+//! use quantsweep_report::{Sweep, TableBytes, html, table};
 //! let read = |name: &str| std::fs::read(format!("results/quickstart/{name}")).ok();
 //! let trials = read("trials.parquet").expect("a sweep's trials");
-//! let sweep = Sweep::from_tables(trials, read("epochs.parquet"), read("equity.parquet"), read("summary.json"))?;
+//! let sweep = Sweep::from_tables(TableBytes {
+//!     trials,
+//!     epochs: read("epochs.parquet"),
+//!     equity: read("equity.parquet"),
+//!     predictions: read("predictions.parquet"),
+//!     summary: read("summary.json"),
+//! })?;
 //! print!("{}", table(&sweep, 10));
 //! std::fs::write("report.html", html(&sweep, "quickstart"))?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -23,7 +30,7 @@ mod tables;
 mod text;
 
 pub use page::html;
-pub use tables::{Bar, Cell, Epoch, Sweep, Trial};
+pub use tables::{Bar, Cell, Epoch, Predicted, Sweep, TableBytes, Trial};
 pub use text::{luck_line, table};
 
 /// What can go wrong reading a sweep's tables.

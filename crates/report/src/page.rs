@@ -151,6 +151,18 @@ pub fn html(sweep: &Sweep, title: &str) -> String {
     page += &figure(plots::distribution(&best.metric, &ranked), "no complete trials");
     page += "</div>\n";
 
+    let histograms: Vec<_> =
+        plotted.iter().filter_map(|t| plots::class_histogram(sweep, t)).collect();
+    if !histograms.is_empty() {
+        page += "<h2>Predictions by true class</h2>\n<p class=note>The best trials' predicted \
+                 probability of up on the test span, for samples that went up (green) and down \
+                 (red). Overlapping histograms: the model cannot tell them apart.</p>\n<div class=grid>";
+        for h in histograms {
+            page += &figure(Some(h), "");
+        }
+        page += "</div>\n";
+    }
+
     page += "<h2>Learning curves</h2>\n<div class=wide>";
     page += &figure(
         plots::learning_curves(sweep, &plotted),
@@ -179,10 +191,12 @@ fn failed_table(sweep: &Sweep) -> String {
 #[cfg(test)]
 mod tests {
     use quantsweep_core::{
-        EpochMetrics, EquityPoint, ParamValue, Params, TrialError, TrialId, TrialRecord,
-        TrialResult, TrialSpec,
+        EpochMetrics, EquityPoint, ParamValue, Params, Prediction, TrialError, TrialId,
+        TrialRecord, TrialResult, TrialSpec,
     };
     use quantsweep_sweep::{Goal, MetricConfig, Output, write_tables};
+
+    use crate::TableBytes;
     use serde_json::json;
 
     use super::*;
@@ -210,6 +224,16 @@ mod tests {
                     equity,
                     fold: None,
                 }
+            })
+            .collect();
+        // Odd trials classify (targets 0 or 1: histograms per class), even ones regress.
+        r.predictions = (0..40)
+            .map(|k| Prediction {
+                timestamp_ms: 1_700_000_000_000 + i64::from(k) * 86_400_000,
+                output: 0,
+                prediction: 0.3 + f64::from(k % 10) / 25.0,
+                actual: if id % 2 == 1 { f64::from(k % 2) } else { 1.01 },
+                fold: None,
             })
             .collect();
         TrialRecord::from_outcome(spec, Ok(r), 0, 1_000, 2_000, 1.0)
@@ -248,12 +272,13 @@ mod tests {
         let output = Output::from(dir.path());
         write_tables(&output, &records, &metric, &luck).expect("tables");
         let read = |name: &str| std::fs::read(dir.path().join(name)).ok();
-        Sweep::from_tables(
-            read("trials.parquet").expect("trials"),
-            read("epochs.parquet"),
-            read("equity.parquet"),
-            read("summary.json"),
-        )
+        Sweep::from_tables(TableBytes {
+            trials: read("trials.parquet").expect("trials"),
+            epochs: read("epochs.parquet"),
+            equity: read("equity.parquet"),
+            predictions: read("predictions.parquet"),
+            summary: read("summary.json"),
+        })
         .expect("readable")
     }
 
@@ -291,8 +316,13 @@ mod tests {
         assert!(page.contains("<title>quantsweep report: a &lt;test&gt; sweep</title>"));
         assert!(page.contains("<div class=big>0.73</div>"));
         assert!(page.contains("too few periods"));
-        // Equity, two parameters, the distribution and the learning curves.
-        assert_eq!(page.matches("<svg").count(), 5, "{page}");
+        // Equity, two parameters, the distribution, the learning curves, and the class
+        // histograms of the three classifying trials among the best five.
+        assert_eq!(page.matches("<svg").count(), 8, "{page}");
+        assert!(page.contains("Predictions by true class"));
+        for id in [5, 3, 1] {
+            assert!(page.contains(&format!("trial {id}: P(up) on the test span")), "{id}");
+        }
         assert!(page.contains("Equity of the best trials against buy-and-hold"));
         assert!(page.contains("sharpe by train.optimizer"));
         assert!(page.contains("train.lr (log scale)") || page.contains(">train.lr<"));

@@ -302,6 +302,78 @@ pub fn distribution(metric: &str, ranked: &[&Trial]) -> Option<Drawn> {
     }))
 }
 
+/// For a classifier (every target 0 or 1): the histogram of `trial`'s predicted probability
+/// of "up" on the test span, one per true class — the Keras seed's buys and sells plots. A
+/// model that separates the classes puts the ups (green) right of the downs (red). None for
+/// regression targets or a trial without predictions.
+pub fn class_histogram(sweep: &Sweep, trial: &Trial) -> Option<Drawn> {
+    let rows = sweep.predictions.get(&trial.id)?;
+    let binary = |v: f64| v == 0.0 || v == 1.0;
+    if rows.is_empty() || !rows.iter().all(|r| binary(r.actual) && r.output == 0) {
+        return None;
+    }
+    // The predictions' own range (with 0.5 in it), so that a model that hardly moves from
+    // 0.5 still shows its shape.
+    let values = rows.iter().map(|r| r.prediction).chain([0.5]);
+    let (lo, hi) = padded(values)?;
+    let (lo, hi) = (lo.max(0.0), hi.min(1.0));
+    const BINS: usize = 20;
+    let width = (hi - lo) / BINS as f64;
+    let mut counts = [[0usize; BINS]; 2];
+    for r in rows {
+        let bin = (((r.prediction - lo) / width).max(0.0) as usize).min(BINS - 1);
+        counts[usize::from(r.actual == 1.0)][bin] += 1;
+    }
+    let top = counts.iter().flatten().copied().max().unwrap_or(1) as f64;
+    let (ups, downs) = (counts[1].iter().sum::<usize>(), counts[0].iter().sum::<usize>());
+    Some(svg(SMALL, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(format!("trial {}: P(up) on the test span", trial.id), (FONT, 16))
+            .margin(10)
+            .x_label_area_size(32)
+            .y_label_area_size(48)
+            .build_cartesian_2d(lo..hi, 0.0..top * 1.15)
+            .map_err(failed)?;
+        chart
+            .configure_mesh()
+            .x_labels(6)
+            .x_label_formatter(&ticks(lo, hi))
+            .y_labels((top as usize + 1).min(6))
+            .y_label_formatter(&|y| {
+                if (y - y.round()).abs() < 1e-9 { format!("{y:.0}") } else { String::new() }
+            })
+            .x_desc("predicted probability of up")
+            .y_desc("samples")
+            .draw()
+            .map_err(failed)?;
+        let classes = [
+            (1, RGBColor(44, 160, 44), format!("up ({ups})")),
+            (0, RGBColor(214, 39, 40), format!("down ({downs})")),
+        ];
+        for (class, colour, label) in classes {
+            chart
+                .draw_series(counts[class].iter().enumerate().map(move |(i, c)| {
+                    let x = lo + i as f64 * width;
+                    Rectangle::new([(x, 0.0), (x + width, *c as f64)], colour.mix(0.45).filled())
+                }))
+                .map_err(failed)?
+                .label(label)
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 14, y + 5)], colour.mix(0.45).filled())
+                });
+        }
+        line(&mut chart, [(0.5, 0.0), (0.5, top * 1.15)], RGBColor(90, 90, 90), "0.5")?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font((FONT, 14))
+            .draw()
+            .map_err(failed)
+    }))
+}
+
 /// Training (lines) and validation (dots) loss by epoch of `best` trials, on a log
 /// axis when every loss is positive.
 pub fn learning_curves(sweep: &Sweep, best: &[&Trial]) -> Option<Drawn> {

@@ -93,6 +93,17 @@ pub struct Bar {
     pub equity: f64,
 }
 
+/// One row of `predictions.parquet`: a model output on a test sample and its target.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Predicted {
+    /// `output`: which of the model's outputs (0-based).
+    pub output: i64,
+    /// `prediction`: the model's value (a probability of "up" for up/down targets).
+    pub prediction: f64,
+    /// `actual`: the target's value (1 or 0 for up/down targets).
+    pub actual: f64,
+}
+
 /// A sweep's results as `quantsweep run` wrote them under `--out`.
 #[derive(Debug, Clone, Default)]
 pub struct Sweep {
@@ -104,8 +115,25 @@ pub struct Sweep {
     pub epochs: BTreeMap<i64, Vec<Epoch>>,
     /// Backtest equity curves (the test span, or the stitched walk-forward folds) by trial id.
     pub equity: BTreeMap<i64, Vec<Bar>>,
+    /// Test-span predictions beside their targets by trial id.
+    pub predictions: BTreeMap<i64, Vec<Predicted>>,
     /// `summary.json`, when present.
     pub summary: Option<Value>,
+}
+
+/// The tables of a sweep's `--out`, as bytes; only `trials.parquet` is required.
+#[derive(Debug, Clone, Default)]
+pub struct TableBytes {
+    /// `trials.parquet`.
+    pub trials: Vec<u8>,
+    /// `epochs.parquet`.
+    pub epochs: Option<Vec<u8>>,
+    /// `equity.parquet`.
+    pub equity: Option<Vec<u8>>,
+    /// `predictions.parquet`.
+    pub predictions: Option<Vec<u8>>,
+    /// `summary.json`.
+    pub summary: Option<Vec<u8>>,
 }
 
 /// The record batches of a Parquet file held in memory.
@@ -165,13 +193,9 @@ fn value(f: &Float64Array, i: usize) -> Option<f64> {
 
 impl Sweep {
     /// Reads the tables from their bytes: `trials.parquet` (required), `epochs.parquet`,
-    /// `equity.parquet` and `summary.json` where the sweep wrote them.
-    pub fn from_tables(
-        trials: Vec<u8>,
-        epochs: Option<Vec<u8>>,
-        equity: Option<Vec<u8>>,
-        summary: Option<Vec<u8>>,
-    ) -> Result<Sweep, ReportError> {
+    /// `equity.parquet`, `predictions.parquet` and `summary.json` where the sweep wrote them.
+    pub fn from_tables(tables: TableBytes) -> Result<Sweep, ReportError> {
+        let TableBytes { trials, epochs, equity, predictions, summary } = tables;
         let mut sweep = Sweep::default();
         const TRIALS: &str = "trials.parquet";
         for batch in batches(trials, TRIALS)? {
@@ -254,6 +278,23 @@ impl Sweep {
                         timestamp_ms: time.value(i),
                         price: price.value(i),
                         equity: equity.value(i),
+                    });
+                }
+            }
+        }
+
+        if let Some(bytes) = predictions {
+            const PREDICTIONS: &str = "predictions.parquet";
+            for batch in batches(bytes, PREDICTIONS)? {
+                let ids = ints(&batch, PREDICTIONS, "trial_id")?;
+                let output = ints(&batch, PREDICTIONS, "output")?;
+                let prediction = floats(&batch, PREDICTIONS, "prediction")?;
+                let actual = floats(&batch, PREDICTIONS, "actual")?;
+                for i in 0..batch.num_rows() {
+                    sweep.predictions.entry(ids.value(i)).or_default().push(Predicted {
+                        output: output.value(i),
+                        prediction: prediction.value(i),
+                        actual: actual.value(i),
                     });
                 }
             }

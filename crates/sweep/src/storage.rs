@@ -15,7 +15,7 @@ use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
-use quantsweep_core::{FoldSummary, ParamValue, Trade, TrialRecord, TrialStatus};
+use quantsweep_core::{FoldSummary, ParamValue, Prediction, Trade, TrialRecord, TrialStatus};
 use serde_json::json;
 
 use crate::SweepError;
@@ -216,7 +216,7 @@ fn parse_journal(bytes: &[u8], location: &str) -> Result<Vec<TrialRecord>, Sweep
 }
 
 /// Writes `trials.parquet`, `epochs.parquet`, `equity.parquet`, `trades.parquet`,
-/// `folds.parquet` (walk-forward runs) and `summary.json` under
+/// `predictions.parquet`, `folds.parquet` (walk-forward runs) and `summary.json` under
 /// `dir`, each to a temporary name first and then renamed, so a reader never sees half a file.
 /// `extra` entries (statistics of the sweep as a whole) are added to `summary.json`.
 pub fn write_tables(
@@ -231,6 +231,7 @@ pub fn write_tables(
     output.put("epochs.parquet", &parquet_bytes(&epochs_batch(&records)?)?)?;
     output.put("equity.parquet", &parquet_bytes(&equity_batch(&records)?)?)?;
     output.put("trades.parquet", &parquet_bytes(&trades_batch(&records)?)?)?;
+    output.put("predictions.parquet", &parquet_bytes(&predictions_batch(&records)?)?)?;
     if records.iter().any(|r| !r.folds.is_empty()) {
         output.put("folds.parquet", &parquet_bytes(&folds_batch(&records)?)?)?;
     }
@@ -432,6 +433,35 @@ fn equity_batch(records: &[&TrialRecord]) -> Result<RecordBatch, SweepError> {
         f(|p| p.equity),
     ];
     // Walk-forward runs say which fold's model decided each bar.
+    if rows.iter().any(|(_, p)| p.fold.is_some()) {
+        fields.push(Field::new("fold", DataType::Int64, true));
+        columns
+            .push(Arc::new(Int64Array::from_iter(rows.iter().map(|(_, p)| p.fold.map(i64::from)))));
+    }
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+}
+
+/// One row per trial, test sample and model output: the prediction beside the target.
+fn predictions_batch(records: &[&TrialRecord]) -> Result<RecordBatch, SweepError> {
+    let rows: Vec<(u64, &Prediction)> =
+        records.iter().flat_map(|r| r.predictions.iter().map(move |p| (r.spec.id.0, p))).collect();
+    let mut fields = vec![
+        Field::new("trial_id", DataType::Int64, false),
+        Field::new("timestamp", utc_ms(), false),
+        Field::new("output", DataType::Int64, false),
+        Field::new("prediction", DataType::Float64, false),
+        Field::new("actual", DataType::Float64, false),
+    ];
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|(t, _)| *t as i64))),
+        Arc::new(
+            TimestampMillisecondArray::from_iter_values(rows.iter().map(|(_, p)| p.timestamp_ms))
+                .with_timezone("UTC"),
+        ),
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|(_, p)| i64::from(p.output)))),
+        Arc::new(Float64Array::from_iter_values(rows.iter().map(|(_, p)| p.prediction))),
+        Arc::new(Float64Array::from_iter_values(rows.iter().map(|(_, p)| p.actual))),
+    ];
     if rows.iter().any(|(_, p)| p.fold.is_some()) {
         fields.push(Field::new("fold", DataType::Int64, true));
         columns
@@ -695,6 +725,7 @@ mod tests {
             [
                 "epochs.parquet",
                 "equity.parquet",
+                "predictions.parquet",
                 "summary.json",
                 "trades.parquet",
                 "trials.parquet"

@@ -219,6 +219,12 @@ fn train(
         Loss::Huber => pred.huber_loss(y, Reduction::Mean, cfg.huber_delta),
     };
 
+    // Up/down labels (what bce trains on, or mse as the Keras seed's grid also does): each
+    // epoch then also reports the validation accuracy, as Keras' `metrics=['accuracy']`.
+    let classifier = cfg.loss == Loss::Bce
+        || val
+            .as_ref()
+            .is_some_and(|(_, y)| y.eq(0.0).logical_or(&y.eq(1.0)).all().int64_value(&[]) != 0);
     let n = data.train.len();
     if n == 0 {
         let message = "the training span has no samples".into();
@@ -279,7 +285,7 @@ fn train(
                 return Err(TrainError::Diverged { epoch, epochs: history });
             }
             metrics.val_loss = Some(loss);
-            if cfg.loss == Loss::Bce {
+            if classifier {
                 let hits = pred.ge(0.5).eq_tensor(&y_val.ge(0.5)).to_kind(Kind::Double);
                 metrics
                     .extra

@@ -1,5 +1,5 @@
 use anyhow::{Context, Result, bail};
-use quantsweep_report::{Sweep, html, table};
+use quantsweep_report::{Sweep, TableBytes, html, table};
 
 use crate::args::ReportArgs;
 use crate::commands::run::RESOLVED_FILE;
@@ -20,12 +20,13 @@ pub fn report(args: &ReportArgs) -> Result<()> {
             args.out
         );
     };
-    let sweep = Sweep::from_tables(
+    let sweep = Sweep::from_tables(TableBytes {
         trials,
-        get("epochs.parquet")?,
-        get("equity.parquet")?,
-        get("summary.json")?,
-    )
+        epochs: get("epochs.parquet")?,
+        equity: get("equity.parquet")?,
+        predictions: get("predictions.parquet")?,
+        summary: get("summary.json")?,
+    })
     .with_context(|| format!("reading the tables in {}", args.out))?;
     // The pipeline's name from the resolved pipeline, else the folder's.
     let name = get(RESOLVED_FILE)?

@@ -337,6 +337,7 @@ fn discard_results(output: &Output) -> Result<()> {
         "epochs.parquet",
         "equity.parquet",
         "trades.parquet",
+        "predictions.parquet",
         "folds.parquet",
         "summary.json",
         "tensorboard",
@@ -432,7 +433,7 @@ fn print_summary(
     }
     let folds = if records.iter().any(|r| !r.folds.is_empty()) { ", folds.parquet" } else { "" };
     println!(
-        "tables: {0}/trials.parquet, epochs.parquet, equity.parquet, trades.parquet{folds}; TensorBoard: tensorboard --logdir {0}/tensorboard",
+        "tables: {0}/trials.parquet, epochs.parquet, equity.parquet, trades.parquet, predictions.parquet{folds}; TensorBoard: tensorboard --logdir {0}/tensorboard",
         out.to_string().trim_end_matches('/')
     );
 }
