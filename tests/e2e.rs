@@ -1426,4 +1426,28 @@ print(len(t), "classifier" if classifier else "regression")
             assert!(checked.ends_with("classifier\n"), "{name}: {checked}");
         }
     }
+    // freqAI's original target (the score of the decision bar itself) reads no later bar, so
+    // its last sample is the last candle: it runs (once it failed every trial on the fill bar).
+    let out = dir.path().join("freqai-original");
+    let o = quantsweep(&[
+        "run",
+        "pipelines/freqai-lstm.yaml",
+        "--set",
+        "train.epochs=1",
+        "--set",
+        "sweep={method: grid}",
+        "--set",
+        "target.original=true",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    check_with_python(
+        r#"
+import sys, os, pandas as pd
+t = pd.read_parquet(os.path.join(sys.argv[1], "trials.parquet"))
+assert list(t.status) == ["complete"], t[["status", "error"]]
+"#,
+        &out,
+    );
 }

@@ -253,8 +253,10 @@ impl PipelineObjective {
             let d = &folds[folds.len() - 1].dataset;
             d.decision_row[d.test.end - 1]
         };
-        // The test decision bars, plus the bar after the last decision (to fill it).
-        let rows = first_row..=last_row + 1;
+        // The test decision bars, plus the bar after the last decision (to fill it). A target
+        // that reads no later bar (freqAI's `original: true` score of the decision bar itself)
+        // lets the last sample sit on the last candle: that decision has nothing to fill at.
+        let rows = first_row..=(last_row + 1).min(candles.timestamp_ms.len() - 1);
         let bars: Vec<Bar> = rows
             .clone()
             .map(|i| Bar {
