@@ -436,14 +436,9 @@ fn set_path(root: &mut Value, dotted: &str, new: Value) -> Result<()> {
         let part = match node {
             // The longest existing parameter key that starts the rest, else all of it.
             Value::Mapping(map) if in_parameters => {
-                let ends = rest.match_indices('.').map(|(i, _)| i).chain([rest.len()]);
-                let mut ends: Vec<usize> = ends.collect();
-                ends.reverse();
-                let found = ends.iter().find(|&&end| {
-                    let key = &rest[..end];
-                    map.contains_key(Value::String(key.into()))
-                });
-                &rest[..found.copied().unwrap_or(rest.len())]
+                let mut ends = rest.match_indices('.').map(|(i, _)| i).chain([rest.len()]);
+                let found = ends.rfind(|&end| map.contains_key(&rest[..end]));
+                &rest[..found.unwrap_or(rest.len())]
             }
             _ => rest.split('.').next().unwrap_or(rest),
         };
