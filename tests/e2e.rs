@@ -194,16 +194,25 @@ fn quickstart_writes_tables_and_tensorboard_that_pandas_and_tensorboard_read() {
     let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
     assert_eq!(html.matches("<svg").count(), 5, "equity, 2 parameters, distribution, curves");
     assert!(html.contains("<title>quantsweep report: quickstart</title>"));
-    // A reader that goes away (`report OUT | head -1`) is not a panic.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_quantsweep"))
-        .args(["report", out.to_str().expect("utf-8")])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("the quantsweep binary starts");
-    drop(child.stdout.take());
-    let o = child.wait_with_output().expect("report ends");
-    assert!(o.status.success() && !text(&o).contains("panicked"), "{}", text(&o));
+    // A reader that goes away (`report OUT | head -1`) is not a panic, whatever the command.
+    let out_arg = out.to_str().expect("utf-8");
+    for args in [
+        &["report", out_arg][..],
+        &["data", "inspect", "datasets/eth-usdt-1d.csv"],
+        &["data", "inspect", "datasets/eth-usdt-1d.csv", "--json"],
+        &["validate", "pipelines/quickstart.yaml"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_quantsweep"))
+            .args(args)
+            .current_dir(repo())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the quantsweep binary starts");
+        drop(child.stdout.take());
+        let o = child.wait_with_output().expect("the command ends");
+        assert!(o.status.success() && !text(&o).contains("panicked"), "{args:?}: {}", text(&o));
+    }
     let o = quantsweep(&["report", dir.path().to_str().expect("utf-8")]);
     assert!(!o.status.success());
     assert!(text(&o).contains("trials.parquet does not exist: is"), "{}", text(&o));

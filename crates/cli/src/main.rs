@@ -3,6 +3,15 @@
 //! YAML is parsed only in [`config`]; [`objective`] wires ingest → features → train →
 //! evaluate for the sweep.
 
+/// `println!` for what a command prints on standard output, except that a reader that went
+/// away (`quantsweep data inspect FILE | head`) is not an error: the rest is dropped quietly
+/// (and a sweep goes on), where `println!` would panic.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::write_out(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod args;
 mod command;
 mod commands;
@@ -12,7 +21,9 @@ mod objective;
 mod progress;
 mod store;
 
+use std::io::Write;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Parser;
 
@@ -39,5 +50,17 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Writes to standard output (see [`outln!`]). A closed pipe drops the text; another failure
+/// (a full disk behind a redirection) is said once on standard error.
+pub(crate) fn write_out(text: std::fmt::Arguments<'_>) {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if let Err(e) = std::io::stdout().lock().write_fmt(text)
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+        && !WARNED.swap(true, Ordering::Relaxed)
+    {
+        eprintln!("warning: cannot write to standard output: {e}");
     }
 }

@@ -41,7 +41,7 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
         value["first"] = format_ms(first).into();
         value["last"] = format_ms(last).into();
         value["missing_candles"] = missing.into();
-        println!("{}", serde_json::to_string_pretty(&value).context("serializing the report")?);
+        outln!("{}", serde_json::to_string_pretty(&value).context("serializing the report")?);
         return Ok(());
     }
     let gaps: Vec<String> = report
@@ -51,30 +51,27 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
         .map(|g| format!("after {} ({} missing)", format_ms(g.after_ms), g.missing))
         .collect();
     let more = report.gaps.len().saturating_sub(gaps.len());
-    println!("source      {}", args.source);
-    println!("format      {}", report.format);
-    println!("columns     {}", report.columns.join(", "));
-    println!("rows        {} read, {} candles kept", report.rows_read, candles.len());
-    println!("first       {} UTC", format_ms(first));
-    println!("last        {} UTC", format_ms(last));
-    println!("timeframe   {}", report.timeframe.map_or("-".into(), |t| t.to_string()));
-    println!(
-        "order       {}",
-        if report.reordered { "not ascending (sorted)" } else { "ascending" }
-    );
-    println!(
+    outln!("source      {}", args.source);
+    outln!("format      {}", report.format);
+    outln!("columns     {}", report.columns.join(", "));
+    outln!("rows        {} read, {} candles kept", report.rows_read, candles.len());
+    outln!("first       {} UTC", format_ms(first));
+    outln!("last        {} UTC", format_ms(last));
+    outln!("timeframe   {}", report.timeframe.map_or("-".into(), |t| t.to_string()));
+    outln!("order       {}", if report.reordered { "not ascending (sorted)" } else { "ascending" });
+    outln!(
         "duplicates  {} rows dropped ({})",
         report.duplicates_dropped,
         spelled(&options.duplicates)
     );
-    println!("nulls       {} rows dropped", report.null_rows_dropped);
-    println!(
+    outln!("nulls       {} rows dropped", report.null_rows_dropped);
+    outln!(
         "invalid     {} candles breaking OHLC consistency ({})",
         report.invalid_dropped,
         spelled(&options.invalid)
     );
     if report.last_maybe_unfinished {
-        println!(
+        outln!(
             "last candle may be unfinished ({}); data.last_candle: drop_if_unfinished removes it",
             if report.format == Format::CryptoDataDownload {
                 "CryptoDataDownload snapshots can end in an open candle"
@@ -83,7 +80,7 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
             }
         );
     }
-    println!(
+    outln!(
         "gaps        {} ({} candles missing){}{}",
         report.gaps.len(),
         missing,
@@ -121,16 +118,13 @@ fn inspect_pairs(args: &InspectArgs, options: &LoadOptions) -> Result<()> {
             "pairs": rows,
             "aligned": {"candles": aligned.timestamp_ms.len(), "first": first, "last": last, "dropped": aligned.dropped},
         });
-        println!("{}", serde_json::to_string_pretty(&value).context("serializing the report")?);
+        outln!("{}", serde_json::to_string_pretty(&value).context("serializing the report")?);
         return Ok(());
     }
-    println!(
-        "{:<16} {:>8}  {:<19}  {:<19}  {:>4}  file",
-        "pair", "candles", "first", "last", "gaps"
-    );
+    outln!("{:<16} {:>8}  {:<19}  {:<19}  {:>4}  file", "pair", "candles", "first", "last", "gaps");
     for r in &rows {
         let s = |k: &str| r[k].as_str().unwrap_or("-").to_owned();
-        println!(
+        outln!(
             "{:<16} {:>8}  {:<19}  {:<19}  {:>4}  {}",
             s("pair"),
             r["candles"].as_u64().unwrap_or_default(),
@@ -140,7 +134,7 @@ fn inspect_pairs(args: &InspectArgs, options: &LoadOptions) -> Result<()> {
             r["file"].as_str().unwrap_or_default()
         );
     }
-    println!(
+    outln!(
         "aligned: {} candles on one index, {first} .. {last} (dropped per pair: {:?})",
         aligned.timestamp_ms.len(),
         aligned.dropped

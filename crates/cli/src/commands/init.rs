@@ -30,8 +30,8 @@ pub fn init(args: &InitArgs) -> Result<()> {
         STARTER.replace("{source}", &yaml_path(&data)).replace("{pipeline}", &shown(&pipeline));
     std::fs::write(&pipeline, text)
         .with_context(|| format!("cannot write {}", pipeline.display()))?;
-    println!("wrote {} and {}", shown(&pipeline), shown(&data));
-    println!(
+    outln!("wrote {} and {}", shown(&pipeline), shown(&data));
+    outln!(
         "next: quantsweep run {}   (from this folder; then `quantsweep report results/starter`)",
         shown(&pipeline)
     );

@@ -49,14 +49,6 @@ pub fn report(args: &ReportArgs) -> Result<()> {
             output.locate("report.html")
         }
     };
-    print_all(&format!("{}report: {written}\n", table(&sweep, args.top)))
-}
-
-/// Prints `text`; a reader that went away (`quantsweep report OUT | head`) is not an error.
-fn print_all(text: &str) -> Result<()> {
-    use std::io::Write;
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("cannot write to standard output"),
-    }
+    outln!("{}report: {written}", table(&sweep, args.top));
+    Ok(())
 }

@@ -147,7 +147,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     write_tables(&output, &all, &metric, &luck)?;
     print_summary(&output, &all, &metric, total, clock.elapsed().as_secs_f64());
     if objective == ObjectiveConfig::Pipeline {
-        println!("{}", quantsweep_report::luck_line(&serde_json::Value::Object(luck.clone())));
+        outln!("{}", quantsweep_report::luck_line(&serde_json::Value::Object(luck.clone())));
     }
     Ok(())
 }
@@ -385,7 +385,7 @@ fn print_summary(
 ) {
     let counts = status_counts(records);
     let described: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
-    println!(
+    outln!(
         "{} trials of {total} in {out}: {} ({seconds:.1}s this run)",
         records.len(),
         described.join(", ")
@@ -401,16 +401,20 @@ fn print_summary(
         }
     });
     if !ranked.is_empty() {
-        println!(
+        outln!(
             "{:>6}  {:>10}  {:>12}  {:>12}  {:>12}  params",
-            "trial", metric.name, "total_return", "max_drawdown", "buy_hold"
+            "trial",
+            metric.name,
+            "total_return",
+            "max_drawdown",
+            "buy_hold"
         );
         let get =
             |r: &TrialRecord, k: &str| r.metrics.get(k).map_or("-".into(), |v| format!("{v:.4}"));
         for r in ranked.iter().take(5) {
             let params: Vec<String> =
                 r.spec.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            println!(
+            outln!(
                 "{:>6}  {:>10}  {:>12}  {:>12}  {:>12}  {} seed={}",
                 r.spec.id.0,
                 get(r, &metric.name),
@@ -423,16 +427,18 @@ fn print_summary(
         }
     }
     if let Some(best) = best_trial(&refs, metric) {
-        println!(
+        outln!(
             "best: trial {} ({} = {:.4})",
-            best.spec.id, metric.name, best.metrics[&metric.name]
+            best.spec.id,
+            metric.name,
+            best.metrics[&metric.name]
         );
     }
     for r in records.iter().filter(|r| r.error.is_some()).take(3) {
-        println!("trial {} failed: {}", r.spec.id, r.error.as_deref().unwrap_or_default());
+        outln!("trial {} failed: {}", r.spec.id, r.error.as_deref().unwrap_or_default());
     }
     let folds = if records.iter().any(|r| !r.folds.is_empty()) { ", folds.parquet" } else { "" };
-    println!(
+    outln!(
         "tables: {0}/trials.parquet, epochs.parquet, equity.parquet, trades.parquet, predictions.parquet{folds}; TensorBoard: tensorboard --logdir {0}/tensorboard",
         out.to_string().trim_end_matches('/')
     );

@@ -9,7 +9,7 @@ pub fn validate(args: &PipelineArgs) -> Result<()> {
     let pipeline = Pipeline::load(&args.pipeline, &args.overrides)?;
     let path = args.pipeline.display();
     if let ObjectiveConfig::Synthetic { function } = &pipeline.config.objective {
-        println!(
+        outln!(
             "{path}: ok: {} trials ({:?} sweep) of the synthetic {function:?} function",
             pipeline.total(),
             pipeline.config.sweep.method
@@ -17,7 +17,7 @@ pub fn validate(args: &PipelineArgs) -> Result<()> {
         return Ok(());
     }
     if let ObjectiveConfig::Command(c) = &pipeline.config.objective {
-        println!(
+        outln!(
             "{path}: ok: {} trials ({:?} sweep) of `{}` (run it with --allow-commands)",
             pipeline.total(),
             pipeline.config.sweep.method,
@@ -31,7 +31,7 @@ pub fn validate(args: &PipelineArgs) -> Result<()> {
     let pairs = load_all_pairs(&pipeline).with_context(|| path.to_string())?;
     let data = build_dataset(&pipeline.trial_config(first)?, &candles, &pairs)
         .with_context(|| format!("{path}: trial 0"))?;
-    println!(
+    outln!(
         "{path}: ok: {} trials ({:?} sweep); {} candles from {} ({} gaps, {} duplicates, {} null rows repaired); \
          {} samples: train {}, validation {}, test {}{}",
         pipeline.total(),
