@@ -54,10 +54,13 @@ fn main() -> ExitCode {
 }
 
 /// Writes to standard output (see [`outln!`]). A closed pipe drops the text; another failure
-/// (a full disk behind a redirection) is said once on standard error.
+/// (a full disk behind a redirection) is said once on standard error. The line is formatted
+/// first and written whole, in one system call: processes of one cluster run that share a
+/// terminal or pipe (scripts/sweep-local) then never interleave inside a line.
 pub(crate) fn write_out(text: std::fmt::Arguments<'_>) {
     static WARNED: AtomicBool = AtomicBool::new(false);
-    if let Err(e) = std::io::stdout().lock().write_fmt(text)
+    let text = text.to_string();
+    if let Err(e) = std::io::stdout().lock().write_all(text.as_bytes())
         && e.kind() != std::io::ErrorKind::BrokenPipe
         && !WARNED.swap(true, Ordering::Relaxed)
     {

@@ -42,12 +42,15 @@ pub fn run(args: RunArgs) -> Result<()> {
     let output = outputs.output.clone();
     let workers = workers(&args)?;
     if let Workers::Cluster { process, addresses, .. } = &workers {
-        eprintln!(
-            "process {process} of {}: {} workers here, {} in all",
+        // One write: the processes of scripts/sweep-local share a terminal, and `eprintln!`
+        // writes a line in pieces that the other processes' lines can split.
+        let line = format!(
+            "process {process} of {}: {} workers here, {} in all\n",
             addresses.len(),
             workers.local(),
             workers.total()
         );
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
     }
     let data = load_data(&pipeline, &args)?;
     set_torch_threads(args.torch_threads);
