@@ -112,6 +112,31 @@ where
     Ok(())
 }
 
+/// Draws the legend of `chart`'s labelled series at `position`.
+fn legend<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    position: SeriesLabelPosition,
+) -> Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged,
+    Y: Ranged,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, 14))
+        .draw()
+        .map_err(failed)
+}
+
+/// Y-axis labels of a count: whole numbers only.
+fn whole(y: &f64) -> String {
+    if (y - y.round()).abs() < 1e-9 { format!("{y:.0}") } else { String::new() }
+}
+
 /// The equity of `best` trials against buy-and-hold of the first one's prices (the same
 /// starting equity, all in at the first bar's price).
 pub fn equity(sweep: &Sweep, best: &[&Trial]) -> Option<Drawn> {
@@ -151,14 +176,7 @@ pub fn equity(sweep: &Sweep, best: &[&Trial]) -> Option<Drawn> {
             let points = curve.iter().map(|b| (b.timestamp_ms as f64, b.equity));
             line(&mut chart, points, colour(i), format!("trial {}", t.id))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, 14))
-            .draw()
-            .map_err(failed)
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)
     }))
 }
 
@@ -277,10 +295,7 @@ pub fn distribution(metric: &str, ranked: &[&Trial]) -> Option<Drawn> {
             .x_labels(5)
             .x_label_formatter(&ticks(lo, hi))
             .y_labels((top as usize + 1).min(6))
-            .y_label_formatter(&|y| {
-                // Whole trials only.
-                if (y - y.round()).abs() < 1e-9 { format!("{y:.0}") } else { String::new() }
-            })
+            .y_label_formatter(&whole)
             .x_desc(metric)
             .y_desc("trials")
             .draw()
@@ -292,13 +307,7 @@ pub fn distribution(metric: &str, ranked: &[&Trial]) -> Option<Drawn> {
             }))
             .map_err(failed)?;
         line(&mut chart, [(best, 0.0), (best, top * 1.1)], colour(3), "best")?;
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, 14))
-            .draw()
-            .map_err(failed)
+        legend(&mut chart, SeriesLabelPosition::MiddleRight)
     }))
 }
 
@@ -339,9 +348,7 @@ pub fn class_histogram(sweep: &Sweep, trial: &Trial) -> Option<Drawn> {
             .x_labels(6)
             .x_label_formatter(&ticks(lo, hi))
             .y_labels((top as usize + 1).min(6))
-            .y_label_formatter(&|y| {
-                if (y - y.round()).abs() < 1e-9 { format!("{y:.0}") } else { String::new() }
-            })
+            .y_label_formatter(&whole)
             .x_desc("predicted probability of up")
             .y_desc("samples")
             .draw()
@@ -363,14 +370,7 @@ pub fn class_histogram(sweep: &Sweep, trial: &Trial) -> Option<Drawn> {
                 });
         }
         line(&mut chart, [(0.5, 0.0), (0.5, top * 1.15)], RGBColor(90, 90, 90), "0.5")?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, 14))
-            .draw()
-            .map_err(failed)
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)
     }))
 }
 
@@ -443,12 +443,5 @@ where
                 .legend(move |(x, y)| Circle::new((x + 9, y), 3, c.filled()));
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FONT, 14))
-        .draw()
-        .map_err(failed)
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
 }

@@ -433,12 +433,20 @@ fn equity_batch(records: &[&TrialRecord]) -> Result<RecordBatch, SweepError> {
         f(|p| p.equity),
     ];
     // Walk-forward runs say which fold's model decided each bar.
-    if rows.iter().any(|(_, p)| p.fold.is_some()) {
-        fields.push(Field::new("fold", DataType::Int64, true));
-        columns
-            .push(Arc::new(Int64Array::from_iter(rows.iter().map(|(_, p)| p.fold.map(i64::from)))));
-    }
+    push_fold(&mut fields, &mut columns, rows.iter().map(|(_, p)| p.fold));
     Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+}
+
+/// Adds the nullable `fold` column when any row has a walk-forward fold.
+fn push_fold(
+    fields: &mut Vec<Field>,
+    columns: &mut Vec<ArrayRef>,
+    folds: impl Iterator<Item = Option<u32>> + Clone,
+) {
+    if folds.clone().any(|f| f.is_some()) {
+        fields.push(Field::new("fold", DataType::Int64, true));
+        columns.push(Arc::new(Int64Array::from_iter(folds.map(|f| f.map(i64::from)))));
+    }
 }
 
 /// One row per trial, test sample and model output: the prediction beside the target.
@@ -462,11 +470,7 @@ fn predictions_batch(records: &[&TrialRecord]) -> Result<RecordBatch, SweepError
         Arc::new(Float64Array::from_iter_values(rows.iter().map(|(_, p)| p.prediction))),
         Arc::new(Float64Array::from_iter_values(rows.iter().map(|(_, p)| p.actual))),
     ];
-    if rows.iter().any(|(_, p)| p.fold.is_some()) {
-        fields.push(Field::new("fold", DataType::Int64, true));
-        columns
-            .push(Arc::new(Int64Array::from_iter(rows.iter().map(|(_, p)| p.fold.map(i64::from)))));
-    }
+    push_fold(&mut fields, &mut columns, rows.iter().map(|(_, p)| p.fold));
     Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
 }
 

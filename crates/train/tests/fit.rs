@@ -42,6 +42,11 @@ fn dataset_for(target: &TargetConfig) -> Dataset {
     Dataset::build(&candles, &table, &window, target, &SplitConfig::default()).expect("dataset")
 }
 
+/// Up or down after 5 bars (the Keras seed's labels).
+fn up_down() -> Dataset {
+    dataset_for(&TargetConfig::UpDown { horizon_bars: 5, threshold: 0.0, keep_tail_as_down: false })
+}
+
 fn blankly() -> ModelConfig {
     ModelConfig::Blankly { hidden: 8, layers: 1, head: Head::HalfPlusSigmoid }
 }
@@ -174,11 +179,7 @@ fn fingerprint(f: &Fitted, data: &Dataset) -> (Vec<u64>, Vec<u32>) {
 fn freqai_and_keras_classifier_learn_and_repeat_bit_for_bit() {
     set_torch_threads(1);
     let ratios = dataset();
-    let up_down = dataset_for(&TargetConfig::UpDown {
-        horizon_bars: 5,
-        threshold: 0.0,
-        keep_tail_as_down: false,
-    });
+    let up_down = up_down();
     let freqai_cfg = TrainConfig {
         epochs: 25,
         lr: 3e-3,
@@ -326,11 +327,7 @@ fn cuda_trains_from_the_cpu_weights() {
     }
     set_torch_threads(1);
     let ratios = dataset();
-    let up_down = dataset_for(&TargetConfig::UpDown {
-        horizon_bars: 5,
-        threshold: 0.0,
-        keep_tail_as_down: false,
-    });
+    let up_down = up_down();
     let plain = TrainConfig { epochs: 20, lr: 3e-3, ..TrainConfig::default() };
     let minibatch = TrainConfig { batch_size: Some(32), drop_last: true, ..plain.clone() };
     let bce = TrainConfig { loss: Loss::Bce, batch_size: Some(64), ..plain.clone() };
