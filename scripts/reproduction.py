@@ -144,10 +144,11 @@ def keras(name, title):
 
 def freqai():
     rows = []
-    for name, what in [("freqai-published-ETH", "published parameters, ETH/USDT"),
-                       ("freqai-published-SOL", "published parameters, SOL/USDT"),
+    for name, what in [("freqai-published-portfolio", "published parameters, ETH + SOL portfolio"),
+                       ("freqai-published-ETH", "published parameters, ETH/USDT alone"),
+                       ("freqai-published-SOL", "published parameters, SOL/USDT alone"),
                        ("freqai-original-target", "published, ETH/USDT, original target (T of the decision bar)"),
-                       ("freqai-lstm", "Bayesian sweep, ETH/USDT: its best trial")]:
+                       ("freqai-lstm", "Bayesian sweep, ETH + SOL portfolio: its best trial")]:
         run = load(name)
         if run is None:
             continue

@@ -301,7 +301,9 @@ fn a_failing_trial_is_recorded_and_the_sweep_goes_on() {
     let out = dir.path().join("failing");
     let pipeline = std::fs::read_to_string(repo().join("pipelines/quickstart.yaml"))
         .expect("quickstart")
-        .replace("train.lr: {values: [0.001, 0.003]}", "train.lr: {values: [0.001, -1.0]}");
+        // A window longer than the data: valid on its own, it fails when the trial cuts its
+        // samples. (A bad value such as a negative lr is refused before the sweep starts.)
+        .replace("train.lr: {values: [0.001, 0.003]}", "window.input_bars: {values: [5, 4000]}");
     let path = dir.path().join("failing.yaml");
     std::fs::write(&path, pipeline).expect("write pipeline");
     let o = quantsweep(&[
@@ -318,7 +320,7 @@ import sys, pandas as pd
 t = pd.read_parquet(sys.argv[1] + "/trials.parquet")
 assert (t.status == "failed").sum() == 2 and (t.status == "complete").sum() == 2, t.status
 err = t[t.status == "failed"].error.iloc[0]
-assert "train.lr: must be a positive number" in err, err
+assert "windows of 4000" in err and "too few" in err, err
 print("ok")
 "#;
     check_with_python(check, &out);
@@ -1459,4 +1461,122 @@ assert list(t.status) == ["complete"], t[["status", "error"]]
 "#,
         &out,
     );
+}
+
+/// `data.pair: [ETH/USDT, SOL/USDT]` (the published freqAI pipeline) trades the pairs as one
+/// equal-weight portfolio, each with its own models: the portfolio's curve is the sum of the
+/// pairs' curves, each pair starts with half the cash, trades and predictions say their pair,
+/// and buy-and-hold is the same portfolio held. One pair alone writes no `pair` column.
+#[test]
+fn a_portfolio_of_pairs_trades_each_pair_with_its_own_models() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec![
+            "run",
+            "pipelines/freqai-lstm.yaml",
+            "--set",
+            "train.epochs=1",
+            "--set",
+            "sweep={method: grid}",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ];
+        args.extend(extra);
+        let o = quantsweep(&args);
+        assert!(o.status.success(), "{name}: {}", text(&o));
+        out
+    };
+    let portfolio = run("portfolio", &[]);
+    let alone = run("alone", &["--set", "data.pair=ETH/USDT"]);
+    let o = quantsweep(&["report", portfolio.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "{}", text(&o));
+    let checked = check_python(
+        r#"
+import sys, os, numpy as np, pandas as pd
+out, alone = sys.argv[1:3]
+q = pd.read_parquet(os.path.join(out, "equity.parquet"))
+total = q[q.pair.isna()].set_index("timestamp")
+legs = q[q.pair.notna()].pivot(index="timestamp", columns="pair", values="equity")
+assert list(legs.columns) == ["ETH/USDT", "SOL/USDT"], legs.columns
+assert legs.index.equals(total.index) and len(total) > 1000
+assert np.allclose(legs.sum(axis=1), total.equity, rtol=0, atol=1e-6)
+assert total.price.isna().all() and abs(total.equity.iloc[0] - 10000) < 1e-6
+assert np.allclose(legs.iloc[0], 5000, atol=1e-6), legs.iloc[0]
+assert set(total.fold) == {0, 1, 2, 3, 4}
+tr = pd.read_parquet(os.path.join(out, "trades.parquet"))
+assert set(tr.pair) == {"ETH/USDT", "SOL/USDT"}, tr.pair.unique()
+pnl = tr.groupby("pair").pnl.sum()
+end = legs.iloc[-1] - 5000
+assert np.allclose(pnl[end.index], end, atol=1e-6), (pnl, end)
+pr = pd.read_parquet(os.path.join(out, "predictions.parquet"))
+assert set(pr.pair) == {"ETH/USDT", "SOL/USDT"}
+e = pd.read_parquet(os.path.join(out, "epochs.parquet"))
+assert sorted(set(zip(e.pair, e.fold))) == [(p, f) for p in (0.0, 1.0) for f in range(5)]
+t = pd.read_parquet(os.path.join(out, "trials.parquet")).iloc[0]
+prices = q[q.pair.notna()].pivot(index="timestamp", columns="pair", values="price")
+held = (prices.iloc[-1] / prices.iloc[0]).mean() - 1
+assert abs(t["metric.buy_hold_return"] - held) < 0.01, (t["metric.buy_hold_return"], held)
+assert abs(t["metric.total_return"] - (total.equity.iloc[-1] / 10000 - 1)) < 1e-9
+assert "buy and hold" in open(os.path.join(out, "report.html")).read()
+for name in ("equity", "trades", "predictions"):
+    assert "pair" not in pd.read_parquet(os.path.join(alone, name + ".parquet")).columns, name
+print(len(total), len(tr))
+"#,
+        &[portfolio.as_os_str(), alone.as_os_str()],
+    );
+    eprintln!("portfolio bars, trades: {}", checked.trim());
+}
+
+/// tests/bad-input/: each file is a bad pipeline (or points at a bad data file in
+/// tests/bad-input/data/) with the error it must give (`# expect:`, and `# args:` for bad
+/// `--set`s). `validate` and `run` each refuse it with exit code 1 and one line that names the
+/// file and holds the expected text — no panic, no backtrace — and `run` leaves nothing in
+/// its `--out`.
+#[test]
+fn the_bad_input_corpus_gives_one_clear_error_each() {
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/bad-input"))
+        .expect("tests/bad-input/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 50, "{} cases", cases.len());
+    let dir = tempfile::tempdir().expect("temp dir");
+    for case in &cases {
+        let name = case.file_stem().expect("name").to_string_lossy().into_owned();
+        let body = std::fs::read_to_string(case).expect("case");
+        let header = |tag: &str| -> Vec<String> {
+            body.lines().filter_map(|l| l.strip_prefix(tag)).map(str::to_owned).collect()
+        };
+        let expected = header("# expect: ");
+        assert!(!expected.is_empty(), "{name}: no `# expect:` line");
+        let extra: Vec<String> = header("# args: ")
+            .iter()
+            .flat_map(|a| a.split_whitespace())
+            .map(String::from)
+            .collect();
+        let relative = format!("tests/bad-input/{name}.yaml");
+        let out = dir.path().join(&name);
+        for command in ["validate", "run"] {
+            let mut args = vec![command, relative.as_str()];
+            args.extend(extra.iter().map(String::as_str));
+            if command == "run" {
+                args.extend(["--out", out.to_str().expect("utf-8")]);
+            }
+            let o = quantsweep(&args);
+            let msg = text(&o);
+            let at = format!("{name}/{command}");
+            assert_eq!(o.status.code(), Some(1), "{at}: {msg}");
+            assert!(!msg.contains("panicked") && !msg.contains("BACKTRACE"), "{at}: {msg}");
+            assert_eq!(msg.trim().lines().count(), 1, "{at}: one line: {msg}");
+            assert!(msg.starts_with(&format!("error: {relative}")), "{at}: names the file: {msg}");
+            for e in &expected {
+                assert!(msg.contains(e.as_str()), "{at}: expected {e:?} in {msg}");
+            }
+        }
+        let left = std::fs::read_dir(&out).map(|d| d.count()).unwrap_or(0);
+        assert_eq!(left, 0, "{name}: run left {left} entries in its --out");
+    }
+    eprintln!("{} bad inputs: each refused by validate and run with one clear line", cases.len());
 }

@@ -95,9 +95,11 @@ pub struct DataConfig {
     /// A freqtrade data directory (the exchange folder, e.g. `user_data/data/binance`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub datadir: Option<String>,
-    /// The pair to read from `datadir` (`ETH/USDT`, or `ETH/USDT:USDT` for futures).
+    /// The pair to read from `datadir` (`ETH/USDT`, or `ETH/USDT:USDT` for futures), or a
+    /// list of pairs (`[ETH/USDT, SOL/USDT]`) traded as an equal-weight portfolio, each with
+    /// its own models (freqtrade's `pair_whitelist`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pair: Option<String>,
+    pub pair: Option<Pairs>,
     /// The timeframe to read from `datadir` (`1h`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeframe: Option<String>,
@@ -146,10 +148,35 @@ pub struct DataConfig {
     pub end: Option<String>,
 }
 
+/// `data.pair`: one pair, or several traded side by side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Pairs {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Pairs {
+    /// The pairs, in the order given.
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            Pairs::One(p) => vec![p.as_str()],
+            Pairs::Many(ps) => ps.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
 /// How a pipeline names its data.
 enum Location<'a> {
     Source(&'a str),
-    Freqtrade { dir: &'a str, pair: &'a str, tf: &'a str },
+    Freqtrade { dir: &'a str, pairs: Vec<&'a str>, tf: &'a str },
+}
+
+/// One traded market: the candles' file or URL, and its pair's name when the pipeline trades
+/// several.
+pub struct Market {
+    pub pair: Option<String>,
+    pub location: String,
 }
 
 impl DataConfig {
@@ -158,7 +185,21 @@ impl DataConfig {
         match (&self.source, &self.datadir, &self.pair, &self.timeframe) {
             (Some(s), None, None, None) if s.trim().is_empty() => bail!("data.source: is empty"),
             (Some(s), None, None, None) => Ok(Location::Source(s)),
-            (None, Some(dir), Some(pair), Some(tf)) => Ok(Location::Freqtrade { dir, pair, tf }),
+            (None, Some(dir), Some(pair), Some(tf)) => {
+                let pairs = pair.names();
+                if pairs.is_empty() {
+                    bail!("data.pair: list at least one pair");
+                }
+                for (i, p) in pairs.iter().enumerate() {
+                    if p.trim().is_empty() {
+                        bail!("data.pair: pair {i} is empty");
+                    }
+                    if pairs[..i].contains(p) {
+                        bail!("data.pair: `{p}` is listed twice");
+                    }
+                }
+                Ok(Location::Freqtrade { dir, pairs, tf })
+            }
             (Some(_), _, _, _) => {
                 bail!(
                     "data.source: give either source, or datadir with pair and timeframe, not both"
@@ -168,14 +209,22 @@ impl DataConfig {
         }
     }
 
-    /// The file or URL to read: `source`, or the freqtrade file `datadir`/`pair`/`timeframe` name.
-    pub fn location(&self) -> Result<String> {
+    /// The markets to trade: `source`, or the freqtrade file `datadir`/`pair`/`timeframe`
+    /// names for each pair (named when there are several).
+    pub fn markets(&self) -> Result<Vec<Market>> {
         match self.location_parts()? {
-            Location::Source(s) => Ok(s.to_owned()),
-            Location::Freqtrade { dir, pair, tf } => {
-                let path = quantsweep_ingest::freqtrade_file(Path::new(dir), pair, tf)
-                    .context("data.datadir")?;
-                Ok(path.to_string_lossy().into_owned())
+            Location::Source(s) => Ok(vec![Market { pair: None, location: s.to_owned() }]),
+            Location::Freqtrade { dir, pairs, tf } => {
+                let several = pairs.len() > 1;
+                pairs
+                    .iter()
+                    .map(|pair| {
+                        let path = quantsweep_ingest::freqtrade_file(Path::new(dir), pair, tf)
+                            .with_context(|| format!("data.datadir (pair {pair})"))?;
+                        let location = path.to_string_lossy().into_owned();
+                        Ok(Market { pair: several.then(|| (*pair).to_owned()), location })
+                    })
+                    .collect()
             }
         }
     }
@@ -249,6 +298,12 @@ impl Pipeline {
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read pipeline {}", path.display()))?;
+        if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+            bail!(
+                "{}: the pipeline is empty (`quantsweep init` writes a starter pipeline)",
+                path.display()
+            );
+        }
         // Typed parse of the file as written, so that errors carry its line and column.
         let parsed: PipelineConfig =
             serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &text, &e))?;
@@ -258,11 +313,13 @@ impl Pipeline {
             let mut value: Value =
                 serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &text, &e))?;
             for o in overrides {
-                let (key, raw) =
-                    o.split_once('=').with_context(|| format!("--set {o}: expected KEY=VALUE"))?;
+                let at = path.display();
+                let (key, raw) = o
+                    .split_once('=')
+                    .with_context(|| format!("{at}: --set {o}: expected KEY=VALUE"))?;
                 let v: Value = serde_yaml::from_str(raw)
-                    .with_context(|| format!("--set {o}: the value is not valid YAML"))?;
-                set_path(&mut value, key.trim(), v).with_context(|| format!("--set {o}"))?;
+                    .with_context(|| format!("{at}: --set {o}: the value is not valid YAML"))?;
+                set_path(&mut value, key.trim(), v).with_context(|| format!("{at}: --set {o}"))?;
             }
             serde_yaml::from_value(value).map_err(|e| {
                 anyhow::anyhow!(
@@ -336,6 +393,14 @@ impl Pipeline {
             if key == "sweep" || key.starts_with("sweep.") || key == "name" {
                 bail!("{}: sweep.parameters.{key}: the sweep cannot sweep `{key}`", path.display());
             }
+            if key == "data" || key.starts_with("data.") {
+                bail!(
+                    "{}: sweep.parameters.{key}: a sweep loads its data once, so it cannot sweep \
+                     `{key}`: run one sweep per data set, or list several pairs in data.pair to \
+                     trade them together",
+                    path.display()
+                );
+            }
         }
         // Adaptive sweeps choose their trials later: check the space's corners and centre.
         pipeline.config.sweep.probes().with_context(|| format!("{}", path.display()))?;
@@ -343,6 +408,12 @@ impl Pipeline {
             let trial = pipeline.trial_config(t).with_context(|| format!("{}", path.display()))?;
             FeatureConfig::validate_all(&trial.features)
                 .with_context(|| format!("{}: trial {}", path.display(), t.id))?;
+            if trial.objective == ObjectiveConfig::Pipeline {
+                quantsweep_train::validate_config(&trial.model, &trial.train)
+                    .map_err(|e| anyhow::anyhow!("{}: trial {}: {e}", path.display(), t.id))?;
+                validate_evaluation(&trial)
+                    .with_context(|| format!("{}: trial {}", path.display(), t.id))?;
+            }
             if trial.split.balance != Balance::None && !trial.target.is_binary() {
                 bail!(
                     "{}: trial {}: split.balance: balancing needs a binary target (up_down)",
@@ -472,7 +543,7 @@ fn yaml_error(path: &Path, text: &str, e: &serde_yaml::Error) -> anyhow::Error {
     let msg = with_hint(&strip_location(&e.to_string()));
     // Inside internally tagged enums (`kind: ...`) serde_yaml loses the position and reports
     // 1:1, so find the offending key or value in the text instead.
-    let named = ["unknown field `", "unknown variant `", "missing field `"]
+    let named = ["unknown field `", "unknown variant `", "missing field `", "duplicate field `"]
         .iter()
         .find_map(|p| msg.find(p).map(|i| (p, i + p.len())))
         .and_then(|(p, at)| msg[at..].find('`').map(|len| (*p, &msg[at..at + len])));
@@ -487,6 +558,17 @@ fn yaml_error(path: &Path, text: &str, e: &serde_yaml::Error) -> anyhow::Error {
             text.lines().nth(l.line() - 1).is_some_and(|t| t.contains(token))
         })
     };
+    // A wrong type inside a tagged enum comes with no position and no key: find the field.
+    let found = found.or_else(|| {
+        let placed = e.location().is_some_and(|l| l.line() > 2);
+        let typed = msg.starts_with("invalid type") || msg.starts_with("invalid value");
+        if placed || !typed {
+            return None;
+        }
+        let (section, field) = blame(text)?;
+        let (line, col) = key_line(text, &section, &field)?;
+        Some((line, col, format!("{section}.{field}")))
+    });
     match (found, e.location()) {
         (Some((line, col, key)), loc) if !loc.as_ref().is_some_and(token_on_reported_line) => {
             anyhow::anyhow!("{}:{line}:{col}: {key}: {msg}", path.display())
@@ -496,6 +578,48 @@ fn yaml_error(path: &Path, text: &str, e: &serde_yaml::Error) -> anyhow::Error {
         }
         (_, None) => anyhow::anyhow!("{}: {msg}", path.display()),
     }
+}
+
+/// The `(section, field)` whose removal makes the file deserialize (or miss just that field):
+/// where an error is that serde_yaml reports at the document's start, as it does inside
+/// internally tagged enums (`model: {kind: blankly, hidden: [20]}`).
+fn blame(text: &str) -> Option<(String, String)> {
+    let root: Value = serde_yaml::from_str(text).ok()?;
+    for (section, body) in root.as_mapping()? {
+        let (Some(section), Value::Mapping(fields)) = (section.as_str(), body) else { continue };
+        for field in fields.keys().filter_map(Value::as_str).filter(|f| *f != "kind") {
+            let mut probe = root.clone();
+            if let Some(Value::Mapping(m)) = probe.get_mut(section) {
+                m.remove(field);
+            }
+            let culprit = match serde_yaml::from_value::<PipelineConfig>(probe) {
+                Ok(_) => true,
+                Err(e) => e.to_string().contains(&format!("missing field `{field}`")),
+            };
+            if culprit {
+                return Some((section.to_owned(), field.to_owned()));
+            }
+        }
+    }
+    None
+}
+
+/// Line and column (1-based) of `field` inside top-level `section`, block or flow style.
+fn key_line(text: &str, section: &str, field: &str) -> Option<(usize, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.iter().position(|l| l.starts_with(&format!("{section}:")))?;
+    for (i, line) in lines.iter().enumerate().skip(start) {
+        if i > start && !line.starts_with([' ', '\t', '#']) && !line.trim().is_empty() {
+            break;
+        }
+        let code = line.split(" #").next().unwrap_or(line);
+        for prefix in [" ", "{", ","] {
+            if let Some(at) = code.find(&format!("{prefix}{field}:")) {
+                return Some((i + 1, at + prefix.len() + 1));
+            }
+        }
+    }
+    None
 }
 
 /// Checks every feature entry; the error names the file, and the line where the offending
@@ -628,8 +752,49 @@ fn validate_synthetic(
     }
 }
 
-/// The strategy and backtest values, and a strategy that can read what the target predicts.
+/// The metrics a pipeline trial reports (`val_*` from training aside): what `sweep.metric`
+/// may rank by.
+fn pipeline_metrics(config: &PipelineConfig) -> Vec<String> {
+    use quantsweep_evaluate as ev;
+    let curve: Vec<quantsweep_core::EquityPoint> = (0..3)
+        .map(|i| quantsweep_core::EquityPoint {
+            timestamp_ms: i * 86_400_000,
+            price: 1.0,
+            position: 0.0,
+            cash: 1.0,
+            equity: 1.0 + i as f64,
+            fold: None,
+            pair: None,
+        })
+        .collect();
+    let mut names: Vec<String> = ev::trading_metrics(&curve, 365.0).into_keys().collect();
+    names.extend(ev::trade_metrics(&[]).into_keys());
+    if matches!(config.strategy, StrategyConfig::BlanklyProportional { .. }) {
+        names.extend(ev::blankly_metrics(&curve).into_keys());
+    }
+    names.extend(ev::classification_metrics(&[0.5], &[1.0]).into_keys());
+    names.extend(ev::regression_metrics(&[1.0], &[1.0], 1, 0.0).into_keys());
+    for name in ["buy_hold_return", "buy_hold_sharpe", "buy_hold_max_drawdown"] {
+        names.push(name.into());
+    }
+    names.extend(["val_loss", "train_loss", "folds"].map(String::from));
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The strategy and backtest values, a strategy that can read what the target predicts, and a
+/// metric the trials report.
 fn validate_evaluation(config: &PipelineConfig) -> Result<()> {
+    let metric = &config.sweep.metric.name;
+    let known = pipeline_metrics(config);
+    if !metric.starts_with("val_") && !known.contains(metric) {
+        bail!(
+            "sweep.metric.name: the trials report no metric `{metric}`{}; they report {}",
+            quantsweep_core::did_you_mean(metric, known.iter().map(String::as_str)),
+            known.join(", ")
+        );
+    }
     config.strategy.validate()?;
     config.backtest.validate()?;
     let reads_ratios = matches!(
@@ -719,6 +884,58 @@ sweep:
         let p = Pipeline::load(&path, &sets).expect("new parameter"); // lr varies fastest
         assert_eq!(p.trials.len(), 8);
         assert_eq!(p.trial_config(&p.trials[2]).expect("config").train.epochs, 2);
+    }
+
+    /// `data.pair` is one pair or a list traded together; each names its freqtrade file.
+    /// An empty or repeated list, a list with `source`, and a swept data key are refused by
+    /// key.
+    #[test]
+    fn data_pair_takes_one_pair_or_a_portfolio() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for pair in ["ETH_USDT", "SOL_USDT"] {
+            std::fs::write(dir.path().join(format!("{pair}-1h.feather")), b"").expect("write");
+        }
+        let datadir =
+            format!("data: {{datadir: '{}', pair: PAIR, timeframe: 1h}}", dir.path().display());
+        let with =
+            |pair: &str| MINIMAL.replace("data: {source: x.csv}", &datadir.replace("PAIR", pair));
+
+        let (_d, path) = write(&with("ETH/USDT"));
+        let markets = Pipeline::load(&path, &[]).expect("one").config.data.markets().expect("ok");
+        assert_eq!(markets.len(), 1);
+        assert!(markets[0].pair.is_none() && markets[0].location.ends_with("ETH_USDT-1h.feather"));
+
+        let (_d, path) = write(&with("[ETH/USDT, SOL/USDT]"));
+        let p = Pipeline::load(&path, &[]).expect("two");
+        let markets = p.config.data.markets().expect("ok");
+        let pairs: Vec<_> = markets.iter().map(|m| m.pair.as_deref()).collect();
+        assert_eq!(pairs, [Some("ETH/USDT"), Some("SOL/USDT")]);
+        assert!(markets[1].location.ends_with("SOL_USDT-1h.feather"));
+        assert!(p.resolved_yaml().expect("yaml").contains("- SOL/USDT"));
+        // --set narrows it to one pair again.
+        let one = Pipeline::load(&path, &["data.pair=SOL/USDT".into()]).expect("set");
+        assert_eq!(one.config.data.markets().expect("ok").len(), 1);
+
+        for (pair, message) in [
+            ("[]", "data.pair: list at least one pair"),
+            ("[ETH/USDT, ETH/USDT]", "data.pair: `ETH/USDT` is listed twice"),
+            ("[ETH/USDT, DOGE/USDT]", "DOGE"),
+        ] {
+            let (_d, path) = write(&with(pair));
+            let err = Pipeline::load(&path, &[])
+                .and_then(|p| p.config.data.markets().map(|_| ()))
+                .expect_err(pair);
+            assert!(format!("{err:#}").contains(message), "{pair}: {err:#}");
+        }
+        let (_d, path) = write(MINIMAL);
+        let err = Pipeline::load(&path, &["data.pair=[A/B]".into()]).expect_err("source");
+        assert!(format!("{err:#}").contains("data.source: give either source"), "{err:#}");
+        let sets = ["sweep.parameters.data.start={values: ['2024-01-01']}".into()];
+        let err = Pipeline::load(&path, &sets).expect_err("swept data");
+        assert!(
+            format!("{err:#}").contains("sweep.parameters.data.start: a sweep loads its data once"),
+            "{err:#}"
+        );
     }
 
     #[test]

@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use quantsweep_core::{
-    EpochMetrics, FoldSummary, Observer, Prediction, Stop, TeeObserver, TrialError, TrialResult,
-    TrialSpec, TrialStatus,
+    EpochMetrics, EquityPoint, FoldSummary, Observer, Prediction, Stop, TeeObserver, TrialError,
+    TrialResult, TrialSpec, TrialStatus,
 };
 use quantsweep_evaluate::{
-    Bar, StrategyConfig, backtest, blankly_metrics, classification_metrics, regression_metrics,
-    trade_metrics, trading_metrics,
+    Bar, Leg, Portfolio, StrategyConfig, backtest, backtest_portfolio, blankly_metrics,
+    classification_metrics, regression_metrics, trade_metrics, trading_metrics,
 };
 use quantsweep_features::{
     Dataset, FeatureConfig, FeatureTable, Fold, Param, SplitKind, TargetConfig,
@@ -28,7 +28,8 @@ use crate::config::{Pipeline, PipelineConfig};
 /// What every trial of a sweep shares: the pipeline, its candles, where logs go.
 pub struct Shared {
     pub pipeline: Pipeline,
-    pub candles: Candles,
+    /// The traded markets' candles: one, or each pair of a portfolio (`data.pair: [..]`).
+    pub markets: Vec<MarketCandles>,
     /// Correlated pairs' candles, by pair name.
     pub pairs: BTreeMap<String, Candles>,
     pub tensorboard_dir: PathBuf,
@@ -40,26 +41,42 @@ pub struct Shared {
     pub device: DeviceRequest,
 }
 
-/// Loads the candles `config.data` names, restricted to its time range.
-pub fn load_candles(config: &PipelineConfig) -> Result<(Candles, LoadReport)> {
+/// One traded market's candles; `pair` names it when the pipeline trades several.
+pub struct MarketCandles {
+    pub pair: Option<String>,
+    pub candles: Candles,
+    pub report: LoadReport,
+}
+
+/// Loads the candles of every market `config.data` names (one, or each pair of
+/// `data.pair: [..]`), restricted to its time range.
+pub fn load_markets(config: &PipelineConfig) -> Result<Vec<MarketCandles>> {
     let data = &config.data;
-    let location = data.location()?;
     let key = if data.source.is_some() { "data.source" } else { "data.datadir" };
-    let (mut candles, report) =
-        load_source(&location, &data.load_options(), &data.storage).context(key)?;
-    if let Some(tf) = &data.resample {
-        let tf = Timeframe::parse(tf).map_err(|e| anyhow::anyhow!("data.resample: {e}"))?;
-        candles = candles.resample(tf).map_err(|e| anyhow::anyhow!("data.resample: {e}"))?;
+    let mut markets = Vec::new();
+    for market in data.markets()? {
+        let location = &market.location;
+        let at = match &market.pair {
+            Some(pair) => format!("{key} (pair {pair})"),
+            None => key.to_owned(),
+        };
+        let (mut candles, report) =
+            load_source(location, &data.load_options(), &data.storage).context(at)?;
+        if let Some(tf) = &data.resample {
+            let tf = Timeframe::parse(tf).map_err(|e| anyhow::anyhow!("data.resample: {e}"))?;
+            candles = candles.resample(tf).map_err(|e| anyhow::anyhow!("data.resample: {e}"))?;
+        }
+        let range = data.range()?;
+        let candles = candles.between(range.start_ms, range.end_ms);
+        if candles.len() < 2 {
+            anyhow::bail!(
+                "data: only {} candles of {location} fall in the selected time range",
+                candles.len()
+            );
+        }
+        markets.push(MarketCandles { pair: market.pair, candles, report });
     }
-    let range = data.range()?;
-    let candles = candles.between(range.start_ms, range.end_ms);
-    if candles.len() < 2 {
-        anyhow::bail!(
-            "data: only {} candles of {location} fall in the selected time range",
-            candles.len()
-        );
-    }
-    Ok((candles, report))
+    Ok(markets)
 }
 
 /// Loads the candles of every correlated pair a feature of `config` (or of a trial's
@@ -158,125 +175,84 @@ impl PipelineObjective {
     ) -> Result<TrialResult, TrialError> {
         let failed = |e: anyhow::Error| TrialError::failed(format!("{e:#}"));
         let config = self.shared.pipeline.trial_config(trial).map_err(failed)?;
-        let candles = &self.shared.candles;
-        let folds = build_folds(&config, candles, &self.shared.pairs).map_err(failed)?;
         let walk_forward = config.split.kind == SplitKind::WalkForward;
-
         let mut tb = open_tensorboard(&self.shared.tensorboard_dir, trial, &config.name)?;
 
-        // Train each fold (one without walk-forward) and predict its test span.
+        // Each market's own models: train each fold and predict its test span.
+        let several = self.shared.markets.len() > 1;
         let mut epochs: Vec<EpochMetrics> = Vec::new();
-        let mut fitted_folds = Vec::with_capacity(folds.len());
         let mut device = String::new();
-        for fold in &folds {
-            let data = &fold.dataset;
-            let fitted = {
-                let mut tee = TeeObserver::new(obs, &mut tb);
-                let mut tagged = FoldObserver {
-                    inner: &mut tee,
-                    offset: epochs.len(),
-                    fold: walk_forward.then_some(fold.index),
-                };
-                fit(&config.model, &config.train, data, trial.seed, self.device, &mut tagged)
+        let mut legs = Vec::with_capacity(self.shared.markets.len());
+        for (k, market) in self.shared.markets.iter().enumerate() {
+            let mut ctx = LegContext {
+                config: &config,
+                trial,
+                index: several.then_some(k),
+                obs: &mut *obs,
+                tb: &mut tb,
+                epochs: &mut epochs,
+                device: &mut device,
             };
-            let fitted = match fitted {
-                Ok(f) => f,
+            match self.run_leg(market, &mut ctx) {
+                Ok(leg) => legs.push(leg),
                 Err(e) => {
-                    let status = match &e {
-                        TrainError::Stopped { stop: Stop::Pruned, .. } => TrialStatus::Pruned,
+                    let status = match e {
+                        TrialError::Pruned { .. } => TrialStatus::Pruned,
                         _ => TrialStatus::Failed,
                     };
                     let _ = tb.finish(status, std::iter::empty(), 0);
-                    let so_far = |mut more: Vec<EpochMetrics>| {
-                        tag_fold(&mut more, walk_forward.then_some(fold.index));
-                        epochs.iter().cloned().chain(more).collect()
-                    };
-                    return Err(match e {
-                        TrainError::Stopped { stop: Stop::Pruned, epochs: e } => {
-                            TrialError::Pruned { epochs: so_far(e) }
-                        }
-                        TrainError::Diverged { epoch, epochs: e } => TrialError::Failed {
-                            reason: format!("loss became NaN at epoch {epoch}"),
-                            epochs: so_far(e),
-                        },
-                        TrainError::Stopped { epochs: e, .. } => {
-                            TrialError::Failed { reason: "cancelled".into(), epochs: so_far(e) }
-                        }
-                        other => TrialError::failed(other.to_string()),
-                    });
+                    return Err(e);
                 }
-            };
-            let mut fold_epochs = fitted.epochs.clone();
-            tag_fold(&mut fold_epochs, walk_forward.then_some(fold.index));
-            epochs.extend(fold_epochs);
-            device = fitted.device_name();
-            fitted_folds.push(fitted);
+            }
         }
         let with_curve = |reason: String| TrialError::Failed { reason, epochs: epochs.clone() };
-
-        let mut preds = Vec::with_capacity(folds.len());
-        for (fold, fitted) in folds.iter().zip(&fitted_folds) {
-            if config.train.save_model {
-                let name = if walk_forward {
-                    format!("{}-fold{}.safetensors", trial.id, fold.index)
-                } else {
-                    format!("{}.safetensors", trial.id)
-                };
-                let path = self.shared.models_dir.join(name);
-                std::fs::create_dir_all(&self.shared.models_dir).map_err(|e| {
-                    with_curve(format!("creating {}: {e}", self.shared.models_dir.display()))
-                })?;
-                fitted
-                    .save(&path)
-                    .map_err(|e| with_curve(format!("saving {}: {e}", path.display())))?;
-            }
-            let data = &fold.dataset;
-            preds.push(
-                fitted.predict(data, data.test.clone()).map_err(|e| with_curve(e.to_string()))?,
-            );
-        }
+        let failed_backtest = |e: quantsweep_evaluate::EvaluateError| with_curve(e.to_string());
 
         // One backtest over the folds' test spans, back to back: the stitched out-of-sample
-        // equity curve. Each fold's values come from its own model.
-        let n_targets = folds[0].dataset.n_targets;
-        let mut values = Vec::new();
-        let mut fold_starts = Vec::with_capacity(folds.len());
-        for pred in &preds {
-            fold_starts.push(values.len());
-            values.extend(config.strategy.per_bar(pred, n_targets));
-        }
-        let first_row = {
-            let d = &folds[0].dataset;
-            d.decision_row[d.test.start]
+        // equity curve (each fold's values come from its own model). Several pairs trade as
+        // an equal-weight portfolio on the bars they share; each pair's curve is kept too.
+        let (mut curve, mut pair_curves, trades, baseline) = if let [leg] = legs.as_slice() {
+            let mut strategy = config.strategy.strategy(&leg.values).map_err(failed_backtest)?;
+            let run = backtest(&leg.bars, strategy.as_mut(), &config.backtest)
+                .map_err(failed_backtest)?;
+            // The baseline: buy and hold over the same bars, same fills and fees.
+            let mut hold = StrategyConfig::BuyAndHold.strategy(&[]).map_err(failed_backtest)?;
+            let baseline =
+                backtest(&leg.bars, hold.as_mut(), &config.backtest).map_err(failed_backtest)?;
+            (run.equity, Vec::new(), run.trades, baseline.equity)
+        } else {
+            let aligned = align_legs(&legs).map_err(with_curve)?;
+            let portfolio = |hold: bool| -> Result<Portfolio, TrialError> {
+                let mut parts = Vec::with_capacity(legs.len());
+                for (leg, (bars, values)) in legs.iter().zip(&aligned) {
+                    let strategy = if hold {
+                        StrategyConfig::BuyAndHold.strategy(&[])
+                    } else {
+                        config.strategy.strategy(values)
+                    };
+                    let pair = leg.market.pair.clone().unwrap_or_default();
+                    parts.push(Leg { pair, bars, strategy: strategy.map_err(failed_backtest)? });
+                }
+                backtest_portfolio(parts, &config.backtest).map_err(failed_backtest)
+            };
+            let run = portfolio(false)?;
+            let baseline = portfolio(true)?;
+            let mut pair_curves = Vec::new();
+            let mut trades = Vec::new();
+            for (_, leg) in run.legs {
+                pair_curves.push(leg.equity);
+                trades.extend(leg.trades);
+            }
+            trades.sort_by_key(|t| t.entry_ms);
+            (run.equity, pair_curves, trades, baseline.equity)
         };
-        let last_row = {
-            let d = &folds[folds.len() - 1].dataset;
-            d.decision_row[d.test.end - 1]
-        };
-        // The test decision bars, plus the bar after the last decision (to fill it). A target
-        // that reads no later bar (freqAI's `original: true` score of the decision bar itself)
-        // lets the last sample sit on the last candle: that decision has nothing to fill at.
-        let rows = first_row..=(last_row + 1).min(candles.timestamp_ms.len() - 1);
-        let bars: Vec<Bar> = rows
-            .clone()
-            .map(|i| Bar {
-                timestamp_ms: candles.timestamp_ms[i],
-                open: candles.open[i],
-                close: candles.close[i],
-            })
-            .collect();
-        let failed_backtest = |e: quantsweep_evaluate::EvaluateError| with_curve(e.to_string());
-        let mut strategy = config.strategy.strategy(&values).map_err(failed_backtest)?;
-        let mut run =
-            backtest(&bars, strategy.as_mut(), &config.backtest).map_err(failed_backtest)?;
-        // The baseline: buy and hold over the same bars, same fills and fees.
-        let mut hold = StrategyConfig::BuyAndHold.strategy(&[]).map_err(failed_backtest)?;
-        let baseline = backtest(&bars, hold.as_mut(), &config.backtest).map_err(failed_backtest)?;
 
+        let candles = &self.shared.markets[0].candles;
         let periods = config
             .backtest
             .periods_per_year
             .unwrap_or_else(|| candles.timeframe().map_or(365.0, |tf| tf.periods_per_year()));
+        let n_targets = legs[0].folds[0].dataset.n_targets;
         let prediction_metrics = |pred: &[f32], actual: &[f32]| match config.target {
             // Probabilities of "up": classification metrics.
             TargetConfig::UpDown { .. } => classification_metrics(pred, actual),
@@ -285,13 +261,13 @@ impl PipelineObjective {
             }
             _ => regression_metrics(pred, actual, n_targets, 0.0),
         };
-        let mut metrics = trading_metrics(&run.equity, periods);
-        metrics.extend(trade_metrics(&run.trades));
+        let mut metrics = trading_metrics(&curve, periods);
+        metrics.extend(trade_metrics(&trades));
         if matches!(config.strategy, StrategyConfig::BlanklyProportional { .. }) {
             // The seed's own metric table, beside ours, to compare with the published numbers.
-            metrics.extend(blankly_metrics(&run.equity));
+            metrics.extend(blankly_metrics(&curve));
         }
-        let hold_metrics = trading_metrics(&baseline.equity, periods);
+        let hold_metrics = trading_metrics(&baseline, periods);
         for name in ["total_return", "sharpe", "max_drawdown"] {
             if let Some(v) = hold_metrics.get(name) {
                 let key = if name == "total_return" {
@@ -302,15 +278,15 @@ impl PipelineObjective {
                 metrics.insert(key, *v);
             }
         }
-        let all_pred: Vec<f32> = preds.concat();
-        let all_actual: Vec<f32> =
-            folds.iter().flat_map(|f| f.dataset.y_slice(f.dataset.test.clone()).to_vec()).collect();
-        metrics.extend(prediction_metrics(&all_pred, &all_actual));
-        // The model's epoch: the best one when early stopping restored it; averaged over folds.
-        let finals: Vec<&EpochMetrics> = fitted_folds
+        let (all_pred, all_actual): (Vec<f32>, Vec<f32>) = legs
             .iter()
-            .filter_map(|f| f.best_epoch.map_or(f.epochs.last(), |e| f.epochs.get(e)))
-            .collect();
+            .flat_map(|l| l.folds.iter().zip(&l.preds))
+            .flat_map(|(f, p)| p.iter().copied().zip(f.dataset.y_slice(f.dataset.test.clone())))
+            .unzip();
+        metrics.extend(prediction_metrics(&all_pred, &all_actual));
+        // The model's epoch: the best one when early stopping restored it; averaged over
+        // folds (and pairs).
+        let finals: Vec<&EpochMetrics> = legs.iter().flat_map(|l| &l.finals).collect();
         let mean = |get: &dyn Fn(&EpochMetrics) -> Option<f64>| {
             let v: Vec<f64> = finals.iter().filter_map(|m| get(m)).collect();
             (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
@@ -331,20 +307,28 @@ impl PipelineObjective {
         }
 
         // Per fold: its stretch of the stitched curve (from the bar before its first decision
-        // fills to its last), and its predictions.
+        // fills to its last), and its predictions. Folds are cut by time, so a portfolio's
+        // pairs share them; the spans are the first pair's.
         let mut fold_summaries = Vec::new();
         if walk_forward {
-            for (k, fold) in folds.iter().enumerate() {
-                let start = fold_starts[k];
-                let end = fold_starts.get(k + 1).copied().unwrap_or(run.equity.len() - 1);
-                // A point belongs to the fold whose decisions made it (the last takes the end).
-                let stop = if k + 1 < folds.len() { end } else { run.equity.len() };
-                for p in &mut run.equity[start..stop] {
-                    p.fold = Some(fold.index as u32);
-                }
+            let first = &legs[0];
+            let starts: Vec<i64> =
+                first.fold_starts.iter().map(|&s| first.bars[s].timestamp_ms).collect();
+            for c in &mut pair_curves {
+                tag_folds(c, &starts, &first.folds);
+            }
+            let spans = tag_folds(&mut curve, &starts, &first.folds);
+            for (k, (fold, (start, end))) in first.folds.iter().zip(spans).enumerate() {
+                let mut m = trading_metrics(&curve[start..=end], periods);
+                let (pred, actual): (Vec<f32>, Vec<f32>) = legs
+                    .iter()
+                    .flat_map(|l| {
+                        let d = &l.folds[k].dataset;
+                        l.preds[k].iter().copied().zip(d.y_slice(d.test.clone()).iter().copied())
+                    })
+                    .unzip();
+                m.extend(prediction_metrics(&pred, &actual));
                 let d = &fold.dataset;
-                let mut m = trading_metrics(&run.equity[start..=end], periods);
-                m.extend(prediction_metrics(&preds[k], d.y_slice(d.test.clone())));
                 let at = |s: usize| candles.timestamp_ms[d.decision_row[s]];
                 fold_summaries.push(FoldSummary {
                     fold: fold.index as u32,
@@ -355,39 +339,262 @@ impl PipelineObjective {
                     metrics: m,
                 });
             }
-            metrics.insert("folds".into(), folds.len() as f64);
+            metrics.insert("folds".into(), first.folds.len() as f64);
         }
         // The test predictions beside their targets, one row per sample and output.
         let mut predictions = Vec::with_capacity(all_pred.len());
-        for (fold, pred) in folds.iter().zip(&preds) {
-            let d = &fold.dataset;
-            let actual = d.y_slice(d.test.clone());
-            let tag = walk_forward.then_some(fold.index as u32);
-            for (k, (p, a)) in pred.iter().zip(actual).enumerate() {
-                predictions.push(Prediction {
-                    timestamp_ms: candles.timestamp_ms
-                        [d.decision_row[d.test.start + k / n_targets]],
-                    output: (k % n_targets) as u32,
-                    prediction: f64::from(*p),
-                    actual: f64::from(*a),
-                    fold: tag,
-                });
+        for leg in &legs {
+            let candles = &leg.market.candles;
+            for (fold, pred) in leg.folds.iter().zip(&leg.preds) {
+                let d = &fold.dataset;
+                let actual = d.y_slice(d.test.clone());
+                let tag = walk_forward.then_some(fold.index as u32);
+                for (k, (p, a)) in pred.iter().zip(actual).enumerate() {
+                    predictions.push(Prediction {
+                        timestamp_ms: candles.timestamp_ms
+                            [d.decision_row[d.test.start + k / n_targets]],
+                        output: (k % n_targets) as u32,
+                        prediction: f64::from(*p),
+                        actual: f64::from(*a),
+                        fold: tag,
+                        pair: leg.market.pair.clone(),
+                    });
+                }
             }
         }
         tb.finish(TrialStatus::Complete, &metrics, epochs.len() as i64)
             .map_err(|e| with_curve(e.to_string()))?;
-        let leaky = folds.iter().any(|f| f.dataset.leaky());
+        let leaky = legs.iter().flat_map(|l| &l.folds).any(|f| f.dataset.leaky());
+        curve.extend(pair_curves.into_iter().flatten());
         Ok(TrialResult {
             metrics,
             epochs,
-            equity: run.equity,
-            trades: run.trades,
+            equity: curve,
+            trades,
             folds: fold_summaries,
             predictions,
             device,
             leaky,
         })
     }
+
+    /// Trains one market's models (one per fold), saves them when asked, and predicts each
+    /// fold's test span: the bars its strategy trades and a value per decision bar.
+    fn run_leg<'m>(
+        &self,
+        market: &'m MarketCandles,
+        ctx: &mut LegContext<'_>,
+    ) -> Result<LegRun<'m>, TrialError> {
+        let failed = |e: anyhow::Error| TrialError::failed(format!("{e:#}"));
+        let (config, trial) = (ctx.config, ctx.trial);
+        let candles = &market.candles;
+        let folds = build_folds(config, candles, &self.shared.pairs).map_err(failed)?;
+        let walk_forward = config.split.kind == SplitKind::WalkForward;
+        let mut fitted_folds = Vec::with_capacity(folds.len());
+        for fold in &folds {
+            let fold_tag = walk_forward.then_some(fold.index);
+            let fitted = {
+                let mut tee = TeeObserver::new(&mut *ctx.obs, &mut *ctx.tb);
+                let mut tagged = FoldObserver {
+                    inner: &mut tee,
+                    offset: ctx.epochs.len(),
+                    fold: fold_tag,
+                    pair: ctx.index,
+                };
+                let data = &fold.dataset;
+                fit(&config.model, &config.train, data, trial.seed, self.device, &mut tagged)
+            };
+            let fitted = match fitted {
+                Ok(f) => f,
+                Err(e) => {
+                    let so_far = |mut more: Vec<EpochMetrics>| {
+                        tag_epochs(&mut more, fold_tag, ctx.index);
+                        ctx.epochs.iter().cloned().chain(more).collect()
+                    };
+                    let at = market.pair.as_ref().map_or(String::new(), |p| format!(" ({p})"));
+                    return Err(match e {
+                        TrainError::Stopped { stop: Stop::Pruned, epochs: e } => {
+                            TrialError::Pruned { epochs: so_far(e) }
+                        }
+                        TrainError::Diverged { epoch, epochs: e } => TrialError::Failed {
+                            reason: format!("loss became NaN at epoch {epoch}{at}"),
+                            epochs: so_far(e),
+                        },
+                        TrainError::Stopped { epochs: e, .. } => {
+                            TrialError::Failed { reason: "cancelled".into(), epochs: so_far(e) }
+                        }
+                        other => TrialError::failed(format!("{other}{at}")),
+                    });
+                }
+            };
+            let mut fold_epochs = fitted.epochs.clone();
+            tag_epochs(&mut fold_epochs, fold_tag, ctx.index);
+            ctx.epochs.extend(fold_epochs);
+            *ctx.device = fitted.device_name();
+            fitted_folds.push(fitted);
+        }
+        let with_curve = |reason: String| TrialError::Failed { reason, epochs: ctx.epochs.clone() };
+
+        let mut preds = Vec::with_capacity(folds.len());
+        for (fold, fitted) in folds.iter().zip(&fitted_folds) {
+            if config.train.save_model {
+                let pair = market.pair.as_deref().map_or(String::new(), |p| {
+                    // `ETH/USDT:USDT` → `ETH_USDT_USDT`, as freqtrade names its files.
+                    let slug: String = p
+                        .chars()
+                        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+                        .collect();
+                    format!("-{slug}")
+                });
+                let name = if walk_forward {
+                    format!("{}{pair}-fold{}.safetensors", trial.id, fold.index)
+                } else {
+                    format!("{}{pair}.safetensors", trial.id)
+                };
+                let path = self.shared.models_dir.join(name);
+                std::fs::create_dir_all(&self.shared.models_dir).map_err(|e| {
+                    with_curve(format!("creating {}: {e}", self.shared.models_dir.display()))
+                })?;
+                fitted
+                    .save(&path)
+                    .map_err(|e| with_curve(format!("saving {}: {e}", path.display())))?;
+            }
+            let data = &fold.dataset;
+            preds.push(
+                fitted.predict(data, data.test.clone()).map_err(|e| with_curve(e.to_string()))?,
+            );
+        }
+
+        let n_targets = folds[0].dataset.n_targets;
+        let mut values = Vec::new();
+        let mut fold_starts = Vec::with_capacity(folds.len());
+        for pred in &preds {
+            fold_starts.push(values.len());
+            values.extend(config.strategy.per_bar(pred, n_targets));
+        }
+        let first_row = {
+            let d = &folds[0].dataset;
+            d.decision_row[d.test.start]
+        };
+        let last_row = {
+            let d = &folds[folds.len() - 1].dataset;
+            d.decision_row[d.test.end - 1]
+        };
+        // The test decision bars, plus the bar after the last decision (to fill it). A target
+        // that reads no later bar (freqAI's `original: true` score of the decision bar itself)
+        // lets the last sample sit on the last candle: that decision has nothing to fill at.
+        let rows = first_row..=(last_row + 1).min(candles.timestamp_ms.len() - 1);
+        let bars: Vec<Bar> = rows
+            .map(|i| Bar {
+                timestamp_ms: candles.timestamp_ms[i],
+                open: candles.open[i],
+                close: candles.close[i],
+            })
+            .collect();
+        // The model's epoch: the best one when early stopping restored it.
+        let finals = fitted_folds
+            .iter()
+            .filter_map(|f| f.best_epoch.map_or(f.epochs.last(), |e| f.epochs.get(e)))
+            .cloned()
+            .collect();
+        Ok(LegRun { market, folds, finals, preds, bars, values, fold_starts })
+    }
+}
+
+/// What [`PipelineObjective::run_leg`] reads and adds to: the trial, and its epochs so far.
+struct LegContext<'a> {
+    config: &'a PipelineConfig,
+    trial: &'a TrialSpec,
+    /// The pair's place in `data.pair` when there are several.
+    index: Option<usize>,
+    obs: &'a mut dyn Observer,
+    tb: &'a mut TensorBoardObserver,
+    epochs: &'a mut Vec<EpochMetrics>,
+    device: &'a mut String,
+}
+
+/// One market's part of a trial.
+struct LegRun<'m> {
+    market: &'m MarketCandles,
+    folds: Vec<Fold>,
+    /// Each fold's model's epoch (the best one when early stopping restored it).
+    finals: Vec<EpochMetrics>,
+    /// Each fold's test predictions.
+    preds: Vec<Vec<f32>>,
+    /// The bars traded: the test decision bars and the one after.
+    bars: Vec<Bar>,
+    /// The strategy's value for each decision bar (`values[i]` decides at `bars[i]`).
+    values: Vec<f64>,
+    /// Where each fold's decisions start in `bars`.
+    fold_starts: Vec<usize>,
+}
+
+/// One leg's bars and strategy values, on the portfolio's common bars.
+type Aligned = (Vec<Bar>, Vec<f64>);
+
+/// The legs' bars and values on the timestamps every leg has (a portfolio trades them side
+/// by side); a bar missing from one pair is left out of all.
+fn align_legs(legs: &[LegRun]) -> Result<Vec<Aligned>, String> {
+    let mut common: Vec<i64> = legs[0].bars.iter().map(|b| b.timestamp_ms).collect();
+    for leg in &legs[1..] {
+        let have: std::collections::BTreeSet<i64> =
+            leg.bars.iter().map(|b| b.timestamp_ms).collect();
+        common.retain(|t| have.contains(t));
+    }
+    if common.len() < 2 {
+        let spans: Vec<String> = legs
+            .iter()
+            .map(|l| {
+                let pair = l.market.pair.as_deref().unwrap_or_default();
+                let (a, b) = (l.bars[0].timestamp_ms, l.bars[l.bars.len() - 1].timestamp_ms);
+                format!(
+                    "{pair} {} .. {}",
+                    quantsweep_ingest::format_ms(a),
+                    quantsweep_ingest::format_ms(b)
+                )
+            })
+            .collect();
+        return Err(format!(
+            "data.pair: the pairs' test spans share {} bars, too few to trade them together ({})",
+            common.len(),
+            spans.join("; ")
+        ));
+    }
+    Ok(legs
+        .iter()
+        .map(|leg| {
+            let mut bars = Vec::with_capacity(common.len());
+            let mut values = Vec::with_capacity(common.len());
+            for (i, bar) in leg.bars.iter().enumerate() {
+                if common.binary_search(&bar.timestamp_ms).is_ok() {
+                    bars.push(*bar);
+                    if let Some(v) = leg.values.get(i) {
+                        values.push(*v);
+                    }
+                }
+            }
+            (bars, values)
+        })
+        .collect())
+}
+
+/// Tags each point of `curve` with the fold whose decisions made it (fold `k`'s decisions
+/// start at `starts[k]`; the last fold takes the end) and returns each fold's stretch
+/// `(start, end)`: from the bar before its first decision fills to its last, inclusive.
+fn tag_folds(curve: &mut [EquityPoint], starts: &[i64], folds: &[Fold]) -> Vec<(usize, usize)> {
+    let at: Vec<usize> =
+        starts.iter().map(|t| curve.partition_point(|p| p.timestamp_ms < *t)).collect();
+    let mut spans = Vec::with_capacity(folds.len());
+    for (k, fold) in folds.iter().enumerate() {
+        let start = at[k].min(curve.len() - 1);
+        let end = at.get(k + 1).copied().unwrap_or(curve.len() - 1).max(start);
+        let stop = if k + 1 < folds.len() { end } else { curve.len() };
+        for p in &mut curve[start..stop] {
+            p.fold = Some(fold.index as u32);
+        }
+        spans.push((start, end));
+    }
+    spans
 }
 
 /// A synthetic test function of the trial's numeric parameters (in key order): metrics
@@ -440,28 +647,32 @@ pub fn open_tensorboard(
         .map_err(|e| TrialError::failed(e.to_string()))
 }
 
-/// Forwards epochs with a running epoch number across folds and the fold as an extra scalar.
+/// Forwards epochs with a running epoch number across folds (and pairs), and the fold and
+/// pair as extra scalars.
 struct FoldObserver<'a> {
     inner: &'a mut dyn Observer,
     offset: usize,
     fold: Option<usize>,
+    pair: Option<usize>,
 }
 
 impl Observer for FoldObserver<'_> {
     fn on_epoch(&mut self, epoch: usize, metrics: &EpochMetrics) -> ControlFlow<Stop> {
         let mut m = metrics.clone();
-        if let Some(fold) = self.fold {
-            m.extra.insert("fold".into(), fold as f64);
-        }
+        tag_epochs(std::slice::from_mut(&mut m), self.fold, self.pair);
         self.inner.on_epoch(self.offset + epoch, &m)
     }
 }
 
-/// Marks epochs with their walk-forward fold.
-fn tag_fold(epochs: &mut [EpochMetrics], fold: Option<usize>) {
-    if let Some(fold) = fold {
-        for m in epochs {
+/// Marks epochs with their walk-forward fold, and with their pair's place in `data.pair`
+/// when a portfolio trades several.
+fn tag_epochs(epochs: &mut [EpochMetrics], fold: Option<usize>, pair: Option<usize>) {
+    for m in epochs {
+        if let Some(fold) = fold {
             m.extra.insert("fold".into(), fold as f64);
+        }
+        if let Some(pair) = pair {
+            m.extra.insert("pair".into(), pair as f64);
         }
     }
 }

@@ -28,7 +28,7 @@ pub struct TrialSpec {
 }
 
 /// One bar of a backtest's equity curve.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EquityPoint {
     /// Bar open time, milliseconds since the Unix epoch (UTC).
     pub timestamp_ms: i64,
@@ -43,11 +43,15 @@ pub struct EquityPoint {
     /// The walk-forward fold whose model decided this bar (none without walk-forward).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fold: Option<u32>,
+    /// In a portfolio of several pairs: the pair this curve is of (none on the portfolio's own
+    /// curve, and in a single-pair run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pair: Option<String>,
 }
 
 /// One model output for one test sample: what the trial's model predicted at the decision bar
 /// and what the target turned out to be (`predictions.parquet`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {
     /// The decision bar's open time, milliseconds since the Unix epoch (UTC).
     pub timestamp_ms: i64,
@@ -62,6 +66,9 @@ pub struct Prediction {
     /// The walk-forward fold whose model predicted it (none without walk-forward).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fold: Option<u32>,
+    /// In a portfolio of several pairs: the pair whose model predicted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pair: Option<String>,
 }
 
 /// One walk-forward fold of a trial: its spans and its share of the metrics.
@@ -104,6 +111,9 @@ pub struct Trade {
     pub pnl: f64,
     /// False for a trade still open at the end of the backtest (marked at the last close).
     pub closed: bool,
+    /// In a portfolio of several pairs: the pair traded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pair: Option<String>,
 }
 
 /// What a trial that ran to the end reports.

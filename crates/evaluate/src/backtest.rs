@@ -200,7 +200,8 @@ pub struct Portfolio {
     /// Cash and equity summed over the pairs at each bar; `position` is the gross value held
     /// (Σ |units · close|) and `price` NaN, as there is no single asset.
     pub equity: Vec<EquityPoint>,
-    /// Each pair's backtest, with its share of the cash.
+    /// Each pair's backtest, with its share of the cash; its equity points and trades carry
+    /// the pair's name.
     pub legs: Vec<(String, Backtest)>,
 }
 
@@ -257,9 +258,19 @@ pub fn backtest_portfolio(
                 cash,
                 equity,
                 fold: None,
+                pair: None,
             }
         })
         .collect();
+    // Each pair's own curve and trades say which pair they are.
+    for (pair, run) in &mut runs {
+        for p in &mut run.equity {
+            p.pair = Some(pair.clone());
+        }
+        for t in &mut run.trades {
+            t.pair = Some(pair.clone());
+        }
+    }
     Ok(Portfolio { equity, legs: runs })
 }
 
@@ -305,6 +316,7 @@ impl OpenTrade {
             fees: self.fees,
             pnl: self.cash_flow,
             closed: true,
+            pair: None,
         }
     }
 
@@ -340,6 +352,7 @@ impl<'a> Book<'a> {
             cash: self.cash,
             equity: self.cash + self.units * bar.close,
             fold: None,
+            pair: None,
         }
     }
 
@@ -587,8 +600,13 @@ mod tests {
         )
         .expect("valid");
         let half = BacktestConfig { initial_cash: 5_000.0, ..no_fees() };
-        let alone = backtest(&a, &mut long_flat(&[true, true, true]), &half).expect("valid");
+        let mut alone = backtest(&a, &mut long_flat(&[true, true, true]), &half).expect("valid");
+        // The same run as alone, its points and trades tagged with the pair.
+        alone.equity.iter_mut().for_each(|e| e.pair = Some("A".into()));
+        alone.trades.iter_mut().for_each(|t| t.pair = Some("A".into()));
+        assert!(!alone.trades.is_empty());
         assert_eq!(p.legs[0].1, alone);
+        assert!(p.equity.iter().all(|e| e.pair.is_none() && e.price.is_nan()));
         let end = p.equity.last().expect("bars");
         let sum: f64 = p.legs.iter().map(|(_, r)| r.equity.last().expect("bars").equity).sum();
         assert!((end.equity - sum).abs() < 1e-9 && end.position > 0.0);

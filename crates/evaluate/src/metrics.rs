@@ -251,6 +251,7 @@ mod tests {
                 cash: 0.0,
                 equity: e,
                 fold: None,
+                pair: None,
             })
             .collect()
     }

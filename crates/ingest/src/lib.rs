@@ -90,6 +90,15 @@ pub fn parse_at(
         return Err(IngestError::Empty { path: path.to_path_buf() });
     }
     let format = resolve_format(path, options);
+    // A gzip-compressed CSV (`eth.csv.gz`, or gzip bytes under any name); freqtrade's
+    // `.json.gz` is the JSON reader's.
+    let named_gz = path.to_string_lossy().to_ascii_lowercase().ends_with(".gz");
+    let bytes = if format != Format::FreqtradeJson && (named_gz || bytes.starts_with(&[0x1f, 0x8b]))
+    {
+        gunzip(&bytes, path)?
+    } else {
+        bytes
+    };
     let parsed = match format {
         Format::FreqtradeJson => json_reader::read_freqtrade_json(&bytes, path)?,
         Format::Feather => columnar::read_feather(&bytes, path)?,
@@ -112,11 +121,52 @@ pub fn parse_at(
     validate::repair(parsed, path, options, modified_ms)
 }
 
+/// The decompressed bytes of a gzip file, or an error saying what is wrong with it.
+fn gunzip(bytes: &[u8], path: &Path) -> Result<Vec<u8>, IngestError> {
+    let format_err = |message: String| IngestError::Format { path: path.to_path_buf(), message };
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Err(format_err("named .gz but not gzip-compressed".into()));
+    }
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(bytes), &mut out)
+        .map_err(|e| format_err(format!("not a complete gzip stream: {e}")))?;
+    if out.is_empty() {
+        return Err(IngestError::Empty { path: path.to_path_buf() });
+    }
+    Ok(out)
+}
+
 /// The format `options` name, or the one the file name implies (`Auto` when it implies none:
 /// the CSV reader tells the CSV dialects apart by content).
 fn resolve_format(path: &Path, options: &LoadOptions) -> Format {
     match options.format {
         Format::Auto => Format::from_name(path).unwrap_or(Format::Auto),
         f => f,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A gzip-compressed CSV reads like the CSV; a cut or mislabelled one is refused by name.
+    #[test]
+    fn gzipped_csv_reads_and_broken_gzip_is_named() {
+        let csv = "date,open,high,low,close,volume\n\
+                   2024-01-01,1,2,0.5,1.5,10\n2024-01-02,1.5,2,1,1.8,12\n";
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut gz, csv.as_bytes()).expect("compress");
+        let gz = gz.finish().expect("gzip");
+        let options = LoadOptions::default();
+        let (plain, _) = parse(csv.into(), Path::new("a.csv"), &options).expect("csv");
+        for name in ["a.csv.gz", "a.csv"] {
+            let (unzipped, _) = parse(gz.clone(), Path::new(name), &options).expect(name);
+            assert_eq!(unzipped, plain, "{name}");
+        }
+        let err =
+            parse(gz[..gz.len() / 2].to_vec(), Path::new("a.csv.gz"), &options).expect_err("cut");
+        assert!(err.to_string().contains("a.csv.gz: not a complete gzip stream"), "{err}");
+        let err = parse(csv.into(), Path::new("b.csv.gz"), &options).expect_err("not gzip");
+        assert!(err.to_string().contains("b.csv.gz: named .gz but not gzip-compressed"), "{err}");
     }
 }

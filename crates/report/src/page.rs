@@ -223,6 +223,7 @@ mod tests {
                     cash: equity,
                     equity,
                     fold: None,
+                    pair: None,
                 }
             })
             .collect();
@@ -234,6 +235,7 @@ mod tests {
                 prediction: 0.3 + f64::from(k % 10) / 25.0,
                 actual: if id % 2 == 1 { f64::from(k % 2) } else { 1.01 },
                 fold: None,
+                pair: None,
             })
             .collect();
         TrialRecord::from_outcome(spec, Ok(r), 0, 1_000, 2_000, 1.0)

@@ -1,5 +1,7 @@
 //! The report's plots, each an SVG string drawn by plotters (text is left to the browser).
 
+use std::collections::BTreeMap;
+
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::Ranged;
 use plotters::prelude::*;
@@ -132,24 +134,48 @@ where
         .map_err(failed)
 }
 
+/// Buy-and-hold from `curve`'s starting equity: all in at the first price, or, for a
+/// portfolio (whose summed curve has no price), an equal share in each pair of `pairs`.
+fn buy_and_hold(
+    curve: &[crate::Bar],
+    pairs: Option<&BTreeMap<String, Vec<crate::Bar>>>,
+) -> Vec<(f64, f64)> {
+    let start = curve[0];
+    if start.price.is_finite() {
+        return curve
+            .iter()
+            .map(|b| (b.timestamp_ms as f64, start.equity * b.price / start.price))
+            .collect();
+    }
+    let legs: Vec<&Vec<crate::Bar>> =
+        pairs.map(|p| p.values().filter(|l| l.len() == curve.len()).collect()).unwrap_or_default();
+    if legs.is_empty() {
+        return Vec::new();
+    }
+    let share = start.equity / legs.len() as f64;
+    (0..curve.len())
+        .map(|i| {
+            let value: f64 = legs.iter().map(|l| share * l[i].price / l[0].price).sum();
+            (curve[i].timestamp_ms as f64, value)
+        })
+        .collect()
+}
+
 /// Y-axis labels of a count: whole numbers only.
 fn whole(y: &f64) -> String {
     if (y - y.round()).abs() < 1e-9 { format!("{y:.0}") } else { String::new() }
 }
 
 /// The equity of `best` trials against buy-and-hold of the first one's prices (the same
-/// starting equity, all in at the first bar's price).
+/// starting equity, all in at the first bar's price; for a portfolio, split equally over its
+/// pairs).
 pub fn equity(sweep: &Sweep, best: &[&Trial]) -> Option<Drawn> {
     let curves: Vec<(&Trial, &Vec<crate::Bar>)> = best
         .iter()
         .filter_map(|t| sweep.equity.get(&t.id).filter(|c| c.len() >= 2).map(|c| (*t, c)))
         .collect();
-    let (_, first) = curves.first()?;
-    let start = first[0];
-    let hold: Vec<(f64, f64)> = first
-        .iter()
-        .map(|b| (b.timestamp_ms as f64, start.equity * b.price / start.price))
-        .collect();
+    let (trial, first) = curves.first()?;
+    let hold = buy_and_hold(first, sweep.pair_equity.get(&trial.id));
     let xs = curves.iter().flat_map(|(_, c)| c.iter().map(|b| b.timestamp_ms as f64));
     let (x0, x1) = padded(xs)?;
     let ys =
@@ -444,4 +470,26 @@ where
         }
     }
     legend(&mut chart, SeriesLabelPosition::UpperRight)
+}
+
+#[cfg(test)]
+mod portfolio_tests {
+    use super::*;
+
+    /// A portfolio's summed curve has no price: buy-and-hold splits its starting equity
+    /// equally over the pairs' prices.
+    #[test]
+    fn buy_and_hold_of_a_portfolio_splits_over_its_pairs() {
+        let bar = |t: i64, price: f64, equity: f64| crate::Bar { timestamp_ms: t, price, equity };
+        let curve = vec![bar(0, f64::NAN, 100.0), bar(1, f64::NAN, 90.0)];
+        let pairs = BTreeMap::from([
+            ("A".to_owned(), vec![bar(0, 10.0, 50.0), bar(1, 20.0, 40.0)]),
+            ("B".to_owned(), vec![bar(0, 4.0, 50.0), bar(1, 2.0, 50.0)]),
+        ]);
+        // 50 in A doubles, 50 in B halves.
+        assert_eq!(buy_and_hold(&curve, Some(&pairs)), vec![(0.0, 100.0), (1.0, 125.0)]);
+        let single = vec![bar(0, 10.0, 100.0), bar(1, 12.0, 90.0)];
+        assert_eq!(buy_and_hold(&single, None), vec![(0.0, 100.0), (1.0, 120.0)]);
+        assert!(buy_and_hold(&curve, None).is_empty());
+    }
 }

@@ -113,8 +113,12 @@ pub struct Sweep {
     pub trials: Vec<Trial>,
     /// Learning curves by trial id.
     pub epochs: BTreeMap<i64, Vec<Epoch>>,
-    /// Backtest equity curves (the test span, or the stitched walk-forward folds) by trial id.
+    /// Backtest equity curves (the test span, or the stitched walk-forward folds) by trial id;
+    /// a portfolio's summed curve for a trial that traded several pairs.
     pub equity: BTreeMap<i64, Vec<Bar>>,
+    /// A portfolio's per-pair curves (rows of `equity.parquet` with a `pair`) by trial id and
+    /// pair.
+    pub pair_equity: BTreeMap<i64, BTreeMap<String, Vec<Bar>>>,
     /// Test-span predictions beside their targets by trial id.
     pub predictions: BTreeMap<i64, Vec<Predicted>>,
     /// `summary.json`, when present.
@@ -273,12 +277,27 @@ impl Sweep {
                     typed(column(&batch, EQUITY, "timestamp")?, EQUITY, "timestamp")?;
                 let price = floats(&batch, EQUITY, "price")?;
                 let equity = floats(&batch, EQUITY, "equity")?;
+                let pair: Option<&StringArray> = match batch.column_by_name("pair") {
+                    Some(c) => Some(typed(c, EQUITY, "pair")?),
+                    None => None,
+                };
                 for i in 0..batch.num_rows() {
-                    sweep.equity.entry(ids.value(i)).or_default().push(Bar {
+                    let bar = Bar {
                         timestamp_ms: time.value(i),
                         price: price.value(i),
                         equity: equity.value(i),
-                    });
+                    };
+                    let id = ids.value(i);
+                    match pair.filter(|p| p.is_valid(i)) {
+                        Some(p) => sweep
+                            .pair_equity
+                            .entry(id)
+                            .or_default()
+                            .entry(p.value(i).to_owned())
+                            .or_default()
+                            .push(bar),
+                        None => sweep.equity.entry(id).or_default().push(bar),
+                    }
                 }
             }
         }

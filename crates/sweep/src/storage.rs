@@ -432,8 +432,10 @@ fn equity_batch(records: &[&TrialRecord]) -> Result<RecordBatch, SweepError> {
         f(|p| p.cash),
         f(|p| p.equity),
     ];
-    // Walk-forward runs say which fold's model decided each bar.
+    // Walk-forward runs say which fold's model decided each bar; portfolios, which pair a
+    // curve is of (null on the portfolio's own).
     push_fold(&mut fields, &mut columns, rows.iter().map(|(_, p)| p.fold));
+    push_pair(&mut fields, &mut columns, rows.iter().map(|(_, p)| p.pair.as_deref()));
     Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
 }
 
@@ -446,6 +448,18 @@ fn push_fold(
     if folds.clone().any(|f| f.is_some()) {
         fields.push(Field::new("fold", DataType::Int64, true));
         columns.push(Arc::new(Int64Array::from_iter(folds.map(|f| f.map(i64::from)))));
+    }
+}
+
+/// Adds the nullable `pair` column when any row belongs to one pair of a portfolio.
+fn push_pair<'a>(
+    fields: &mut Vec<Field>,
+    columns: &mut Vec<ArrayRef>,
+    pairs: impl Iterator<Item = Option<&'a str>> + Clone,
+) {
+    if pairs.clone().any(|p| p.is_some()) {
+        fields.push(Field::new("pair", DataType::Utf8, true));
+        columns.push(Arc::new(StringArray::from_iter(pairs)));
     }
 }
 
@@ -471,6 +485,7 @@ fn predictions_batch(records: &[&TrialRecord]) -> Result<RecordBatch, SweepError
         Arc::new(Float64Array::from_iter_values(rows.iter().map(|(_, p)| p.actual))),
     ];
     push_fold(&mut fields, &mut columns, rows.iter().map(|(_, p)| p.fold));
+    push_pair(&mut fields, &mut columns, rows.iter().map(|(_, p)| p.pair.as_deref()));
     Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
 }
 
@@ -522,7 +537,7 @@ fn trades_batch(records: &[&TrialRecord]) -> Result<RecordBatch, SweepError> {
                 .with_timezone("UTC"),
         )
     };
-    let schema = Schema::new(vec![
+    let mut fields = vec![
         Field::new("trial_id", DataType::Int64, false),
         Field::new("entry_time", utc_ms(), false),
         Field::new("exit_time", utc_ms(), false),
@@ -533,8 +548,8 @@ fn trades_batch(records: &[&TrialRecord]) -> Result<RecordBatch, SweepError> {
         Field::new("fees", DataType::Float64, false),
         Field::new("pnl", DataType::Float64, false),
         Field::new("closed", DataType::Boolean, false),
-    ]);
-    let columns: Vec<ArrayRef> = vec![
+    ];
+    let mut columns: Vec<ArrayRef> = vec![
         Arc::new(Int64Array::from_iter_values(rows.iter().map(|(t, _)| *t as i64))),
         time(|t| t.entry_ms),
         time(|t| t.exit_ms),
@@ -546,7 +561,8 @@ fn trades_batch(records: &[&TrialRecord]) -> Result<RecordBatch, SweepError> {
         f(|t| t.pnl),
         Arc::new(BooleanArray::from_iter(rows.iter().map(|(_, t)| Some(t.closed)))),
     ];
-    Ok(RecordBatch::try_new(Arc::new(schema), columns)?)
+    push_pair(&mut fields, &mut columns, rows.iter().map(|(_, t)| t.pair.as_deref()));
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
 }
 
 /// Writes `batch` as a zstd-compressed Parquet file, atomically (through a temporary file in

@@ -173,7 +173,7 @@ pub fn fit(
     device: DeviceRequest,
     observer: &mut dyn Observer,
 ) -> Result<Fitted, TrainError> {
-    validate(model_cfg, cfg)?;
+    validate_config(model_cfg, cfg)?;
     let device = device.resolve()?;
     guarded(|| train(model_cfg, cfg, data, seed, device, observer))?
 }
@@ -399,7 +399,9 @@ fn optimizer(cfg: &TrainConfig, vs: &nn::VarStore) -> Result<nn::Optimizer, Trai
     })
 }
 
-fn validate(model: &ModelConfig, cfg: &TrainConfig) -> Result<(), TrainError> {
+/// Checks a model and training configuration before anything is built: every error names its
+/// key (`train.lr: must be a positive number, got -0.1`).
+pub fn validate_config(model: &ModelConfig, cfg: &TrainConfig) -> Result<(), TrainError> {
     let bad =
         |key: &str, message: String| Err(TrainError::InvalidConfig { key: key.into(), message });
     let rate = |key: &str, p: f64| {

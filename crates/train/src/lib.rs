@@ -29,5 +29,5 @@ pub use config::{
     ReduceLrOnPlateau, TrainConfig,
 };
 pub use error::TrainError;
-pub use fit::{DeviceRequest, Fitted, fit, set_torch_threads};
+pub use fit::{DeviceRequest, Fitted, fit, set_torch_threads, validate_config};
 pub use model::Model;

@@ -13,7 +13,7 @@ use quantsweep_features::{Dataset, Scale};
 
 use crate::args::FeaturesArgs;
 use crate::config::Pipeline;
-use crate::objective::{build_table, load_candles, load_pairs};
+use crate::objective::{MarketCandles, build_table, load_markets, load_pairs};
 
 /// A column of the output: a name and its values (NaN written as null / empty).
 enum Column {
@@ -29,10 +29,20 @@ pub fn features(args: &FeaturesArgs) -> Result<()> {
     let pipeline = Pipeline::load(&args.pipeline.pipeline, &args.pipeline.overrides)?;
     let path = args.pipeline.pipeline.display();
     let config = &pipeline.config;
-    let (candles, _) = load_candles(config).with_context(|| path.to_string())?;
+    let markets = load_markets(config).with_context(|| path.to_string())?;
+    let [MarketCandles { candles, .. }, rest @ ..] = markets.as_slice() else {
+        bail!("{path}: data names no market");
+    };
+    if let (Some(pair), false) = (&markets[0].pair, rest.is_empty()) {
+        eprintln!(
+            "note: data.pair lists {} pairs; this is the table of the first, {pair} \
+             (--set data.pair=PAIR for another)",
+            markets.len()
+        );
+    }
     let pairs = load_pairs(config, []).with_context(|| path.to_string())?;
-    let table = build_table(config, &candles, &pairs).with_context(|| path.to_string())?;
-    let data = Dataset::build(&candles, &table, &config.window, &config.target, &config.split)
+    let table = build_table(config, candles, &pairs).with_context(|| path.to_string())?;
+    let data = Dataset::build(candles, &table, &config.window, &config.target, &config.split)
         .with_context(|| path.to_string())?;
 
     let mut columns: Vec<Column> = Vec::new();
@@ -47,7 +57,7 @@ pub fn features(args: &FeaturesArgs) -> Result<()> {
         }
     }
     for (name, values) in
-        config.target.names().into_iter().zip(target_columns(&candles, &config.target))
+        config.target.names().into_iter().zip(target_columns(candles, &config.target))
     {
         columns.push(Column::Number(name, values));
     }

@@ -17,7 +17,8 @@ use crate::args::RunArgs;
 use crate::command::CommandObjective;
 use crate::config::{ObjectiveConfig, Pipeline};
 use crate::objective::{
-    PipelineObjective, Shared, SyntheticObjective, build_dataset, load_all_pairs, load_candles,
+    MarketCandles, PipelineObjective, Shared, SyntheticObjective, build_dataset, load_all_pairs,
+    load_markets,
 };
 use crate::progress::Progress;
 use crate::store::Outputs;
@@ -234,33 +235,43 @@ fn workers(args: &RunArgs) -> Result<Workers> {
 
 /// A pipeline's candles (and correlated pairs), loaded once; data problems every trial would
 /// hit are reported before anything runs. None for synthetic objectives.
-fn load_data(pipeline: &Pipeline, args: &RunArgs) -> Result<Option<(Candles, Pairs)>> {
+fn load_data(pipeline: &Pipeline, args: &RunArgs) -> Result<Option<(Vec<MarketCandles>, Pairs)>> {
     if pipeline.config.objective != ObjectiveConfig::Pipeline {
         return Ok(None);
     }
-    let (candles, report) = load_candles(&pipeline.config)?;
-    if !report.gaps.is_empty() || report.duplicates_dropped > 0 || report.null_rows_dropped > 0 {
-        eprintln!(
-            "note: {}: {} gaps left as they are, {} duplicate and {} null rows dropped",
-            report.source.display(),
-            report.gaps.len(),
-            report.duplicates_dropped,
-            report.null_rows_dropped
-        );
-    }
+    let path = args.pipeline.pipeline.display();
+    let markets = load_markets(&pipeline.config).with_context(|| path.to_string())?;
     let representative = pipeline.representative_trials();
     let first = representative.first().context("the sweep has no trials")?;
-    let pairs = load_all_pairs(pipeline)?;
-    build_dataset(&pipeline.trial_config(first)?, &candles, &pairs)
-        .with_context(|| format!("{}", args.pipeline.pipeline.display()))?;
-    Ok(Some((candles, pairs)))
+    let pairs = load_all_pairs(pipeline).with_context(|| path.to_string())?;
+    let config = pipeline.trial_config(first)?;
+    for market in &markets {
+        build_dataset(&config, &market.candles, &pairs).with_context(|| match &market.pair {
+            Some(p) => format!("{path}: trial 0 (pair {p})"),
+            None => format!("{path}: trial 0"),
+        })?;
+    }
+    // Repairs are noted once the data is known to be usable.
+    for MarketCandles { report, .. } in &markets {
+        if !report.gaps.is_empty() || report.duplicates_dropped > 0 || report.null_rows_dropped > 0
+        {
+            eprintln!(
+                "note: {}: {} gaps left as they are, {} duplicate and {} null rows dropped",
+                report.source.display(),
+                report.gaps.len(),
+                report.duplicates_dropped,
+                report.null_rows_dropped
+            );
+        }
+    }
+    Ok(Some((markets, pairs)))
 }
 
 /// Builds each worker's objective; `first_slot` is the first worker's index among the
 /// workers of this host (for spreading them over GPUs).
 fn factory(
     pipeline: Pipeline,
-    data: Option<(Candles, Pairs)>,
+    data: Option<(Vec<MarketCandles>, Pairs)>,
     outputs: &Outputs,
     device: DeviceRequest,
     first_slot: usize,
@@ -280,10 +291,10 @@ fn factory(
             })
         }
         (ObjectiveConfig::Pipeline, data) => {
-            let (candles, pairs) = data.context("the pipeline's candles were not loaded")?;
+            let (markets, pairs) = data.context("the pipeline's candles were not loaded")?;
             let shared = Arc::new(Shared {
                 pipeline,
-                candles,
+                markets,
                 pairs,
                 tensorboard_dir: outputs.files_root().join("tensorboard"),
                 models_dir: outputs.files_root().join("models"),
