@@ -1380,17 +1380,23 @@ fn smoke_command(pipeline: &Path, out: &Path) -> Vec<String> {
     args
 }
 
+/// The `.yaml` files in the repository's folder `dir`, sorted.
+fn yaml_files(dir: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join(dir))
+        .unwrap_or_else(|e| panic!("{dir}/: {e}"))
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
 /// Every pipeline in `pipelines/` validates, and runs to completion at the smoke budget its
 /// header gives, on the bundled data; `report` then draws it (with the prediction histograms
 /// for the Keras classifier). The full budgets and their numbers are in docs/REPRODUCTION.md.
 #[test]
 fn every_published_pipeline_validates_and_runs_its_smoke_budget() {
-    let mut pipelines: Vec<PathBuf> = std::fs::read_dir(repo().join("pipelines"))
-        .expect("pipelines/")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    pipelines.sort();
+    let pipelines = yaml_files("pipelines");
     let names: Vec<String> = pipelines
         .iter()
         .map(|p| p.file_stem().expect("name").to_string_lossy().into_owned())
@@ -1535,12 +1541,7 @@ print(len(total), len(tr))
 /// its `--out`.
 #[test]
 fn the_bad_input_corpus_gives_one_clear_error_each() {
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/bad-input"))
-        .expect("tests/bad-input/")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    cases.sort();
+    let cases = yaml_files("tests/bad-input");
     assert!(cases.len() >= 50, "{} cases", cases.len());
     let dir = tempfile::tempdir().expect("temp dir");
     for case in &cases {

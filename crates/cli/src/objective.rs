@@ -79,6 +79,33 @@ pub fn load_markets(config: &PipelineConfig) -> Result<Vec<MarketCandles>> {
     Ok(markets)
 }
 
+/// Correlated pairs' candles, by pair name.
+pub type Pairs = BTreeMap<String, Candles>;
+
+/// Loads a pipeline's markets and correlated pairs, and builds the first trial's dataset on
+/// each market: the data problems every trial would hit, found before anything runs. Errors
+/// name the pipeline file.
+pub fn load_checked(pipeline: &Pipeline) -> Result<(Vec<MarketCandles>, Pairs, Vec<Dataset>)> {
+    let path = pipeline.path.display();
+    let markets = load_markets(&pipeline.config).with_context(|| path.to_string())?;
+    let pairs = load_all_pairs(pipeline).with_context(|| path.to_string())?;
+    let representative = pipeline.representative_trials();
+    let first = representative.first().context("the sweep has no trials")?;
+    let config = pipeline.trial_config(first)?;
+    let mut datasets = Vec::with_capacity(markets.len());
+    for market in &markets {
+        let data =
+            build_dataset(&config, &market.candles, &pairs).with_context(|| {
+                match &market.pair {
+                    Some(p) => format!("{path}: trial 0 (pair {p})"),
+                    None => format!("{path}: trial 0"),
+                }
+            })?;
+        datasets.push(data);
+    }
+    Ok((markets, pairs, datasets))
+}
+
 /// Loads the candles of every correlated pair a feature of `config` (or of a trial's
 /// configuration: `extra`) names with `pair:`, resampled like the main candles and cut at the
 /// same end.

@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use quantsweep_core::{EpochMetrics, TrialRecord, TrialSpec};
-use quantsweep_ingest::Candles;
 use quantsweep_sweep::{
     JOURNAL_DIR, JOURNAL_FILE, Journal, MetricConfig, Objective, ObjectiveFactory, Output, Pruner,
     SweepMonitor, TrialList, Workers, best_trial, local_rank, read_hostfile, run_study,
@@ -17,14 +16,10 @@ use crate::args::RunArgs;
 use crate::command::CommandObjective;
 use crate::config::{ObjectiveConfig, Pipeline};
 use crate::objective::{
-    MarketCandles, PipelineObjective, Shared, SyntheticObjective, build_dataset, load_all_pairs,
-    load_markets,
+    MarketCandles, Pairs, PipelineObjective, Shared, SyntheticObjective, load_checked,
 };
 use crate::progress::Progress;
 use crate::store::Outputs;
-
-/// Correlated pairs' candles, by pair name.
-type Pairs = std::collections::BTreeMap<String, Candles>;
 
 pub(crate) const RESOLVED_FILE: &str = "pipeline.resolved.yaml";
 
@@ -53,7 +48,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         );
         let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
     }
-    let data = load_data(&pipeline, &args)?;
+    let data = load_data(&pipeline)?;
     set_torch_threads(args.torch_threads);
     let metric = pipeline.config.sweep.metric.clone();
     let early_terminate = pipeline.config.sweep.early_terminate.clone();
@@ -235,22 +230,11 @@ fn workers(args: &RunArgs) -> Result<Workers> {
 
 /// A pipeline's candles (and correlated pairs), loaded once; data problems every trial would
 /// hit are reported before anything runs. None for synthetic objectives.
-fn load_data(pipeline: &Pipeline, args: &RunArgs) -> Result<Option<(Vec<MarketCandles>, Pairs)>> {
+fn load_data(pipeline: &Pipeline) -> Result<Option<(Vec<MarketCandles>, Pairs)>> {
     if pipeline.config.objective != ObjectiveConfig::Pipeline {
         return Ok(None);
     }
-    let path = args.pipeline.pipeline.display();
-    let markets = load_markets(&pipeline.config).with_context(|| path.to_string())?;
-    let representative = pipeline.representative_trials();
-    let first = representative.first().context("the sweep has no trials")?;
-    let pairs = load_all_pairs(pipeline).with_context(|| path.to_string())?;
-    let config = pipeline.trial_config(first)?;
-    for market in &markets {
-        build_dataset(&config, &market.candles, &pairs).with_context(|| match &market.pair {
-            Some(p) => format!("{path}: trial 0 (pair {p})"),
-            None => format!("{path}: trial 0"),
-        })?;
-    }
+    let (markets, pairs, _) = load_checked(pipeline)?;
     // Repairs are noted once the data is known to be usable.
     for MarketCandles { report, .. } in &markets {
         if !report.gaps.is_empty() || report.duplicates_dropped > 0 || report.null_rows_dropped > 0

@@ -1,8 +1,8 @@
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::args::PipelineArgs;
 use crate::config::{ObjectiveConfig, Pipeline};
-use crate::objective::{MarketCandles, build_dataset, load_all_pairs, load_markets};
+use crate::objective::{MarketCandles, load_checked};
 
 /// `quantsweep validate`: load and check everything a run would, short of training.
 pub fn validate(args: &PipelineArgs) -> Result<()> {
@@ -25,18 +25,10 @@ pub fn validate(args: &PipelineArgs) -> Result<()> {
         );
         return Ok(());
     }
-    let markets = load_markets(&pipeline.config).with_context(|| path.to_string())?;
-    let representative = pipeline.representative_trials();
-    let first = representative.first().context("the sweep has no trials")?;
-    let pairs = load_all_pairs(&pipeline).with_context(|| path.to_string())?;
-    let config = pipeline.trial_config(first)?;
+    let (markets, _, datasets) = load_checked(&pipeline)?;
     let mut lines = Vec::with_capacity(markets.len());
-    for MarketCandles { pair, candles, report } in &markets {
+    for (MarketCandles { pair, candles, report }, data) in markets.iter().zip(&datasets) {
         let at = pair.as_ref().map_or(String::new(), |p| format!("pair {p}: "));
-        let data = build_dataset(&config, candles, &pairs).with_context(|| match pair {
-            Some(p) => format!("{path}: trial 0 (pair {p})"),
-            None => format!("{path}: trial 0"),
-        })?;
         let leaks = if data.leaky() {
             format!(" (leaky: {})", data.leaks.join(", "))
         } else {
