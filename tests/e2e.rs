@@ -1103,6 +1103,151 @@ print("ok")
     );
 }
 
+/// Reads every table under `sys.argv[1]` with pyarrow, again and again, until the file
+/// `sys.argv[2]` appears; fails at the first table that does not read whole or holds a trial
+/// twice. Prints how many tables it read.
+const TABLE_READER: &str = r#"
+import os, sys, time
+import pyarrow.parquet as pq
+out, stop = sys.argv[1], sys.argv[2]
+reads = 0
+while not os.path.exists(stop):
+    names = sorted(os.listdir(out)) if os.path.isdir(out) else []
+    for name in names:
+        if name.endswith(".parquet"):
+            # One open file: pq.read_table(path) opens the path twice (footer, then pages),
+            # and a table replaced in between mixes two versions (a reader's race, not a
+            # torn file: docs/notebooks.md).
+            with open(os.path.join(out, name), "rb") as f:
+                table = pq.read_table(f)
+            if name == "trials.parquet":
+                ids = table.column("trial_id").to_pylist()
+                assert ids == sorted(set(ids)), f"a trial twice in trials.parquet: {ids}"
+            reads += 1
+    time.sleep(0.002)
+print(reads)
+"#;
+
+/// The temporary files of tables being rewritten under `dir` (`.trials.parquet.tmp`...).
+fn tables_being_written(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|n| n.starts_with('.') && n.ends_with(".parquet.tmp"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The crash harness: tests/pipelines/killable.yaml (120 deterministic trials on 2 workers,
+/// tables rewritten after every trial) is killed with SIGKILL 24 times and resumed each time.
+/// Half the kills land at random moments, half as soon as a Parquet table's temporary file
+/// appears (in the middle of its rewrite). Meanwhile pyarrow reads every table over and over:
+/// each is whole at every moment. At the end the tables equal an uninterrupted run's (but
+/// for the times and workers), every trial is journaled once, and each TensorBoard run holds
+/// one events file.
+#[test]
+fn a_sweep_killed_twenty_four_times_ends_with_the_tables_of_an_uninterrupted_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let args = |out: &Path| -> Vec<String> {
+        let out = out.to_str().expect("utf-8");
+        ["run", "tests/pipelines/killable.yaml", "--allow-commands", "--workers", "2"]
+            .into_iter()
+            .chain(["--checkpoint-every", "0", "--out", out])
+            .map(String::from)
+            .collect()
+    };
+    fn as_strs(a: &[String]) -> Vec<&str> {
+        a.iter().map(String::as_str).collect()
+    }
+    let whole = dir.path().join("whole");
+    let o = quantsweep(&as_strs(&args(&whole)));
+    assert!(o.status.success(), "{}", text(&o));
+
+    let killed = dir.path().join("killed");
+    let stop = dir.path().join("stop-reading");
+    let reader = Command::new(python())
+        .arg("-c")
+        .arg(TABLE_READER)
+        .arg(&killed)
+        .arg(&stop)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python starts");
+    // A fixed-seed generator (xorshift), so that a failure replays the same moments.
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut random_ms = |low: u64, high: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        low + state % (high - low)
+    };
+    let (mut kills, mut mid_rewrite) = (0, 0);
+    for round in 0..24 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_quantsweep"))
+            .args(args(&killed))
+            .current_dir(repo())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the quantsweep binary starts");
+        if round % 2 == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(random_ms(10, 250)));
+        } else {
+            let start = std::time::Instant::now();
+            while tables_being_written(&killed).is_empty() && start.elapsed().as_secs() < 5 {
+                std::hint::spin_loop();
+            }
+        }
+        if child.try_wait().expect("wait").is_some() {
+            break; // the sweep finished before this kill: too few kills, asserted below
+        }
+        child.kill().expect("SIGKILL");
+        child.wait().expect("wait");
+        kills += 1;
+        if !tables_being_written(&killed).is_empty() {
+            mid_rewrite += 1;
+        }
+    }
+    let o = quantsweep(&as_strs(&args(&killed)));
+    assert!(o.status.success(), "{}", text(&o));
+    std::fs::write(&stop, b"").expect("stop the reader");
+    let read = reader.wait_with_output().expect("the reader ends");
+    assert!(read.status.success(), "a table did not read whole:\n{}", text(&read));
+    let reads: usize = String::from_utf8_lossy(&read.stdout).trim().parse().expect("a count");
+    eprintln!("{kills} kills, {mid_rewrite} in a Parquet rewrite, {reads} table reads");
+    assert!(kills >= 20, "only {kills} kills: the sweep finished too soon");
+    assert!(mid_rewrite >= 1, "no kill landed during a rewrite of the tables");
+    assert!(reads > 100, "only {reads} table reads during the kills");
+    check_python(
+        r#"
+import sys, os, json
+import pandas as pd
+whole, killed = sys.argv[1:3]
+def tables(d):
+    t = pd.read_parquet(os.path.join(d, "trials.parquet"))
+    e = pd.read_parquet(os.path.join(d, "epochs.parquet"))
+    return t.drop(columns=["started_at", "finished_at", "duration_s", "worker"]), e
+(t1, e1), (t2, e2) = tables(whole), tables(killed)
+assert list(t1.trial_id) == list(range(120)) and (t1.status == "complete").all(), t1
+pd.testing.assert_frame_equal(t1, t2)
+pd.testing.assert_frame_equal(e1, e2)
+assert len(e2) == 480, len(e2)
+ids = [json.loads(l)["spec"]["id"] for l in open(os.path.join(killed, "journal.jsonl"))]
+assert sorted(ids) == list(range(120)), "every trial journaled exactly once"
+for i in range(120):
+    files = os.listdir(os.path.join(killed, "tensorboard", str(i)))
+    assert len(files) == 1, (i, files)
+assert not [n for n in os.listdir(killed) if n.endswith(".tmp")]
+print("ok")
+"#,
+        &[whole.as_os_str(), killed.as_os_str()],
+    );
+}
+
 /// `--out s3://…` on a real S3-protocol server (moto on loopback): a sweep killed with SIGKILL
 /// mid-run resumes from the bucket with every trial exactly once, and the tables and
 /// TensorBoard runs put there read back in pyarrow, pandas and TensorBoard as a local run's do.
@@ -1250,6 +1395,83 @@ assert ea.Scalars("metric/value")[0].value == 1.0
 print("ok")
 "#,
         &out,
+    );
+}
+
+/// Trial faults, each failing only its own trial, with its reason, while the sweep goes on;
+/// `sweep.retries: 1` runs each failed trial once more with the same seed and records both
+/// attempts. A `command` program that crashes, prints garbage, omits the metric, hangs past
+/// its timeout or dies of SIGSEGV (tests/pipelines/faults.yaml), one that fails once and
+/// then passes; real training whose loss becomes NaN, and a model too large for memory:
+/// libtorch's out-of-memory error, one line, with no C++ backtrace and nothing on standard
+/// error but the progress lines.
+#[test]
+fn trial_faults_fail_only_their_trial_and_retries_run_them_again() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let commands = dir.path().join("commands");
+    let o = Command::new(env!("CARGO_BIN_EXE_quantsweep"))
+        .args(["run", "tests/pipelines/faults.yaml", "--allow-commands", "--workers", "2"])
+        .arg("--out")
+        .arg(&commands)
+        .env("FAULTS_DIR", dir.path())
+        .current_dir(repo())
+        .output()
+        .expect("the quantsweep binary runs");
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("3 complete, 5 failed"), "{}", text(&o));
+    check_with_python(
+        r#"
+import sys, os
+import pandas as pd
+t = pd.read_parquet(os.path.join(sys.argv[1], "trials.parquet")).set_index("trial_id")
+assert list(t.status) == ["complete"] + ["failed"] * 5 + ["complete"] * 2, t.status
+assert list(t.attempts) == [1, 2, 2, 2, 2, 2, 2, 1], t.attempts
+assert "RuntimeError: x = 1 crashes" in t.error[1], t.error[1]
+assert "printed no metrics" in t.error[2], t.error[2]
+assert "reported no `value`" in t.error[3], t.error[3]
+assert "timed out after 2 s" in t.error[4], t.error[4]
+assert "signal: 11 (SIGSEGV)" in t.error[5], t.error[5]
+for i in range(1, 6):
+    assert list(t.attempt_errors[i]) == [t.error[i]], (i, t.attempt_errors[i])
+assert t.error.isna()[6] and "transient failure" in t.attempt_errors[6][0], t.attempt_errors[6]
+assert t["metric.value"][6] == 6.0 and t["metric.value"].isna()[7]
+print("ok")
+"#,
+        &commands,
+    );
+
+    let training = dir.path().join("training");
+    let o = Command::new(env!("CARGO_BIN_EXE_quantsweep"))
+        .args(["run", "pipelines/quickstart.yaml", "--workers", "2", "--out"])
+        .arg(&training)
+        .args(["--set", "train.epochs=3", "--set", "model.head=identity"])
+        .args(["--set", "train.optimizer=sgd", "--set", "sweep.retries=1"])
+        .args([
+            "--set",
+            "sweep.parameters={model.hidden: {values: [8, 3000000]}, train.lr: {values: [0.003, 1.0e+30]}}",
+        ])
+        .env_remove("RUST_BACKTRACE")
+        .current_dir(repo())
+        .output()
+        .expect("the quantsweep binary runs");
+    assert!(o.status.success(), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!stderr.contains("panicked") && !stderr.contains("frame #"), "{stderr}");
+    check_with_python(
+        r#"
+import sys, os
+import pandas as pd
+t = pd.read_parquet(os.path.join(sys.argv[1], "trials.parquet")).set_index("trial_id")
+assert list(t.status) == ["complete", "failed", "failed", "failed"], t.status
+assert list(t.attempts) == [1, 2, 2, 2], t.attempts
+assert t.error[1].startswith("loss became NaN at epoch"), t.error[1]
+for i in (2, 3):
+    e = t.error[i]
+    assert e.startswith("libtorch: DefaultCPUAllocator: can't allocate memory"), e
+    assert "\n" not in e and "frame #" not in e and list(t.attempt_errors[i]) == [e], e
+print("ok")
+"#,
+        &training,
     );
 }
 

@@ -35,6 +35,7 @@ use crate::args::{Cli, Command, DataCommand};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    quiet_panics();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => commands::run::run(args),
@@ -66,4 +67,28 @@ pub(crate) fn write_out(text: std::fmt::Arguments<'_>) {
     {
         eprintln!("warning: cannot write to standard output: {e}");
     }
+}
+
+/// A panic on a trial's thread (`trials-N`: a libtorch error that tch reports by panicking, a
+/// bug in an objective) is caught and recorded as that trial's failure, with its message, in
+/// trials.parquet: it prints nothing here. Any other panic is a bug of ours, said in one line
+/// without a backtrace. With `RUST_BACKTRACE` set, Rust's own report is printed for both.
+fn quiet_panics() {
+    if std::env::var_os("RUST_BACKTRACE").is_some() {
+        return;
+    }
+    std::panic::set_hook(Box::new(|info| {
+        if std::thread::current().name().is_some_and(|n| n.starts_with("trials-")) {
+            return;
+        }
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let at =
+            info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("error: internal error{at}: {message} (a bug: please report it)");
+    }));
 }

@@ -241,6 +241,17 @@ pub struct TrialRecord {
     /// Trained on a leaky split (see [`TrialResult::leaky`]).
     #[serde(default)]
     pub leaky: bool,
+    /// How many times it ran: 1, or more where `sweep.retries` ran it again after a failure
+    /// (with the same seed).
+    #[serde(default = "one")]
+    pub attempts: u32,
+    /// Why each earlier attempt failed, in order (empty unless it was retried).
+    #[serde(default)]
+    pub attempt_errors: Vec<String>,
+}
+
+fn one() -> u32 {
+    1
 }
 
 impl TrialRecord {
@@ -297,6 +308,8 @@ impl TrialRecord {
             worker,
             device,
             leaky,
+            attempts: 1,
+            attempt_errors: Vec::new(),
         }
     }
 }

@@ -72,6 +72,7 @@ fn main() {
             Arc::new(SilentMonitor),
             journal,
             None,
+            0,
         )
         .expect("sweep");
         let seconds = start.elapsed().as_secs_f64();

@@ -46,6 +46,7 @@ fn main() {
         Arc::new(SilentMonitor),
         None,
         None,
+        0,
     )
     .expect("sweep");
     let wall = start.elapsed().as_secs_f64();

@@ -120,7 +120,7 @@ pub fn run_trials(
     journal: Option<Journal>,
 ) -> Result<Vec<TrialRecord>, SweepError> {
     let workers = Workers::Threads(workers);
-    run_study(Box::new(TrialList::new(trials)), &workers, factory, monitor, journal, None)
+    run_study(Box::new(TrialList::new(trials)), &workers, factory, monitor, journal, None, 0)
 }
 
 /// Runs the trials `study` hands out on timely workers: threads of this process, or of
@@ -139,7 +139,8 @@ pub fn run_trials(
 /// written, no further trial is started and the error is returned.
 ///
 /// With a `pruner`, every epoch a trial reports is weighed against the others' (shared by
-/// the workers of this process); a trial it stops ends as `pruned`.
+/// the workers of this process); a trial it stops ends as `pruned`. A failed trial (not a
+/// pruned one) runs again on the same worker, with the same seed, up to `retries` times.
 ///
 /// In a cluster, worker 0 lives in process 0: only there are `study` and `journal` used and
 /// records returned (other processes return none). `factory` is given each worker's index
@@ -151,6 +152,7 @@ pub fn run_study(
     monitor: Arc<dyn SweepMonitor>,
     journal: Option<Journal>,
     pruner: Option<Pruner>,
+    retries: u32,
 ) -> Result<Vec<TrialRecord>, SweepError> {
     workers.validate()?;
     let local_workers = workers.local();
@@ -211,6 +213,7 @@ pub fn run_study(
                                             (index, local_index),
                                             &*monitor,
                                             pruner.as_deref(),
+                                            retries,
                                         ))
                                     }))
                                     .unwrap_or_else(|_| {
@@ -339,46 +342,64 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Runs one trial on a worker (its index in the sweep, and in its process, which the monitor
-/// is told), turning every outcome — a panic included — into a record.
+/// is told), turning every outcome — a panic included — into a record. A failed trial runs
+/// again, with the same seed, up to `retries` more times; the record keeps why each earlier
+/// attempt failed (its duration spans them all).
 fn run_one(
     objective: &mut Result<Box<dyn Objective>, String>,
     spec: TrialSpec,
     (worker, local): (usize, usize),
     monitor: &dyn SweepMonitor,
     pruner: Option<&Mutex<Pruner>>,
+    retries: u32,
 ) -> TrialRecord {
     monitor.trial_started(local, &spec);
     let started_at_ms = chrono::Utc::now().timestamp_millis();
     let clock = Instant::now();
-    let outcome = match objective {
-        Err(reason) => {
-            Err(TrialError::failed(format!("worker {worker} could not start: {reason}")))
+    let mut attempt_errors = Vec::new();
+    let outcome = loop {
+        let outcome = match objective {
+            Err(reason) => {
+                Err(TrialError::failed(format!("worker {worker} could not start: {reason}")))
+            }
+            Ok(obj) => {
+                let mut obs = TrialObserver { monitor, worker: local, spec: &spec, pruner };
+                catch_unwind(AssertUnwindSafe(|| obj.run(&spec, &mut obs))).unwrap_or_else(
+                    |panic| {
+                        let msg = panic
+                            .downcast_ref::<&str>()
+                            .map(|s| (*s).to_owned())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "unknown panic".into());
+                        Err(TrialError::failed(format!("the objective panicked: {msg}")))
+                    },
+                )
+            }
+        };
+        if let Some(p) = pruner {
+            // A retry's curve starts again from its first epoch.
+            lock(p).finish(spec.id.0, outcome.is_ok());
         }
-        Ok(obj) => {
-            let mut obs = TrialObserver { monitor, worker: local, spec: &spec, pruner };
-            catch_unwind(AssertUnwindSafe(|| obj.run(&spec, &mut obs))).unwrap_or_else(|panic| {
-                let msg = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
-                Err(TrialError::failed(format!("the objective panicked: {msg}")))
-            })
+        match outcome {
+            Err(TrialError::Failed { reason, .. }) if attempt_errors.len() < retries as usize => {
+                attempt_errors.push(reason);
+            }
+            outcome => break outcome,
         }
     };
     let duration_s = clock.elapsed().as_secs_f64();
     let finished_at_ms = chrono::Utc::now().timestamp_millis();
-    if let Some(p) = pruner {
-        lock(p).finish(spec.id.0, outcome.is_ok());
-    }
-    TrialRecord::from_outcome(
+    let mut record = TrialRecord::from_outcome(
         spec,
         outcome,
         worker as u64,
         started_at_ms,
         finished_at_ms,
         duration_s,
-    )
+    );
+    record.attempts = attempt_errors.len() as u32 + 1;
+    record.attempt_errors = attempt_errors;
+    record
 }
 
 /// Forwards a trial's epochs to the monitor and the pruner, which may stop it.
@@ -498,6 +519,68 @@ mod tests {
         assert!(others <= 1, "the worker with the long trial also ran {others} others");
     }
 
+    /// `retries: 2`: a trial that fails twice, then completes, ends complete after 3
+    /// attempts with both reasons kept; one that always fails (a panic first) stops failing
+    /// after 3; a pruned trial is not run again; one that completes runs once. Each attempt
+    /// gets the same seed.
+    #[test]
+    fn failed_trials_run_again_with_the_same_seed_up_to_the_retries() {
+        #[derive(Default)]
+        struct Flaky(std::collections::BTreeMap<u64, Vec<u64>>);
+        impl Objective for Flaky {
+            fn run(
+                &mut self,
+                t: &TrialSpec,
+                _: &mut dyn Observer,
+            ) -> Result<TrialResult, TrialError> {
+                let seeds = self.0.entry(t.id.0).or_default();
+                seeds.push(t.seed);
+                let attempt = seeds.len();
+                assert!(seeds.iter().all(|&s| s == t.seed), "every attempt gets the trial's seed");
+                match (t.id.0, attempt) {
+                    (1, 1 | 2) => Err(TrialError::failed(format!("flaky {attempt}"))),
+                    (2, 1) => panic!("out of memory"),
+                    (2, _) => Err(TrialError::failed(format!("broken {attempt}"))),
+                    (3, _) => Err(TrialError::Pruned { epochs: Vec::new() }),
+                    _ => Ok(TrialResult {
+                        metrics: [("runs".to_owned(), attempt as f64)].into(),
+                        ..TrialResult::default()
+                    }),
+                }
+            }
+        }
+        let factory: Arc<ObjectiveFactory> =
+            Arc::new(|_| Ok(Box::new(Flaky::default()) as Box<dyn Objective>));
+        let records = run_study(
+            Box::new(TrialList::new(plain_trials(4))),
+            &Workers::Threads(1),
+            factory,
+            Arc::new(SilentMonitor),
+            None,
+            None,
+            2,
+        )
+        .expect("sweep runs");
+        let got: Vec<(TrialStatus, u32, Vec<String>)> =
+            records.iter().map(|r| (r.status, r.attempts, r.attempt_errors.clone())).collect();
+        assert_eq!(got[0], (TrialStatus::Complete, 1, vec![]));
+        assert_eq!(
+            got[1],
+            (TrialStatus::Complete, 3, vec!["flaky 1".to_owned(), "flaky 2".to_owned()])
+        );
+        assert_eq!(records[1].metrics["runs"], 3.0);
+        assert_eq!(
+            got[2],
+            (
+                TrialStatus::Failed,
+                3,
+                vec!["the objective panicked: out of memory".to_owned(), "broken 2".to_owned()]
+            )
+        );
+        assert_eq!(records[2].error.as_deref(), Some("broken 3"));
+        assert_eq!(got[3], (TrialStatus::Pruned, 1, vec![]));
+    }
+
     /// With ASHA (first rung at 2 epochs, keep half), a trial whose loss at the rung is in the
     /// worse half of those seen there stops as `pruned` after 2 epochs; the others run all 6.
     #[test]
@@ -536,6 +619,7 @@ mod tests {
             Arc::new(SilentMonitor),
             None,
             Some(Pruner::new(rule)),
+            0,
         )
         .expect("runs");
         let status: Vec<TrialStatus> = records.iter().map(|r| r.status).collect();

@@ -238,6 +238,11 @@ pub struct SweepConfig {
     /// Stop unpromising trials early (W&B's `early_terminate`). Default: never.
     #[serde(default)]
     pub early_terminate: Option<crate::EarlyTerminate>,
+    /// Runs a failed trial again, with the same seed, up to this many times (Ray Tune's
+    /// `max_failures`): for failures that may pass (out of memory beside other trials, a
+    /// flaky file system). Every attempt's reason is recorded. Default: 0.
+    #[serde(default)]
+    pub retries: u32,
 }
 
 fn default_seeds() -> u64 {
@@ -256,6 +261,7 @@ impl Default for SweepConfig {
             seeds: default_seeds(),
             max_trials: None,
             early_terminate: None,
+            retries: 0,
         }
     }
 }

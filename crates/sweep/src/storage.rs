@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray, TimestampMillisecondArray,
+    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, ListBuilder, StringArray,
+    StringBuilder, TimestampMillisecondArray,
 };
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use arrow::record_batch::RecordBatch;
@@ -63,9 +64,11 @@ impl Journal {
                 let path = dir.join(JOURNAL_FILE);
                 let file = OpenOptions::new()
                     .create(true)
+                    .read(true)
                     .append(true)
                     .open(&path)
                     .map_err(|e| SweepError::io(&path, e))?;
+                trim_torn_line(&file).map_err(|e| SweepError::io(&path, e))?;
                 Backend::File { file, path, last_sync: std::time::Instant::now(), unsynced: false }
             }
             output @ Output::Objects(_) => {
@@ -192,6 +195,31 @@ impl Journal {
         }
         Ok(())
     }
+}
+
+/// Cuts a last line that a kill left without its newline (its trial did not count and runs
+/// again), so that the next record starts a line of its own instead of extending the torn one
+/// into a line that no longer parses. Reads backwards from the end, a block at a time.
+fn trim_torn_line(mut file: &File) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    const BLOCK: u64 = 64 * 1024;
+    let len = file.metadata()?.len();
+    let mut end = len;
+    let mut buf = vec![0u8; BLOCK as usize];
+    while end > 0 {
+        let start = end.saturating_sub(BLOCK);
+        let block = &mut buf[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(block)?;
+        if end == len && block.last() == Some(&b'\n') {
+            return Ok(());
+        }
+        if let Some(i) = block.iter().rposition(|&b| b == b'\n') {
+            return file.set_len(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    file.set_len(0)
 }
 
 /// The records of one journal file or segment; `location` names it in errors.
@@ -361,7 +389,13 @@ fn trials_batch(records: &[&TrialRecord]) -> Result<RecordBatch, SweepError> {
         Field::new("device", DataType::Utf8, false),
         Field::new("epochs", DataType::Int64, false),
         Field::new("leaky", DataType::Boolean, false),
+        Field::new("attempts", DataType::Int64, false),
     ]);
+    let mut attempt_errors = ListBuilder::new(StringBuilder::new());
+    for r in records {
+        attempt_errors.append_value(r.attempt_errors.iter().map(Some));
+    }
+    let attempt_errors = attempt_errors.finish();
     columns.extend([
         Arc::new(
             TimestampMillisecondArray::from_iter_values(records.iter().map(|r| r.started_at_ms))
@@ -376,7 +410,10 @@ fn trials_batch(records: &[&TrialRecord]) -> Result<RecordBatch, SweepError> {
         Arc::new(StringArray::from_iter_values(records.iter().map(|r| r.device.as_str()))),
         Arc::new(Int64Array::from_iter_values(records.iter().map(|r| r.epochs.len() as i64))),
         Arc::new(BooleanArray::from_iter(records.iter().map(|r| Some(r.leaky)))),
+        Arc::new(Int64Array::from_iter_values(records.iter().map(|r| i64::from(r.attempts)))),
     ]);
+    fields.push(Field::new("attempt_errors", attempt_errors.data_type().clone(), false));
+    columns.push(Arc::new(attempt_errors));
     Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
 }
 
@@ -653,7 +690,9 @@ mod tests {
                 "worker",
                 "device",
                 "epochs",
-                "leaky"
+                "leaky",
+                "attempts",
+                "attempt_errors"
             ]
         );
         // Mixed int and float parameter values become one float column.
@@ -683,7 +722,7 @@ mod tests {
     }
 
     #[test]
-    fn a_torn_last_journal_line_is_ignored() {
+    fn a_torn_last_journal_line_is_ignored_and_cut_before_the_next_append() {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut j = Journal::open(dir.path()).expect("journal");
         j.append(&record(0, ParamValue::Int(1), complete(1.0))).expect("append");
@@ -692,6 +731,17 @@ mod tests {
             OpenOptions::new().append(true).open(dir.path().join(JOURNAL_FILE)).expect("open");
         f.write_all(b"{\"spec\": {\"id\"").expect("torn write");
         assert_eq!(Journal::read(dir.path()).expect("read").len(), 1);
+        // The resumed run cuts the torn line before appending: its records are whole lines.
+        let mut j = Journal::open(dir.path()).expect("journal reopened");
+        j.append(&record(1, ParamValue::Int(1), complete(2.0))).expect("append");
+        drop(j);
+        let ids: Vec<u64> =
+            Journal::read(dir.path()).expect("read").iter().map(|r| r.spec.id.0).collect();
+        assert_eq!(ids, [0, 1]);
+        // A journal that is one torn line (killed during its first write) starts empty.
+        std::fs::write(dir.path().join(JOURNAL_FILE), b"{\"spec\"").expect("write");
+        drop(Journal::open(dir.path()).expect("journal"));
+        assert_eq!(std::fs::read(dir.path().join(JOURNAL_FILE)).expect("read"), b"");
     }
 
     #[test]

@@ -30,11 +30,32 @@ pub enum TrainError {
     /// The requested device is not available.
     #[error("{0}")]
     Device(String),
-    /// libtorch reported an error (out of memory, a shape mismatch, ...).
-    #[error("libtorch: {0}")]
-    Torch(#[from] tch::TchError),
-    /// libtorch failed inside an operation that tch reports by panicking (CUDA out of
-    /// memory, ...): the first line of its message.
+    /// libtorch reported an error (out of memory, a shape mismatch, ...), as an error or
+    /// through a tch panic: its message, without the C++ backtrace ([`torch_message`]).
     #[error("libtorch: {0}")]
     Libtorch(String),
+}
+
+impl From<tch::TchError> for TrainError {
+    fn from(e: tch::TchError) -> Self {
+        TrainError::Libtorch(torch_message(&e.to_string()))
+    }
+}
+
+/// What a libtorch error says, in one line: its first line, without what wraps it (a tch
+/// panic's "called `Result::unwrap()` on an `Err` value: Torch(\"…\")", with the C++
+/// backtrace as escaped newlines) and without the "[enforce fail at alloc_cpu.cpp:127] err
+/// == 0." location of a failed check. "DefaultCPUAllocator: can't allocate memory: you
+/// tried to allocate 144000000000000 bytes. Error code 12 (Cannot allocate memory)".
+pub(crate) fn torch_message(text: &str) -> String {
+    let text = text.strip_prefix("called `Result::unwrap()` on an `Err` value: ").unwrap_or(text);
+    let text = text.strip_prefix("Torch(\"").unwrap_or(text);
+    let end = [text.find('\n'), text.find("\\n")].into_iter().flatten().min();
+    let mut line = text[..end.unwrap_or(text.len())].trim_end_matches("\")").trim();
+    if line.starts_with("[enforce fail at ")
+        && let Some((_, rest)) = line.split_once("] ")
+    {
+        line = rest.trim_start_matches("err == 0. ");
+    }
+    line.to_owned()
 }

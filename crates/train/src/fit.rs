@@ -155,8 +155,7 @@ fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, TrainError> {
             .cloned()
             .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_else(|| "unknown error".into());
-        // The first line names the error; the rest is libtorch's C++ backtrace.
-        TrainError::Libtorch(message.lines().next().unwrap_or_default().to_string())
+        TrainError::Libtorch(crate::error::torch_message(&message))
     })
 }
 
@@ -545,5 +544,22 @@ mod tests {
             other => panic!("expected a libtorch error, got {other:?}"),
         }
         assert_eq!(guarded(|| 7).ok(), Some(7));
+    }
+
+    /// Out of memory, for real: a tensor far larger than the machine. tch panics with the
+    /// C++ backtrace inside a Debug-quoted string; the error is the one line that matters.
+    #[test]
+    fn out_of_memory_is_one_line_naming_the_allocation() {
+        let e = guarded(|| Tensor::zeros([1 << 22, 1 << 22], (Kind::Float, Device::Cpu)))
+            .expect_err("64 TiB cannot be allocated");
+        let message = e.to_string();
+        assert!(
+            message.starts_with("libtorch: DefaultCPUAllocator: can't allocate memory"),
+            "{message}"
+        );
+        assert!(
+            message.contains("70368744177664 bytes") && !message.contains("frame #"),
+            "{message}"
+        );
     }
 }

@@ -52,6 +52,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     set_torch_threads(args.torch_threads);
     let metric = pipeline.config.sweep.metric.clone();
     let early_terminate = pipeline.config.sweep.early_terminate.clone();
+    let retries = pipeline.config.sweep.retries;
     let objective = pipeline.config.objective.clone();
     if let ObjectiveConfig::Command(c) = &objective
         && !args.allow_commands
@@ -74,7 +75,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         let factory = factory(pipeline, data, &outputs, device, first_slot)?;
         let study = Box::new(TrialList::default());
         let pruner = early_terminate.map(Pruner::new);
-        let ran = run_study(study, &workers, factory, progress.clone(), None, pruner);
+        let ran = run_study(study, &workers, factory, progress.clone(), None, pruner, retries);
         progress.finish();
         let _ = outputs.finish();
         if let Err(e) = ran {
@@ -118,7 +119,8 @@ pub fn run(args: RunArgs) -> Result<()> {
         every: checkpoint_every,
         state: Mutex::new((previous.clone(), Instant::now(), Duration::ZERO)),
     });
-    let new = run_study(study, &workers, factory, checkpoints.clone(), Some(journal), pruner);
+    let new =
+        run_study(study, &workers, factory, checkpoints.clone(), Some(journal), pruner, retries);
     progress.finish();
     let new = match new {
         Ok(new) => new,
