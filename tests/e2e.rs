@@ -7,6 +7,8 @@
 mod loopback;
 #[path = "support/moto.rs"]
 mod moto;
+#[path = "support/proxy.rs"]
+mod proxy;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -1255,9 +1257,11 @@ print("ok")
 fn sweep_outputs_go_to_s3_and_resume_from_there_after_sigkill() {
     let Some(moto) = moto::Moto::start(&repo()) else { return };
     moto.create_bucket("sweeps");
+    // The folder a run keeps for the store's URL (staged files), in the test's own folder.
+    let state = tempfile::tempdir().expect("temp dir");
     let command = |args: &[&str]| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_quantsweep"));
-        c.args(args).current_dir(repo()).envs(moto.env());
+        c.args(args).current_dir(repo()).envs(moto.env()).env("XDG_STATE_HOME", state.path());
         c
     };
     let args = killable_sweep("s3://sweeps/eth/killed", &[]);
@@ -1348,6 +1352,107 @@ print("copied")
     assert!(text(&o).contains("report: s3://sweeps/eth/quick/report.html"), "{}", text(&o));
     let page = String::from_utf8(moto.get("sweeps", "eth/quick/report.html")).expect("utf-8");
     assert_eq!(page.matches("<svg").count(), 5);
+}
+
+/// The trial ids in the journal segments under `prefix` on moto (each line once per time
+/// it was journaled).
+fn journaled_ids(moto: &moto::Moto, bucket: &str, prefix: &str) -> Vec<u64> {
+    let keys = moto.keys(bucket, prefix);
+    let bytes: Vec<u8> = keys.iter().flat_map(|k| moto.get(bucket, k)).collect();
+    journal_ids(&bytes)
+}
+
+/// The trial ids of the whole lines of journal text `bytes`.
+fn journal_ids(bytes: &[u8]) -> Vec<u64> {
+    String::from_utf8_lossy(bytes)
+        .split_inclusive('\n')
+        .filter(|l| l.ends_with('\n'))
+        .map(|l| {
+            let record: serde_json::Value = serde_json::from_str(l).expect("a journal line");
+            record["spec"]["id"].as_u64().expect("an id")
+        })
+        .collect()
+}
+
+/// An object store that goes down in the middle of a sweep (a proxy in front of moto stops:
+/// connections refused, open ones cut). The sweep retries with backoff, then stops with one
+/// clear error naming the object and the local file where the trials finished meanwhile are
+/// kept; a run while the store is still down stops at once, saying so, and keeps them; once
+/// the store is back, the same command puts them there first and finishes the sweep: every
+/// trial journaled, none lost, none run twice, every TensorBoard run put.
+#[test]
+fn an_object_store_outage_stops_the_sweep_clearly_and_the_resume_loses_nothing() {
+    let Some(moto) = moto::Moto::start(&repo()) else { return };
+    moto.create_bucket("sweeps");
+    let proxy = proxy::Proxy::start(moto.port());
+    let state = tempfile::tempdir().expect("temp dir");
+    let command = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_quantsweep"));
+        c.args(["run", "tests/pipelines/sleepy.yaml", "--allow-commands", "--workers", "2"])
+            .args(["--out", "s3://sweeps/outage"])
+            .current_dir(repo())
+            .envs(moto.env())
+            .env("AWS_ENDPOINT", proxy.endpoint())
+            .env("XDG_STATE_HOME", state.path())
+            .env_remove("RUST_BACKTRACE");
+        c
+    };
+    let child = command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the quantsweep binary starts");
+    let start = std::time::Instant::now();
+    while journaled_ids(&moto, "sweeps", "outage/journal/").len() < 2
+        && start.elapsed().as_secs() < 60
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    proxy.down();
+    let down_at = std::time::Instant::now();
+    let o = child.wait_with_output().expect("the sweep ends");
+    let waited = down_at.elapsed().as_secs_f64();
+    eprintln!("stopped {waited:.1} s after the outage began:\n{}", text(&o));
+    assert!(!o.status.success(), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    let local = state.path().join("quantsweep/s3___sweeps_outage/journal.jsonl");
+    assert!(errors[0].contains("s3://sweeps/outage/journal/"), "{}", errors[0]);
+    assert!(errors[0].contains(&format!("kept in {}", local.display())), "{}", errors[0]);
+    assert!(errors[0].contains("run the same command again to resume"), "{}", errors[0]);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // Bounded: the client's retries and ours (about 10 s), not a hang.
+    assert!(waited < 90.0, "stopped {waited:.0} s after the store went down");
+    let stored = journaled_ids(&moto, "sweeps", "outage/journal/");
+    let kept = journal_ids(&std::fs::read(&local).expect("the local journal"));
+    assert!(!kept.is_empty(), "the trial that finished during the outage is kept locally");
+
+    // Still down: a rerun stops at once with an error naming the store; the records stay.
+    let o = command().output().expect("quantsweep runs");
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("error: s3://sweeps/outage"), "{}", text(&o));
+    assert_eq!(journal_ids(&std::fs::read(&local).expect("still kept")), kept);
+
+    proxy.up();
+    let o = command().output().expect("quantsweep runs");
+    assert!(o.status.success(), "{}", text(&o));
+    let mut before: Vec<u64> = stored.iter().chain(&kept).copied().collect();
+    before.sort_unstable();
+    before.dedup();
+    let resumed = format!("{} of 12 trials already finished", before.len());
+    assert!(text(&o).contains(&resumed), "{resumed}?\n{}", text(&o));
+    assert!(!local.exists(), "the kept records were put on the store");
+    let mut ids = journaled_ids(&moto, "sweeps", "outage/journal/");
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids, (0..12).collect::<Vec<u64>>());
+    let runs: std::collections::BTreeSet<String> = moto
+        .keys("sweeps", "outage/tensorboard/")
+        .iter()
+        .filter_map(|k| k.split('/').nth(2).map(str::to_owned))
+        .collect();
+    assert_eq!(runs.len(), 12, "{runs:?}");
 }
 
 /// `objective: {kind: command}` runs the user's program per trial, only with

@@ -27,6 +27,12 @@ impl Moto {
         Some(Moto { server: LoopbackServer::start(Command::new(exe), args, "moto_server") })
     }
 
+    /// The port it listens on.
+    #[allow(dead_code)] // Only the end-to-end suite puts a proxy in front of it.
+    pub fn port(&self) -> u16 {
+        self.server.port
+    }
+
     /// `http://127.0.0.1:PORT`.
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.server.port)

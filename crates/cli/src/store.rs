@@ -1,7 +1,9 @@
 //! `--out` on an object store (`s3://bucket/prefix`, `gs://`, `az://`, `memory://`): the
 //! sweep's journal and tables are put there directly (see `quantsweep_sweep::Output`); each
 //! trial's TensorBoard run and saved models are written to a local staging folder first and
-//! put there when the trial ends.
+//! put there when the trial ends. The staging folder (`quantsweep_sweep::local_state` of the
+//! URL, `staging-<process>`) outlives the process: files a run could not put (the store was
+//! down, the run was killed) are put when a later run into the same URL ends.
 //!
 //! Credentials and endpoints come from each cloud's usual environment variables (`AWS_*`,
 //! `GOOGLE_*`, `AZURE_*`), with the same timeouts and bounded retries as data sources
@@ -16,7 +18,7 @@ use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use quantsweep_core::TrialId;
 use quantsweep_ingest::{Located, StorageOptions, open_store};
-use quantsweep_sweep::{ObjectSink, Output};
+use quantsweep_sweep::{ObjectSink, Output, local_state};
 
 /// An object store rooted at the `--out` URL.
 struct ObjectOutput {
@@ -104,8 +106,10 @@ pub struct Outputs {
 }
 
 impl Outputs {
-    /// `--out`: a local folder (a path or `file://` URL) or an object-store URL.
-    pub fn open(out: &str) -> Result<Self> {
+    /// `--out`: a local folder (a path or `file://` URL) or an object-store URL. `process`
+    /// is this process's index in a cluster run (0 otherwise): processes on one host stage
+    /// their files in folders of their own.
+    pub fn open(out: &str, process: usize) -> Result<Self> {
         if !out.contains("://") {
             return Ok(Self { output: Output::Dir(PathBuf::from(out)), staging: None });
         }
@@ -125,13 +129,10 @@ impl Outputs {
             .enable_all()
             .build()
             .context("cannot start an async runtime")?;
+        // Kept on this machine for this URL: what a run could not put (the store went down,
+        // the run was killed) is put by the next run into the same URL.
+        let staging = local_state(&url).join(format!("staging-{process}"));
         let sink = ObjectOutput { store, root, url, runtime: Mutex::new(runtime) };
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        let staging = std::env::temp_dir()
-            .join(format!("quantsweep-staging-{}-{stamp:x}", std::process::id()));
         Ok(Self { output: Output::Objects(Arc::new(sink)), staging: Some(staging) })
     }
 

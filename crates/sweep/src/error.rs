@@ -27,6 +27,19 @@ pub enum SweepError {
         /// What the store said.
         message: String,
     },
+    /// An object store stayed unreachable past the retries: the journal's records that
+    /// could not be put wait in a local file, which the next run puts there first.
+    #[error(
+        "{cause}; the trials finished meanwhile are kept in {} and go to the store when the \
+         same command runs again",
+        local.display()
+    )]
+    KeptLocally {
+        /// The store's last error.
+        cause: Box<SweepError>,
+        /// The local journal file.
+        local: PathBuf,
+    },
     /// A journal line could not be read.
     #[error("{path}:{line}: unreadable journal entry: {message}")]
     Journal {

@@ -54,7 +54,7 @@ pub use adaptive::{Adaptive, Propose};
 pub use cluster::{SLURM_BASE_PORT, Workers, local_rank, read_hostfile, slurm_workers};
 pub use error::SweepError;
 pub use gp::{Bayes, GpProposer};
-pub use output::{MemorySink, ObjectSink, Output};
+pub use output::{MemorySink, ObjectSink, Output, local_state};
 pub use pruner::{EarlyTerminate, EpochMetric, Pruner};
 pub use runner::{
     Objective, ObjectiveFactory, SilentMonitor, Study, SweepMonitor, TrialList, run_study,

@@ -145,6 +145,26 @@ impl Output {
     }
 }
 
+/// The folder on this machine that belongs to an object-store output `url`:
+/// `$XDG_STATE_HOME/quantsweep/<the URL as one name>` (`~/.local/state/…` by default; the
+/// temporary folder without a home). It outlives the process, so that a later run into the
+/// same URL finds what an earlier one could not put: the journal's records while the store
+/// was unreachable (`journal.jsonl`), and the trials' TensorBoard runs and models waiting to
+/// be put (`staging/`).
+pub fn local_state(url: &str) -> PathBuf {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/state")))
+        .unwrap_or_else(std::env::temp_dir);
+    let name: String = url
+        .trim_end_matches('/')
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+        .collect();
+    base.join("quantsweep").join(name)
+}
+
 /// Writes through a temporary file in the same folder, syncs it, then renames it over `path`.
 pub(crate) fn atomic_write(
     path: &Path,

@@ -42,19 +42,54 @@ pub const JOURNAL_DIR: &str = "journal";
 ///   run again on resume.
 /// - On an object store, `journal/<start>-<sequence>.jsonl`: each commit puts the records
 ///   appended since the last one as one new object (stores cannot append; a put is atomic).
-///   [`Journal::compact`] merges them into one at the end.
+///   [`Journal::compact`] merges them into one at the end. A put that fails past the
+///   client's own retries is tried again after [`Journal::PUT_BACKOFF`]; if the store is
+///   still unreachable, the records are appended to a local file instead
+///   ([`crate::local_state`]`/journal.jsonl`, synced) and the commit fails. The next run into
+///   the same URL reads that file with the store's segments, and puts it on the store as
+///   its first segment before any trial runs.
 pub struct Journal {
     backend: Backend,
 }
 
 enum Backend {
-    File { file: File, path: PathBuf, last_sync: std::time::Instant, unsynced: bool },
-    Objects { output: Output, pending: Vec<u8>, run: String, sequence: u64 },
+    File {
+        file: File,
+        path: PathBuf,
+        last_sync: std::time::Instant,
+        unsynced: bool,
+    },
+    Objects {
+        output: Output,
+        pending: Vec<u8>,
+        run: String,
+        sequence: u64,
+        backoff: Vec<std::time::Duration>,
+        /// A put failed past every retry: later commits go straight to the local file.
+        down: bool,
+    },
+}
+
+/// The local file that keeps an object store's journal records while the store is down.
+fn kept_journal(output: &Output) -> Option<PathBuf> {
+    match output {
+        Output::Dir(_) => None,
+        Output::Objects(sink) => Some(crate::local_state(sink.url()).join(JOURNAL_FILE)),
+    }
 }
 
 impl Journal {
     /// The longest a written record waits for its sync while trials keep finishing.
     pub const SYNC_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
+    /// The waits before each further try of a journal put that failed on an object store
+    /// (after the client's own retries: about 1 s of them on a refused connection). About
+    /// 10 s in all before the sweep stops: an outage of a few seconds costs nothing.
+    pub const PUT_BACKOFF: [std::time::Duration; 3] = [
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(2),
+        std::time::Duration::from_secs(4),
+    ];
 
     /// Opens (creating if needed) the journal under `output`.
     pub fn open(output: impl Into<Output>) -> Result<Self, SweepError> {
@@ -79,10 +114,52 @@ impl Journal {
                     .duration_since(std::time::UNIX_EPOCH)
                     .unwrap_or_default();
                 let run = format!("{:015}-{}", since_epoch.as_millis(), std::process::id());
-                Backend::Objects { output, pending: Vec::new(), run, sequence: 0 }
+                let backoff = Self::PUT_BACKOFF.to_vec();
+                Backend::Objects {
+                    output,
+                    pending: Vec::new(),
+                    run,
+                    sequence: 0,
+                    backoff,
+                    down: false,
+                }
             }
         };
-        Ok(Self { backend })
+        let mut journal = Self { backend };
+        journal.put_kept()?;
+        Ok(journal)
+    }
+
+    /// The waits between tries of a failed put on an object store (default
+    /// [`Journal::PUT_BACKOFF`]); no effect on a local folder.
+    pub fn with_put_backoff(mut self, waits: &[std::time::Duration]) -> Self {
+        if let Backend::Objects { backoff, .. } = &mut self.backend {
+            *backoff = waits.to_vec();
+        }
+        self
+    }
+
+    /// Puts the records an earlier run kept locally while the store was down as this run's
+    /// first segment, then deletes the local file. If the store is still down, the error
+    /// says where the records wait.
+    fn put_kept(&mut self) -> Result<(), SweepError> {
+        let Backend::Objects { output, run, sequence, .. } = &mut self.backend else {
+            return Ok(());
+        };
+        let Some(path) = kept_journal(output) else { return Ok(()) };
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(SweepError::io(&path, e)),
+        };
+        if !bytes.is_empty() {
+            let name = format!("{JOURNAL_DIR}/{run}-{sequence:08}.jsonl");
+            output
+                .put(&name, &bytes)
+                .map_err(|e| SweepError::KeptLocally { cause: Box::new(e), local: path.clone() })?;
+            *sequence += 1;
+        }
+        std::fs::remove_file(&path).map_err(|e| SweepError::io(&path, e))
     }
 
     /// Appends one record (written to a local file at once; kept for the next commit on an
@@ -129,24 +206,44 @@ impl Journal {
                 }
                 *last_sync = std::time::Instant::now();
             }
-            Backend::Objects { output, pending, run, sequence } => {
-                if !pending.is_empty() {
-                    let name = format!("{JOURNAL_DIR}/{run}-{sequence:08}.jsonl");
-                    output.put(&name, pending)?;
-                    pending.clear();
-                    *sequence += 1;
+            Backend::Objects { output, pending, run, sequence, backoff, down } => {
+                if pending.is_empty() {
+                    return Ok(());
                 }
+                let name = format!("{JOURNAL_DIR}/{run}-{sequence:08}.jsonl");
+                let mut put = if *down {
+                    Err(output.error(&name, "unreachable since an earlier put".into()))
+                } else {
+                    output.put(&name, pending)
+                };
+                for wait in backoff.iter().filter(|_| !*down) {
+                    if put.is_ok() {
+                        break;
+                    }
+                    std::thread::sleep(*wait);
+                    put = output.put(&name, pending);
+                }
+                if let Err(cause) = put {
+                    let Some(local) = kept_journal(output) else { return Err(cause) };
+                    keep_locally(&local, pending)?;
+                    pending.clear();
+                    *down = true;
+                    return Err(SweepError::KeptLocally { cause: Box::new(cause), local });
+                }
+                pending.clear();
+                *sequence += 1;
             }
         }
         Ok(())
     }
 
-    /// Whether `output` holds a journal.
+    /// Whether `output` holds a journal (on an object store: or records kept locally).
     pub fn exists(output: &Output) -> Result<bool, SweepError> {
         Ok(match output {
             Output::Dir(dir) => dir.join(JOURNAL_FILE).exists(),
             Output::Objects(sink) => {
-                !sink.list(JOURNAL_DIR).map_err(|e| output.error(JOURNAL_DIR, e))?.is_empty()
+                kept_journal(output).is_some_and(|p| p.exists())
+                    || !sink.list(JOURNAL_DIR).map_err(|e| output.error(JOURNAL_DIR, e))?.is_empty()
             }
         })
     }
@@ -166,6 +263,11 @@ impl Journal {
                 for name in sink.list(JOURNAL_DIR).map_err(|e| output.error(JOURNAL_DIR, e))? {
                     let bytes = output.get(&name)?.unwrap_or_default();
                     records.extend(parse_journal(&bytes, &output.locate(&name))?);
+                }
+                if let Some(path) = kept_journal(&output)
+                    && let Ok(bytes) = std::fs::read(&path)
+                {
+                    records.extend(parse_journal(&bytes, &path.display().to_string())?);
                 }
                 Ok(records)
             }
@@ -195,6 +297,21 @@ impl Journal {
         }
         Ok(())
     }
+}
+
+/// Appends journal lines to the local file that keeps them while the store is down, synced.
+fn keep_locally(path: &Path, lines: &[u8]) -> Result<(), SweepError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| SweepError::io(dir, e))?;
+    }
+    let mut file = OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| SweepError::io(path, e))?;
+    trim_torn_line(&file).map_err(|e| SweepError::io(path, e))?;
+    file.write_all(lines).and_then(|()| file.sync_data()).map_err(|e| SweepError::io(path, e))
 }
 
 /// Cuts a last line that a kill left without its newline (its trial did not count and runs

@@ -8,7 +8,7 @@ use crate::store::Outputs;
 /// `quantsweep report OUT`: the best trials in the terminal and `report.html` (in OUT unless
 /// `--html` says where).
 pub fn report(args: &ReportArgs) -> Result<()> {
-    let output = Outputs::open(&args.out)?.output;
+    let output = Outputs::open(&args.out, 0)?.output;
     let get = |name: &str| {
         output.get(name).with_context(|| format!("cannot read {}", output.locate(name)))
     };

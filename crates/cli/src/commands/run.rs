@@ -7,8 +7,8 @@ use anyhow::{Context, Result, bail};
 use quantsweep_core::{EpochMetrics, TrialRecord, TrialSpec};
 use quantsweep_sweep::{
     JOURNAL_DIR, JOURNAL_FILE, Journal, MetricConfig, Objective, ObjectiveFactory, Output, Pruner,
-    SweepMonitor, TrialList, Workers, best_trial, local_rank, read_hostfile, run_study,
-    slurm_workers, status_counts, write_tables,
+    SweepMonitor, TrialList, Workers, best_trial, local_rank, local_state, read_hostfile,
+    run_study, slurm_workers, status_counts, write_tables,
 };
 use quantsweep_train::{DeviceRequest, set_torch_threads};
 
@@ -34,9 +34,9 @@ pub fn run(args: RunArgs) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| {
         Path::new("results").join(safe_name(&pipeline.config.name)).display().to_string()
     });
-    let outputs = Outputs::open(&out)?;
-    let output = outputs.output.clone();
     let workers = workers(&args)?;
+    let outputs = Outputs::open(&out, workers.process())?;
+    let output = outputs.output.clone();
     if let Workers::Cluster { process, addresses, .. } = &workers {
         // One write: the processes of scripts/sweep-local share a terminal, and `eprintln!`
         // writes a line in pieces that the other processes' lines can split.
@@ -344,6 +344,16 @@ fn discard_results(output: &Output) -> Result<()> {
         "models",
     ] {
         output.remove(name).with_context(|| format!("removing {}", output.locate(name)))?;
+    }
+    // What an earlier run kept on this machine for the store (journal records, staged files).
+    if let Output::Objects(sink) = output {
+        let local = local_state(sink.url());
+        match std::fs::remove_dir_all(&local) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("removing {}", local.display()));
+            }
+            _ => {}
+        }
     }
     Ok(())
 }
