@@ -485,6 +485,7 @@ fn the_pipeline_reads_its_candles_from_s3() {
     let o = run(&["data", "inspect", "s3://market/binance/eth-usdt-1d.csv"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("3142 read"), "{}", text(&o));
+    // A secret given in the YAML (moto checks no signature) is used, never written.
     let o = run(&[
         "run",
         "pipelines/quickstart.yaml",
@@ -492,6 +493,8 @@ fn the_pipeline_reads_its_candles_from_s3() {
         "train.epochs=3",
         "--set",
         "data.source=s3://market/binance/eth-usdt-1d.csv",
+        "--set",
+        "data.storage={aws_secret_access_key: s3cr3t-hunter2, aws_access_key_id: AKIAHUNTER2}",
         "--out",
         out.to_str().expect("utf-8"),
     ]);
@@ -499,7 +502,22 @@ fn the_pipeline_reads_its_candles_from_s3() {
     assert!(text(&o).contains("4 complete"), "{}", text(&o));
     let resolved = std::fs::read_to_string(out.join("pipeline.resolved.yaml")).expect("resolved");
     assert!(resolved.contains("source: s3://market/binance/eth-usdt-1d.csv"), "{resolved}");
-    assert!(!resolved.contains("testing"), "credentials stay out of outputs: {resolved}");
+    assert!(resolved.contains("aws_secret_access_key: <redacted>"), "{resolved}");
+    // Not in any file the run wrote (tables, TensorBoard, models, summary), nor printed.
+    let mut files = vec![out.clone()];
+    let mut seen = 0;
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).expect("dir").map(|e| e.expect("entry").path()));
+            continue;
+        }
+        let bytes = std::fs::read(&path).expect("readable");
+        let found = |secret: &[u8]| bytes.windows(secret.len()).any(|w| w == secret);
+        assert!(!found(b"s3cr3t-hunter2") && !found(b"AKIAHUNTER2"), "{}", path.display());
+        seen += 1;
+    }
+    assert!(seen > 10, "{seen} files");
+    assert!(!text(&o).contains("hunter2") && !text(&o).contains("HUNTER2"), "{}", text(&o));
 }
 
 /// The shared collection beside the repository, when this machine has it (CI does).
@@ -1578,6 +1596,81 @@ print("ok")
 "#,
         &training,
     );
+}
+
+/// Parameter values reach a `command` program as literal arguments, with no shell (and,
+/// with `shell: true`, quoted so that the shell runs none of them): `; touch pwned`,
+/// `$(…)`, backquotes and quotes run nothing. A pipeline named `../../escape` and values
+/// like `../../../escaped` write nothing outside `--out` (or `results/<name>` without it).
+#[test]
+fn command_values_are_literal_arguments_and_every_file_stays_under_out() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let root = work.path().join("work");
+    std::fs::create_dir(&root).expect("mkdir");
+    std::fs::write(
+        root.join("check.py"),
+        "import json, os, sys\nv = sys.argv[1]\nassert v == os.environ['QS_PARAM_LABEL'], (v, os.environ['QS_PARAM_LABEL'])\nprint(json.dumps({'value': len(v)}))\n",
+    )
+    .expect("write");
+    let values = [
+        "; touch pwned",
+        "$(touch pwned)",
+        "`touch pwned`",
+        "../../../escaped",
+        "a' ; touch pwned; '",
+    ];
+    let quoted: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
+    std::fs::write(
+        root.join("pipeline.yaml"),
+        format!(
+            "name: ../../escape\nobjective:\n  kind: command\n  command: [python3, check.py, \"{{label}}\"]\n\
+             sweep:\n  method: grid\n  metric: {{name: value, goal: minimize}}\n  parameters:\n    \
+             label: {{values: [{}]}}\n",
+            quoted.join(", ")
+        ),
+    )
+    .expect("write");
+    for extra in [
+        &["--out", "out-exec"][..],
+        &[
+            "--out",
+            "out-shell",
+            "--set",
+            "objective.shell=true",
+            "--set",
+            "objective.command=python3 check.py {label}",
+        ],
+        &[],
+    ] {
+        let mut args = vec!["run", "pipeline.yaml", "--allow-commands", "--workers", "2"];
+        args.extend_from_slice(extra);
+        let o = quantsweep_in(&root, &args);
+        assert!(o.status.success(), "{extra:?}: {}", text(&o));
+        assert!(text(&o).contains("5 complete"), "{extra:?}: {}", text(&o));
+    }
+    // Every file is the two inputs or under an output folder.
+    let mut stack = vec![work.path().to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("dir") {
+            let path = entry.expect("entry").path();
+            let relative = path.strip_prefix(&root).map(Path::to_path_buf);
+            if path == root {
+                stack.push(path);
+                continue;
+            }
+            let Ok(relative) = relative else {
+                panic!("{} is outside the working folder", path.display());
+            };
+            let first = relative.components().next().expect("a name").as_os_str().to_owned();
+            let allowed = ["check.py", "pipeline.yaml", "out-exec", "out-shell", "results"];
+            assert!(allowed.iter().any(|a| first == *a), "unexpected {}", relative.display());
+            assert!(!relative.to_string_lossy().contains("pwned"), "{}", relative.display());
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    assert!(root.join("results/.._.._escape/trials.parquet").exists());
 }
 
 /// A process of a two-process sweep killed with SIGKILL mid-sweep: process 0 stops with one

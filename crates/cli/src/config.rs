@@ -304,6 +304,23 @@ impl Pipeline {
                 path.display()
             );
         }
+        // A pipeline is plain data: a tag (`!!python/object/apply:os.system`, `!Custom`)
+        // would be ignored or half-read, so it is refused, naming its line.
+        let sets = overrides.iter().filter_map(|o| o.split_once('=').map(|(_, v)| v));
+        for (raw, in_file) in std::iter::once((text.as_str(), true)).chain(sets.map(|v| (v, false)))
+        {
+            if let Some((line, tag)) = find_tag(raw) {
+                let at = if in_file {
+                    format!("{}:{line}", path.display())
+                } else {
+                    format!("{}: --set", path.display())
+                };
+                bail!(
+                    "{at}: YAML tags such as `{tag}` are not supported: a pipeline is plain \
+                     data, and nothing in it is ever run or constructed"
+                );
+            }
+        }
         // Typed parse of the file as written, so that errors carry its line and column.
         let parsed: PipelineConfig =
             serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &text, &e))?;
@@ -470,13 +487,39 @@ impl Pipeline {
     }
 }
 
-/// Storage keys whose values are credentials.
+/// The first YAML tag in `text` (a token starting with `!` outside quotes and comments:
+/// `!!python/object:os.system`, `!Custom`), with its line. serde_yaml drops `!!` tags when
+/// it reads a value, so they are found in the text.
+fn find_tag(text: &str) -> Option<(usize, String)> {
+    for (i, line) in text.lines().enumerate() {
+        let mut quote: Option<char> = None;
+        let mut prev = ' ';
+        for (at, c) in line.char_indices() {
+            match quote {
+                Some(q) if c == q => quote = None,
+                Some(_) => {}
+                None if c == '#' && prev.is_whitespace() => break,
+                None if c == '"' || c == '\'' => quote = Some(c),
+                None if c == '!' && (prev.is_whitespace() || "[{,:-".contains(prev)) => {
+                    let tag: String =
+                        line[at..].chars().take_while(|c| !c.is_whitespace()).collect();
+                    return Some((i + 1, tag));
+                }
+                None => {}
+            }
+            prev = c;
+        }
+    }
+    None
+}
+
+/// Storage keys whose values are credentials, access key ids included (half of a key pair,
+/// and they name the account).
 fn is_secret(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     ["secret", "password", "token", "key", "sas", "credential", "service_account"]
         .iter()
         .any(|s| k.contains(s))
-        && !k.ends_with("key_id")
 }
 
 fn param_to_yaml(v: &ParamValue) -> Value {
@@ -938,6 +981,33 @@ sweep:
         );
     }
 
+    /// A pipeline is data: a tag, Python's object constructors included, is refused with its
+    /// line, in the file and in --set values.
+    #[test]
+    fn yaml_tags_are_refused() {
+        for (yaml, tag) in [
+            (
+                "x: !!python/object/apply:os.system [\"touch pwned\"]",
+                "!!python/object/apply:os.system",
+            ),
+            ("x: [1, !Custom {a: 1}]", "!Custom"),
+            ("- !!binary aGVsbG8=", "!!binary"),
+        ] {
+            assert_eq!(find_tag(yaml), Some((1, tag.to_owned())), "{yaml}");
+        }
+        for plain in ["name: \"wow !great\"", "x: 'a !b'", "y: wow!  # !comment", "z: 1 #!x"] {
+            assert_eq!(find_tag(plain), None, "{plain}");
+        }
+        let with_tag = MINIMAL.replacen("\n", "\nextra: !!python/object/new:os.system {}\n", 1);
+        let (_d, path) = write(&with_tag);
+        let err = format!("{:#}", Pipeline::load(&path, &[]).expect_err("refused"));
+        assert!(err.contains(":2: YAML tags such as `!!python/object/new:os.system`"), "{err}");
+        let (_d, path) = write(MINIMAL);
+        let sets = ["train.epochs=!!python/object/apply:os.system [ls]".to_owned()];
+        let err = format!("{:#}", Pipeline::load(&path, &sets).expect_err("refused"));
+        assert!(err.contains("YAML tags such as"), "{err}");
+    }
+
     #[test]
     fn secrets_never_reach_the_resolved_pipeline() {
         let (_d, path) = write(&MINIMAL.replace(
@@ -945,7 +1015,7 @@ sweep:
             "data:\n  source: s3://b/x.csv\n  storage: {aws_region: eu-west-1, aws_secret_access_key: hunter2, aws_access_key_id: AKIA1}",
         ));
         let yaml = Pipeline::load(&path, &[]).expect("valid").resolved_yaml().expect("yaml");
-        assert!(!yaml.contains("hunter2"), "{yaml}");
+        assert!(!yaml.contains("hunter2") && !yaml.contains("AKIA1"), "{yaml}");
         assert!(
             yaml.contains("aws_secret_access_key: <redacted>") && yaml.contains("eu-west-1"),
             "{yaml}"

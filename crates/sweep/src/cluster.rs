@@ -571,6 +571,30 @@ mod tests {
         assert!(err.to_string().contains("process 0 at"), "{err}");
     }
 
+    /// Process 0 listens on its hostfile address only (not on every interface), and a
+    /// connection without the greeting of a later process of this sweep is refused with an
+    /// error naming where it came from.
+    #[test]
+    fn a_stranger_on_the_port_is_refused() {
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port");
+        let addresses = vec![port.to_string(), "127.0.0.1:1".to_owned()];
+        let process_0 = std::thread::spawn(move || connect(&addresses, 0, Duration::from_secs(20)));
+        let mut stranger = loop {
+            match TcpStream::connect(port) {
+                Ok(s) => break s,
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        };
+        // Listening on 127.0.0.1 only: the same port on another local address is closed.
+        assert!(TcpStream::connect(("127.0.0.2", port.port())).is_err());
+        stranger.write_all(b"GET / HTTP/1.1\r\nHost: stranger\r\n\r\n").expect("write");
+        let err = process_0.join().expect("thread").expect_err("refused");
+        assert!(
+            err.to_string().contains("is not a later process of this 2-process sweep"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn hostfiles_are_read_and_checked() {
         let dir = tempfile::tempdir().expect("temp dir");
