@@ -64,7 +64,6 @@ enum Backend {
         pending: Vec<u8>,
         run: String,
         sequence: u64,
-        backoff: Vec<std::time::Duration>,
         /// A put failed past every retry: later commits go straight to the local file.
         down: bool,
     },
@@ -114,29 +113,12 @@ impl Journal {
                     .duration_since(std::time::UNIX_EPOCH)
                     .unwrap_or_default();
                 let run = format!("{:015}-{}", since_epoch.as_millis(), std::process::id());
-                let backoff = Self::PUT_BACKOFF.to_vec();
-                Backend::Objects {
-                    output,
-                    pending: Vec::new(),
-                    run,
-                    sequence: 0,
-                    backoff,
-                    down: false,
-                }
+                Backend::Objects { output, pending: Vec::new(), run, sequence: 0, down: false }
             }
         };
         let mut journal = Self { backend };
         journal.put_kept()?;
         Ok(journal)
-    }
-
-    /// The waits between tries of a failed put on an object store (default
-    /// [`Journal::PUT_BACKOFF`]); no effect on a local folder.
-    pub fn with_put_backoff(mut self, waits: &[std::time::Duration]) -> Self {
-        if let Backend::Objects { backoff, .. } = &mut self.backend {
-            *backoff = waits.to_vec();
-        }
-        self
     }
 
     /// Puts the records an earlier run kept locally while the store was down as this run's
@@ -206,7 +188,7 @@ impl Journal {
                 }
                 *last_sync = std::time::Instant::now();
             }
-            Backend::Objects { output, pending, run, sequence, backoff, down } => {
+            Backend::Objects { output, pending, run, sequence, down } => {
                 if pending.is_empty() {
                     return Ok(());
                 }
@@ -216,7 +198,7 @@ impl Journal {
                 } else {
                     output.put(&name, pending)
                 };
-                for wait in backoff.iter().filter(|_| !*down) {
+                for wait in Self::PUT_BACKOFF.iter().filter(|_| !*down) {
                     if put.is_ok() {
                         break;
                     }
