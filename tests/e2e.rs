@@ -21,6 +21,13 @@ fn quantsweep(args: &[&str]) -> Output {
     quantsweep_in(&repo(), args)
 }
 
+/// The binary, to run from the repository root (arguments, environment and pipes to add).
+fn quantsweep_command() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_quantsweep"));
+    c.current_dir(repo());
+    c
+}
+
 /// The binary run with `dir` as its current directory.
 fn quantsweep_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_quantsweep"))
@@ -204,9 +211,8 @@ fn quickstart_writes_tables_and_tensorboard_that_pandas_and_tensorboard_read() {
         &["data", "inspect", "datasets/eth-usdt-1d.csv", "--json"],
         &["validate", "pipelines/quickstart.yaml"],
     ] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_quantsweep"))
+        let mut child = quantsweep_command()
             .args(args)
-            .current_dir(repo())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -475,12 +481,7 @@ fn the_pipeline_reads_its_candles_from_s3() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("s3");
     let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_quantsweep"))
-            .args(args)
-            .current_dir(repo())
-            .envs(moto.env())
-            .output()
-            .expect("quantsweep runs")
+        quantsweep_command().args(args).envs(moto.env()).output().expect("quantsweep runs")
     };
     let o = run(&["data", "inspect", "s3://market/binance/eth-usdt-1d.csv"]);
     assert!(o.status.success(), "{}", text(&o));
@@ -1076,9 +1077,8 @@ fn a_sweep_killed_mid_run_resumes_with_every_trial_exactly_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("killed");
     let args = killable_sweep(out.to_str().expect("utf-8"), &["--checkpoint-every", "0"]);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_quantsweep"))
+    let mut child = quantsweep_command()
         .args(&args)
-        .current_dir(repo())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -1207,9 +1207,8 @@ fn a_sweep_killed_twenty_four_times_ends_with_the_tables_of_an_uninterrupted_run
     };
     let (mut kills, mut mid_rewrite) = (0, 0);
     for round in 0..24 {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_quantsweep"))
+        let mut child = quantsweep_command()
             .args(args(&killed))
-            .current_dir(repo())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -1278,8 +1277,8 @@ fn sweep_outputs_go_to_s3_and_resume_from_there_after_sigkill() {
     // The folder a run keeps for the store's URL (staged files), in the test's own folder.
     let state = tempfile::tempdir().expect("temp dir");
     let command = |args: &[&str]| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_quantsweep"));
-        c.args(args).current_dir(repo()).envs(moto.env()).env("XDG_STATE_HOME", state.path());
+        let mut c = quantsweep_command();
+        c.args(args).envs(moto.env()).env("XDG_STATE_HOME", state.path());
         c
     };
     let args = killable_sweep("s3://sweeps/eth/killed", &[]);
@@ -1405,10 +1404,9 @@ fn an_object_store_outage_stops_the_sweep_clearly_and_the_resume_loses_nothing()
     let proxy = proxy::Proxy::start(moto.port());
     let state = tempfile::tempdir().expect("temp dir");
     let command = || {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_quantsweep"));
+        let mut c = quantsweep_command();
         c.args(["run", "tests/pipelines/sleepy.yaml", "--allow-commands", "--workers", "2"])
             .args(["--out", "s3://sweeps/outage"])
-            .current_dir(repo())
             .envs(moto.env())
             .env("AWS_ENDPOINT", proxy.endpoint())
             .env("XDG_STATE_HOME", state.path())
@@ -1532,12 +1530,11 @@ print("ok")
 fn trial_faults_fail_only_their_trial_and_retries_run_them_again() {
     let dir = tempfile::tempdir().expect("temp dir");
     let commands = dir.path().join("commands");
-    let o = Command::new(env!("CARGO_BIN_EXE_quantsweep"))
+    let o = quantsweep_command()
         .args(["run", "tests/pipelines/faults.yaml", "--allow-commands", "--workers", "2"])
         .arg("--out")
         .arg(&commands)
         .env("FAULTS_DIR", dir.path())
-        .current_dir(repo())
         .output()
         .expect("the quantsweep binary runs");
     assert!(o.status.success(), "{}", text(&o));
@@ -1564,7 +1561,7 @@ print("ok")
     );
 
     let training = dir.path().join("training");
-    let o = Command::new(env!("CARGO_BIN_EXE_quantsweep"))
+    let o = quantsweep_command()
         .args(["run", "pipelines/quickstart.yaml", "--workers", "2", "--out"])
         .arg(&training)
         .args(["--set", "train.epochs=3", "--set", "model.head=identity"])
@@ -1574,7 +1571,6 @@ print("ok")
             "sweep.parameters={model.hidden: {values: [8, 3000000]}, train.lr: {values: [0.003, 1.0e+30]}}",
         ])
         .env_remove("RUST_BACKTRACE")
-        .current_dir(repo())
         .output()
         .expect("the quantsweep binary runs");
     assert!(o.status.success(), "{}", text(&o));
@@ -1686,12 +1682,11 @@ fn a_cluster_process_that_dies_gives_one_clear_error_and_the_sweep_resumes() {
         .port()
         .min(65_000);
     let process = |i: usize| {
-        Command::new(env!("CARGO_BIN_EXE_quantsweep"))
+        quantsweep_command()
             .args(["run", "tests/pipelines/sleepy.yaml", "--allow-commands", "--workers", "1"])
             .args(["--processes", "2", "--process", &i.to_string(), "--port", &port.to_string()])
             .arg("--out")
             .arg(&out)
-            .current_dir(repo())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()

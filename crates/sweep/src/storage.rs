@@ -94,15 +94,8 @@ impl Journal {
     pub fn open(output: impl Into<Output>) -> Result<Self, SweepError> {
         let backend = match output.into() {
             Output::Dir(dir) => {
-                std::fs::create_dir_all(&dir).map_err(|e| SweepError::io(&dir, e))?;
                 let path = dir.join(JOURNAL_FILE);
-                let file = OpenOptions::new()
-                    .create(true)
-                    .read(true)
-                    .append(true)
-                    .open(&path)
-                    .map_err(|e| SweepError::io(&path, e))?;
-                trim_torn_line(&file).map_err(|e| SweepError::io(&path, e))?;
+                let file = open_journal_file(&path)?;
                 Backend::File { file, path, last_sync: std::time::Instant::now(), unsynced: false }
             }
             output @ Output::Objects(_) => {
@@ -283,17 +276,24 @@ impl Journal {
 
 /// Appends journal lines to the local file that keeps them while the store is down, synced.
 fn keep_locally(path: &Path, lines: &[u8]) -> Result<(), SweepError> {
+    let mut file = open_journal_file(path)?;
+    file.write_all(lines).and_then(|()| file.sync_data()).map_err(|e| SweepError::io(path, e))
+}
+
+/// Opens a local journal file for appending (creating it and its folder), with a torn last
+/// line cut off.
+fn open_journal_file(path: &Path) -> Result<File, SweepError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| SweepError::io(dir, e))?;
     }
-    let mut file = OpenOptions::new()
+    let file = OpenOptions::new()
         .create(true)
         .read(true)
         .append(true)
         .open(path)
         .map_err(|e| SweepError::io(path, e))?;
     trim_torn_line(&file).map_err(|e| SweepError::io(path, e))?;
-    file.write_all(lines).and_then(|()| file.sync_data()).map_err(|e| SweepError::io(path, e))
+    Ok(file)
 }
 
 /// Cuts a last line that a kill left without its newline (its trial did not count and runs
