@@ -470,6 +470,27 @@ fn corrupt_data_files_give_one_clear_error() {
             "{name}: expected {expected:?} in {msg}"
         );
     }
+    // The Feather files fuzzing found (docs/security.md; a selector byte, then the file):
+    // arrow panicked on some and allocated terabytes for others. Through the binary, each is
+    // read or refused in one line naming it, with no internal error.
+    let found = std::fs::read_dir(repo().join("fuzz/regressions/feather")).expect("fuzz inputs");
+    let mut refused = 0;
+    for (i, entry) in found.enumerate() {
+        let bytes = std::fs::read(entry.expect("entry").path()).expect("read a fuzz input");
+        let path = dir.path().join(format!("fuzz-{i}.feather"));
+        std::fs::write(&path, &bytes[1..]).expect("write case");
+        let o = quantsweep(&["data", "inspect", path.to_str().expect("utf-8")]);
+        let msg = text(&o);
+        assert!(!msg.contains("panicked") && !msg.contains("internal error"), "{i}: {msg}");
+        if o.status.code() == Some(1) {
+            assert_eq!(msg.trim().lines().count(), 1, "{i}: one line: {msg}");
+            assert!(msg.contains(&format!("fuzz-{i}.feather")), "{i}: {msg}");
+            refused += 1;
+        } else {
+            assert!(o.status.success(), "{i}: {msg}");
+        }
+    }
+    assert!(refused >= 10, "only {refused} fuzz inputs refused");
 }
 
 #[test]

@@ -298,6 +298,11 @@ impl Pipeline {
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read pipeline {}", path.display()))?;
+        Self::parse(path, &text, overrides)
+    }
+
+    /// [`Pipeline::load`] of a pipeline's `text`, which `path` names in errors.
+    pub fn parse(path: &Path, text: &str, overrides: &[String]) -> Result<Self> {
         if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
             bail!(
                 "{}: the pipeline is empty (`quantsweep init` writes a starter pipeline)",
@@ -307,8 +312,7 @@ impl Pipeline {
         // A pipeline is plain data: a tag (`!!python/object/apply:os.system`, `!Custom`)
         // would be ignored or half-read, so it is refused, naming its line.
         let sets = overrides.iter().filter_map(|o| o.split_once('=').map(|(_, v)| v));
-        for (raw, in_file) in std::iter::once((text.as_str(), true)).chain(sets.map(|v| (v, false)))
-        {
+        for (raw, in_file) in std::iter::once((text, true)).chain(sets.map(|v| (v, false))) {
             if let Some((line, tag)) = find_tag(raw) {
                 let at = if in_file {
                     format!("{}:{line}", path.display())
@@ -323,12 +327,12 @@ impl Pipeline {
         }
         // Typed parse of the file as written, so that errors carry its line and column.
         let parsed: PipelineConfig =
-            serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &text, &e))?;
+            serde_yaml::from_str(text).map_err(|e| yaml_error(path, text, &e))?;
         let config = if overrides.is_empty() {
             parsed
         } else {
             let mut value: Value =
-                serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &text, &e))?;
+                serde_yaml::from_str(text).map_err(|e| yaml_error(path, text, &e))?;
             for o in overrides {
                 let at = path.display();
                 let (key, raw) = o
@@ -349,7 +353,7 @@ impl Pipeline {
         let mut config = config;
         // Without a `strategy:`, an up/down classifier trades its probabilities (long above
         // 0.5), not price ratios.
-        let raw: Value = serde_yaml::from_str(&text).unwrap_or(Value::Null);
+        let raw: Value = serde_yaml::from_str(text).unwrap_or(Value::Null);
         let strategy_given =
             raw.get("strategy").is_some() || overrides.iter().any(|o| o.starts_with("strategy"));
         if !strategy_given
@@ -392,7 +396,7 @@ impl Pipeline {
         let value = serde_yaml::to_value(&config).context("re-serializing the pipeline")?;
         if config.objective == ObjectiveConfig::Pipeline {
             validate_data(&config.data).with_context(|| format!("{}", path.display()))?;
-            validate_features(path, &text, &config.features)?;
+            validate_features(path, text, &config.features)?;
             validate_evaluation(&config).with_context(|| format!("{}", path.display()))?;
         }
         for (i, f) in config.features.iter().enumerate() {

@@ -25,6 +25,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod contain;
 mod hint;
 pub mod nonfinite;
 mod observer;

@@ -122,7 +122,8 @@ impl Candles {
         let mut counts: Vec<(i64, usize)> = Vec::new();
         let mut last = 0;
         for w in self.timestamp_ms.windows(2) {
-            let d = w[1] - w[0];
+            // Saturating: a binary file's times may span more than an i64.
+            let d = w[1].saturating_sub(w[0]);
             if counts.get(last).is_some_and(|(v, _)| *v == d) {
                 counts[last].1 += 1;
             } else if let Some(i) = counts.iter().position(|(v, _)| *v == d) {

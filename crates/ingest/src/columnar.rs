@@ -44,7 +44,43 @@ pub(crate) fn read_feather_file(path: &Path) -> Result<Parsed, IngestError> {
     read_feather_from(open, usize::try_from(size).unwrap_or(usize::MAX), path)
 }
 
+/// Reads a Feather file with arrow's reader, after checking that the sizes its footer and
+/// messages declare fit the file ([`feather::check_sizes`]): arrow allocates what they say.
 pub(crate) fn read_feather_from<R, F>(
+    open_source: F,
+    size: usize,
+    path: &Path,
+) -> Result<Parsed, IngestError>
+where
+    R: std::io::Read + std::io::Seek,
+    F: Fn() -> Result<R, IngestError> + Sync,
+{
+    guarded(path, || {
+        feather::check_sizes(&mut open_source()?, size as u64).map_err(|message| {
+            IngestError::Format {
+                path: path.to_path_buf(),
+                message: format!("corrupt Feather/Arrow IPC file: {message}"),
+            }
+        })?;
+        read_feather_with_arrow(open_source, size, path)
+    })
+}
+
+/// Runs arrow's or parquet's decoder on `path`: a panic inside it (both assert on some
+/// corrupt files instead of returning an error) is this file's error, not a crash.
+pub(crate) fn guarded<T>(
+    path: &Path,
+    decode: impl FnOnce() -> Result<T, IngestError>,
+) -> Result<T, IngestError> {
+    quantsweep_core::contain::contain(decode).unwrap_or_else(|panic| {
+        Err(IngestError::Format {
+            path: path.to_path_buf(),
+            message: format!("corrupt file: the decoder failed ({panic})"),
+        })
+    })
+}
+
+fn read_feather_with_arrow<R, F>(
     open_source: F,
     size: usize,
     path: &Path,
@@ -151,6 +187,14 @@ fn read_parquet_from<R: Source>(
     size: usize,
     path: &Path,
 ) -> Result<Parsed, IngestError> {
+    guarded(path, || read_parquet_with(source, size, path))
+}
+
+fn read_parquet_with<R: Source>(
+    source: R,
+    size: usize,
+    path: &Path,
+) -> Result<Parsed, IngestError> {
     let err = |m: String| IngestError::Format { path: path.to_path_buf(), message: m };
     let metadata = ArrowReaderMetadata::load(&source, ArrowReaderOptions::default())
         .map_err(|e| err(format!("not a readable Parquet file: {e}")))?;
@@ -193,7 +237,8 @@ where
     }
     let (first, second) = columns.split_at(columns.len() / 2);
     let (a, b) = std::thread::scope(|scope| {
-        let other = scope.spawn(|| read(second.to_vec()));
+        // Guarded on its own thread too: a decoder's panic there is the file's error.
+        let other = scope.spawn(|| guarded(path, || read(second.to_vec())));
         (read(first.to_vec()), other.join())
     });
     let (a, b) = (
@@ -242,7 +287,7 @@ impl Wanted {
             path: path.to_path_buf(),
             message: format!(
                 "no `{c}` column (columns: {})",
-                names.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")
+                crate::error::shown_names(names.iter().map(|n| n.as_str()), ", ")
             ),
         };
         let time = find(&["date", "timestamp", "time", "open_time", "datetime"])

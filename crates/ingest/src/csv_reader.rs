@@ -2,6 +2,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, NaiveDateTime};
 
+use crate::error::shown_names;
 use crate::options::header_is_data;
 use crate::validate::Parsed;
 use crate::{ColumnMap, Format, IngestError};
@@ -219,6 +220,11 @@ struct Columns {
     volume: Option<usize>,
 }
 
+/// A header as an error shows it (see [`shown_names`]).
+fn shown(header: &[String]) -> String {
+    shown_names(header.iter().map(String::as_str), ",")
+}
+
 impl Columns {
     /// The columns a [`ColumnMap`] names, each required to exist (case-insensitively).
     fn mapped(m: &ColumnMap, header: &[String], path: &Path) -> Result<Self, IngestError> {
@@ -228,7 +234,7 @@ impl Columns {
             pos(name).ok_or_else(|| IngestError::MissingColumn {
                 path: PathBuf::from(path),
                 column: key,
-                found: format!("{} (data.columns.{key} is {name:?})", header.join(",")),
+                found: format!("{} (data.columns.{key} is {name:?})", shown(header)),
             })
         };
         let time_kind = match m.time_format.as_deref() {
@@ -260,7 +266,7 @@ impl Columns {
         let missing = |column| IngestError::MissingColumn {
             path: PathBuf::from(path),
             column,
-            found: header.join(","),
+            found: shown(header),
         };
         let (time, time_kind) = match pos(&["unix", "unix timestamp", "open_time", "timestamp_ms"])
         {

@@ -120,3 +120,14 @@ pub enum IngestError {
         path: PathBuf,
     },
 }
+
+/// Column names as an error shows them, joined by `separator`: on one line (a name may hold
+/// line breaks, shown escaped) and at most 200 characters.
+pub(crate) fn shown_names<'a>(names: impl IntoIterator<Item = &'a str>, separator: &str) -> String {
+    let joined = names.into_iter().collect::<Vec<_>>().join(separator);
+    let line: String = joined.chars().flat_map(char::escape_debug).collect();
+    match line.char_indices().nth(200) {
+        Some((at, _)) => format!("{}…", &line[..at]),
+        None => line,
+    }
+}

@@ -9,10 +9,11 @@
 //! stays the authority on what a file means and words the error when it is broken.
 
 use std::hash::Hasher as _;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use arrow::datatypes::{DataType, TimeUnit};
-use arrow::ipc::{CompressionType, Endianness};
+use arrow::ipc::{CompressionType, Endianness, MetadataVersion};
 use twox_hash::XxHash32;
 
 use crate::Candles;
@@ -71,6 +72,15 @@ pub(crate) fn read(input: Input, path: &Path) -> Option<Parsed> {
     let footer_at = (size - 10).checked_sub(u64::try_from(footer_len).ok()?)?;
     let footer_bytes = input.range(footer_at, footer_len as usize, &mut scratch)?.to_vec();
     let footer = arrow::ipc::root_as_footer(&footer_bytes).ok()?;
+    // What arrow's reader would refuse is left to it, to word the error: a defect anywhere in
+    // the file, even in columns not read here, means it is not whole.
+    let checked = match input {
+        Input::Memory(bytes) => check_sizes(&mut std::io::Cursor::new(bytes), size),
+        Input::File(mut file, size) => check_sizes(&mut file, size),
+    };
+    if checked.is_err() {
+        return None;
+    }
     let fb_schema = footer.schema()?;
     if fb_schema.endianness() != Endianness::Little
         || cfg!(target_endian = "big")
@@ -133,6 +143,106 @@ pub(crate) fn read(input: Input, path: &Path) -> Option<Parsed> {
     Some(out)
 }
 
+/// How many times its stored size a compressed IPC buffer can decompress to: LZ4 at most
+/// about 255 (a 1-byte literal-free sequence encodes up to 255 + 19 bytes), zstd far more
+/// (an RLE block of 4 bytes fills 128 KiB).
+fn max_expansion(codec: CompressionType) -> i64 {
+    if codec == CompressionType::LZ4_FRAME { 256 } else { 1 << 15 }
+}
+
+/// Checks that what a Feather file's footer and record batch messages declare fits the file,
+/// before arrow's reader allocates it: every block inside the file, every buffer inside its
+/// block's body, and every compressed buffer's uncompressed length within what its codec can
+/// expand to. A file of a few bytes that declares terabytes would otherwise abort the
+/// process when arrow allocates them (found by fuzzing). Anything this cannot parse is left
+/// to arrow, which words the error.
+pub(crate) fn check_sizes<R: Read + Seek>(source: &mut R, size: u64) -> Result<(), String> {
+    let mut read_at = |at: u64, len: usize| -> Result<Vec<u8>, String> {
+        let mut buf = vec![0; len];
+        source
+            .seek(SeekFrom::Start(at))
+            .and_then(|_| source.read_exact(&mut buf))
+            .map_err(|e| format!("cannot read {len} bytes at {at}: {e}"))?;
+        Ok(buf)
+    };
+    if size < 2 * MAGIC.len() as u64 + 4 {
+        return Ok(());
+    }
+    let tail = read_at(size - 10, 10)?;
+    if &tail[4..] != MAGIC {
+        return Ok(());
+    }
+    let footer_len = i32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
+    let Some(footer_at) = u64::try_from(footer_len).ok().and_then(|n| (size - 10).checked_sub(n))
+    else {
+        return Err(format!("the footer's length ({footer_len} bytes) does not fit the file"));
+    };
+    let footer_bytes = read_at(footer_at, footer_len as usize)?;
+    let Ok(footer) = arrow::ipc::root_as_footer(&footer_bytes) else { return Ok(()) };
+    let version = footer.version();
+    let batches = footer.recordBatches().into_iter().flatten().map(|b| (b, true));
+    let dictionaries = footer.dictionaries().into_iter().flatten().map(|b| (b, false));
+    for (i, (block, is_batch)) in batches.chain(dictionaries).enumerate() {
+        let (at, meta, body) = (block.offset(), block.metaDataLength(), block.bodyLength());
+        let end = u64::try_from(at)
+            .ok()
+            .zip(u64::try_from(meta).ok())
+            .zip(u64::try_from(body).ok())
+            .and_then(|((a, m), b)| a.checked_add(m)?.checked_add(b));
+        if end.is_none_or(|end| end > size) {
+            return Err(format!(
+                "block {i} (offset {at}, {meta} + {body} bytes) lies beyond the end of the file                  ({size} bytes)"
+            ));
+        }
+        let (at, meta_len) = (at as u64, meta as usize);
+        let meta = read_at(at, meta_len)?;
+        let skip = if meta.get(..4) == Some(&[0xFF; 4]) { 8 } else { 4 };
+        // arrow's reader would parse the message from the metadata and the body together:
+        // one that does not fit its metadata, as the format requires, is refused here.
+        let Some(Ok(message)) = meta.get(skip..).map(arrow::ipc::root_as_message) else {
+            return Err(format!("block {i}: its message is not readable"));
+        };
+        // As arrow's reader: every message of the footer's version (V1: footers that do not
+        // set it).
+        if version != MetadataVersion::V1 && message.version() != version {
+            return Err(format!(
+                "block {i}: metadata version {:?}, not {version:?}",
+                message.version()
+            ));
+        }
+        let batch = if is_batch {
+            message.header_as_record_batch()
+        } else {
+            message.header_as_dictionary_batch().and_then(|d| d.data())
+        };
+        let Some(batch) = batch else {
+            return Err(format!("block {i}: not a record or dictionary batch"));
+        };
+        let codec = batch.compression().map(|c| c.codec());
+        let body_at = at + meta_len as u64;
+        for (j, buffer) in batch.buffers().into_iter().flatten().enumerate() {
+            let (offset, len) = (buffer.offset(), buffer.length());
+            if offset < 0 || len < 0 || offset.checked_add(len).is_none_or(|e| e > body) {
+                return Err(format!(
+                    "block {i}: buffer {j} (offset {offset}, {len} bytes) lies outside the                      block's {body} bytes"
+                ));
+            }
+            let Some(codec) = codec else { continue };
+            if len < 8 {
+                continue;
+            }
+            let prefix = read_at(body_at + offset as u64, 8)?;
+            let declared = i64::from_le_bytes(prefix.try_into().unwrap_or([0; 8]));
+            if declared > len.saturating_mul(max_expansion(codec)).saturating_add(1024) {
+                return Err(format!(
+                    "block {i}: buffer {j} declares {declared} bytes once decompressed, from                      {len} bytes of {codec:?}"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A record batch: its row count and, per candle column, where its values are stored.
 struct Batch {
     rows: usize,
@@ -171,6 +281,14 @@ fn locate(
             Some(_) => return None,
         };
         let rows = usize::try_from(batch.length()).ok()?;
+        // The columns are allocated before they are decoded: a batch cannot hold more rows
+        // than its body (inside the file) can store, even compressed (LZ4: ~255 times).
+        let body_len = u64::try_from(block.bodyLength()).ok()?;
+        if at.checked_add(meta_len as u64)?.checked_add(body_len)? > input.len()
+            || rows.checked_mul(8)? as u64 > body_len.checked_mul(256)?
+        {
+            return None;
+        }
         let (nodes, buffers) = (batch.nodes()?, batch.buffers()?);
         let body = at.checked_add(meta_len as u64)?;
         let mut columns = [None; 6];
@@ -183,7 +301,20 @@ fn locate(
             if node.null_count() != 0 || usize::try_from(node.length()).ok()? != rows {
                 return None;
             }
+            // No validity bitmap (what pyarrow, pandas and polars write without nulls): one
+            // that is there is decoded by arrow, which refuses a corrupt one.
+            if buffers.get(2 * i).length() != 0 {
+                return None;
+            }
             let values = buffers.get(2 * i + 1);
+            // Inside its batch's body, as arrow's reader requires.
+            if u64::try_from(values.offset())
+                .ok()?
+                .checked_add(u64::try_from(values.length()).ok()?)?
+                > body_len
+            {
+                return None;
+            }
             *column = Some(Range {
                 at: body.checked_add(u64::try_from(values.offset()).ok()?)?,
                 len: usize::try_from(values.length()).ok()?,
@@ -554,6 +685,28 @@ mod tests {
                 RecordBatch::try_new(Arc::clone(&schema), columns).expect("batch")
             })
             .collect()
+    }
+
+    /// A compressed buffer that declares a terabyte once decompressed is refused before
+    /// arrow allocates it (it aborted the process: found by fuzzing), on both paths.
+    #[test]
+    fn declared_sizes_are_checked_before_anything_is_allocated() {
+        let nanos = |t: Vec<i64>| Arc::new(TimestampNanosecondArray::from(t)) as ArrayRef;
+        let mut bytes = ipc(&candles(&[100], nanos, true), Some(CompressionType::LZ4_FRAME));
+        assert_eq!(check_sizes(&mut std::io::Cursor::new(&bytes), bytes.len() as u64), Ok(()));
+        // A buffer of 100 values: its uncompressed length (800), then the LZ4 frame's magic.
+        let mut prefix = 800i64.to_le_bytes().to_vec();
+        prefix.extend(LZ4_MAGIC.to_le_bytes());
+        let at = bytes.windows(12).position(|w| w == prefix).expect("a compressed buffer");
+        bytes[at..at + 8].copy_from_slice(&(1i64 << 40).to_le_bytes());
+        let err = check_sizes(&mut std::io::Cursor::new(&bytes), bytes.len() as u64)
+            .expect_err("a terabyte from a few bytes");
+        assert!(err.contains("declares 1099511627776 bytes once decompressed"), "{err}");
+        assert!(read(Input::Memory(&bytes), Path::new("t.feather")).is_none());
+        let open = || Ok(std::io::Cursor::new(&bytes));
+        let err = crate::columnar::read_feather_from(open, bytes.len(), Path::new("t.feather"))
+            .expect_err("refused");
+        assert!(err.to_string().starts_with("t.feather: corrupt Feather/Arrow IPC file"), "{err}");
     }
 
     /// Files in the layouts the fast path takes decode to exactly what arrow's reader makes of

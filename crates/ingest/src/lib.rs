@@ -34,6 +34,9 @@ mod validate;
 
 use std::path::Path;
 
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
+
 pub use candles::{Candles, Timeframe};
 pub use error::{IngestError, Position};
 pub use options::{

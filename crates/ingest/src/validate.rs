@@ -212,17 +212,39 @@ pub(crate) fn repair(
         report.gaps = candles
             .timestamp_ms
             .windows(2)
-            .filter(|w| w[1] - w[0] > tf.0)
-            .map(|w| Gap { after_ms: w[0], missing: (w[1] - w[0]) / tf.0 - 1 })
+            .filter(|w| w[1].saturating_sub(w[0]) > tf.0)
+            .map(|w| Gap { after_ms: w[0], missing: w[1].saturating_sub(w[0]) / tf.0 - 1 })
             .filter(|g| g.missing > 0)
             .collect();
         if options.fill_gaps == FillGaps::Ffill && !report.gaps.is_empty() {
-            report.gaps_filled = report.gaps.iter().map(|g| g.missing as usize).sum();
+            let filled = report.gaps.iter().fold(0u64, |n, g| n.saturating_add(g.missing as u64));
+            let allowed = (candles.len() as u64).saturating_mul(MAX_FILL_PER_CANDLE).max(MIN_FILL);
+            if filled > allowed {
+                let largest = report.gaps.iter().max_by_key(|g| g.missing).expect("a gap");
+                return Err(IngestError::Format {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "data.fill_gaps: ffill would add {filled} candles to the file's {} \
+                         (the largest gap: {} candles after {}): more than {MAX_FILL_PER_CANDLE} \
+                         per candle suggests wrong times; check the file, or set fill_gaps: none",
+                        candles.len(),
+                        largest.missing,
+                        format_ms(largest.after_ms)
+                    ),
+                });
+            }
+            report.gaps_filled = filled as usize;
             candles = forward_fill(&candles, tf);
         }
     }
     Ok((candles, report))
 }
+
+/// Forward-filling adds at most this many candles per candle of the file, or [`MIN_FILL`] in
+/// all: beyond that the times are likely wrong, and filling would exhaust memory before it
+/// said so (found by fuzzing: a file of two rows asking for 10^12 candles).
+const MAX_FILL_PER_CANDLE: u64 = 10;
+const MIN_FILL: u64 = 1_000_000;
 
 /// Inserts a flat candle (open = high = low = close = the previous close, volume 0) at every
 /// missing step of `tf`.
@@ -231,10 +253,10 @@ fn forward_fill(c: &Candles, tf: Timeframe) -> Candles {
     for i in 0..c.len() {
         if i > 0 {
             let prev = c.close[i - 1];
-            let mut t = c.timestamp_ms[i - 1] + tf.0;
-            while t < c.timestamp_ms[i] {
-                out.push(t, prev, prev, prev, prev, 0.0);
-                t += tf.0;
+            let mut t = c.timestamp_ms[i - 1].checked_add(tf.0);
+            while let Some(at) = t.filter(|&at| at < c.timestamp_ms[i]) {
+                out.push(at, prev, prev, prev, prev, 0.0);
+                t = at.checked_add(tf.0);
             }
         }
         out.push(c.timestamp_ms[i], c.open[i], c.high[i], c.low[i], c.close[i], c.volume[i]);
@@ -317,6 +339,19 @@ mod tests {
 
     fn opts(duplicates: DuplicatePolicy, invalid: InvalidPolicy) -> LoadOptions {
         LoadOptions { duplicates, invalid, ..LoadOptions::default() }
+    }
+
+    /// Filling a gap of 10^10 candles in a file of four is refused by name, not attempted
+    /// (it exhausted memory: found by fuzzing); a real gap is filled.
+    #[test]
+    fn forward_filling_refuses_absurd_gaps() {
+        let ffill = LoadOptions { fill_gaps: FillGaps::Ffill, ..LoadOptions::default() };
+        let rows = parsed(&[(2, 0, 1.0), (3, 60_000, 1.0), (4, 120_000, 1.0), (5, 1 << 50, 1.0)]);
+        let err = repair(rows, Path::new("f.csv"), &ffill, None).expect_err("absurd gap");
+        assert!(err.to_string().contains("f.csv: data.fill_gaps: ffill would add"), "{err}");
+        let rows = parsed(&[(2, 0, 1.0), (3, 60_000, 1.0), (4, 120_000, 1.0), (5, 600_000, 2.0)]);
+        let (c, r) = repair(rows, Path::new("f.csv"), &ffill, None).expect("a real gap");
+        assert_eq!((c.len(), r.gaps_filled), (11, 7));
     }
 
     #[test]

@@ -188,12 +188,7 @@ fn quiet_timely_panics() {
             if !(thread.starts_with("timely:") || JOINING.get()) {
                 return previous(info);
             }
-            let message = info
-                .payload()
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| info.payload().downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic".into());
+            let message = quantsweep_core::contain::panic_message(info.payload());
             let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line()));
             TIMELY_PANICS
                 .lock()

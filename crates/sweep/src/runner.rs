@@ -5,6 +5,7 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use quantsweep_core::contain::contain;
 use quantsweep_core::{
     EpochMetrics, Observer, Stop, TrialError, TrialRecord, TrialResult, TrialSpec,
 };
@@ -364,16 +365,9 @@ fn run_one(
             }
             Ok(obj) => {
                 let mut obs = TrialObserver { monitor, worker: local, spec: &spec, pruner };
-                catch_unwind(AssertUnwindSafe(|| obj.run(&spec, &mut obs))).unwrap_or_else(
-                    |panic| {
-                        let msg = panic
-                            .downcast_ref::<&str>()
-                            .map(|s| (*s).to_owned())
-                            .or_else(|| panic.downcast_ref::<String>().cloned())
-                            .unwrap_or_else(|| "unknown panic".into());
-                        Err(TrialError::failed(format!("the objective panicked: {msg}")))
-                    },
-                )
+                contain(|| obj.run(&spec, &mut obs)).unwrap_or_else(|msg| {
+                    Err(TrialError::failed(format!("the objective panicked: {msg}")))
+                })
             }
         };
         if let Some(p) = pruner {

@@ -149,14 +149,8 @@ impl Fitted {
 /// Runs `f`, turning a libtorch panic (tch panics on C++ errors: CUDA out of memory, a shape
 /// mismatch) into an error that fails the trial, not the process.
 fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, TrainError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
-        let message = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "unknown error".into());
-        TrainError::Libtorch(crate::error::torch_message(&message))
-    })
+    quantsweep_core::contain::contain(f)
+        .map_err(|message| TrainError::Libtorch(crate::error::torch_message(&message)))
 }
 
 /// Trains `model` on the training span of `data`, reporting each epoch to `observer`.

@@ -1,0 +1,8 @@
+//! CSV in every dialect the reader knows, plain or gzip-compressed. The body and its input layout:
+//! `quantsweep_ingest::fuzzing::csv`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(
+    init: quantsweep_ingest::fuzzing::let_contained_panics_pass(),
+    |data: &[u8]| quantsweep_ingest::fuzzing::csv(data)
+);

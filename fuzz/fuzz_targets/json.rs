@@ -1,0 +1,8 @@
+//! freqtrade's JSON candles, plain or gzip-compressed. The body and its input layout:
+//! `quantsweep_ingest::fuzzing::json`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(
+    init: quantsweep_ingest::fuzzing::let_contained_panics_pass(),
+    |data: &[u8]| quantsweep_ingest::fuzzing::json(data)
+);
