@@ -32,6 +32,8 @@ w("header-only.csv", lines[0])
 dup = lines[:101] + [lines[100]] + lines[101:]
 dup[101] = dup[101].replace(dup[101].split(",")[4], str(float(dup[101].split(",")[4]) + 1), 1)
 w("duplicates.csv", "".join(dup))
+ooo = lines[:]; ooo.insert(200, ooo.pop(50))  # a row pasted 150 rows late
+w("out-of-order.csv", "".join(ooo))
 nan = [lines[0]] + [",".join(l.split(",")[:4] + ["", l.split(",")[5]]) for l in lines[1:]]
 w("all-nan-close.csv", "".join(nan))
 hl = lines[:]; p = hl[120].split(","); p[2], p[3] = p[3], p[2]; hl[120] = ",".join(p)
@@ -157,6 +159,7 @@ for f in ["truncated.csv", "garbage-close.csv", "empty.csv", "header-only.csv", 
 ]:
     case("file-" + f.replace(".", "-"), data(f))
 case("file-duplicate-timestamps", data("duplicates.csv", "\n  duplicates: error"))
+case("file-out-of-order-timestamps", data("out-of-order.csv", "\n  order: error"))
 # object stores
 case("store-unknown-scheme", sub("  source: datasets/eth-usdt-1d.csv", "  source: s4://bucket/eth.csv"))
 case("store-no-bucket", sub("  source: datasets/eth-usdt-1d.csv", "  source: s3:///eth.csv"))

@@ -12,7 +12,7 @@ use quantsweep_features::{
 };
 use quantsweep_ingest::{
     ColumnMap, DuplicatePolicy, FillGaps, Format, InvalidPolicy, LastCandle, LoadOptions,
-    Timeframe, Timerange,
+    OrderPolicy, Timeframe, Timerange,
 };
 use quantsweep_sweep::SweepConfig;
 use quantsweep_train::{ModelConfig, TrainConfig};
@@ -133,6 +133,9 @@ pub struct DataConfig {
     /// Candles sharing a timestamp. Default: `keep_last`.
     #[serde(default)]
     pub duplicates: DuplicatePolicy,
+    /// Rows whose times go back against the file's order: `sort` or `error`. Default: `sort`.
+    #[serde(default)]
+    pub order: OrderPolicy,
     /// Candles breaking OHLC consistency. Default: `error`.
     #[serde(default)]
     pub invalid: InvalidPolicy,
@@ -252,6 +255,7 @@ impl DataConfig {
         LoadOptions {
             format: self.format,
             duplicates: self.duplicates,
+            order: self.order,
             invalid: self.invalid,
             columns: self.columns.clone(),
             last_candle: self.last_candle,

@@ -87,6 +87,23 @@ pub enum IngestError {
         /// The timestamp, UTC.
         timestamp: String,
     },
+    /// A row's time goes back against the file's order and the policy is `error`.
+    #[error(
+        "{path}:{at}: the time {timestamp} is out of the file's order ({order}, after \
+         {previous}) (data.order: sort sorts the rows)"
+    )]
+    OutOfOrder {
+        /// The file.
+        path: PathBuf,
+        /// The row out of order.
+        at: Position,
+        /// Its time, UTC.
+        timestamp: String,
+        /// The time of the row before it, UTC.
+        previous: String,
+        /// `oldest first` or `newest first`.
+        order: &'static str,
+    },
     /// A binary or JSON file is malformed, truncated or lacks a needed column.
     #[error("{path}: {message}")]
     Format {

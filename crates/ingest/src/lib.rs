@@ -41,6 +41,7 @@ pub use candles::{Candles, Timeframe};
 pub use error::{IngestError, Position};
 pub use options::{
     ColumnMap, DuplicatePolicy, FillGaps, Format, InvalidPolicy, LastCandle, LoadOptions,
+    OrderPolicy,
 };
 pub use pairs::{Aligned, align, freqtrade_file, load_pairs};
 pub use source::{Located, StorageOptions, fetch, load_source, memory_store, open_store};

@@ -96,6 +96,19 @@ pub enum DuplicatePolicy {
     Error,
 }
 
+/// What to do with rows whose times go back: a file is in time order, or (CryptoDataDownload)
+/// newest first throughout; a row out of that order means rows pasted together or a broken
+/// export.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderPolicy {
+    /// Sort the rows by time (counted in the report as reordered).
+    #[default]
+    Sort,
+    /// Refuse the file, naming the first row out of the file's order.
+    Error,
+}
+
 /// What to do with candles that break OHLC consistency (low above open/close, high below
 /// them, a price that is not positive, negative volume).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -184,6 +197,8 @@ pub struct LoadOptions {
     pub format: Format,
     /// Default: `keep_last`.
     pub duplicates: DuplicatePolicy,
+    /// Default: `sort`.
+    pub order: OrderPolicy,
     /// Default: `error`.
     pub invalid: InvalidPolicy,
     /// Column names and time format for CSV files; default: detected from the header.

@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::error::Position;
 use crate::{
     Candles, DuplicatePolicy, FillGaps, Format, IngestError, InvalidPolicy, LastCandle,
-    LoadOptions, Timeframe,
+    LoadOptions, OrderPolicy, Timeframe,
 };
 
 /// A run of missing candles.
@@ -167,6 +167,21 @@ pub(crate) fn repair(
             None => (0..n).collect(),
         };
         report.reordered = rows.windows(2).any(|w| ts[w[1]] < ts[w[0]]);
+        if report.reordered && options.order == OrderPolicy::Error {
+            // The file's own order: ascending, or newest first throughout.
+            let newest_first = ts[rows[0]] > ts[rows[rows.len() - 1]];
+            let back =
+                |w: &[usize]| if newest_first { ts[w[1]] > ts[w[0]] } else { ts[w[1]] < ts[w[0]] };
+            if let Some(w) = rows.windows(2).find(|w| back(w)) {
+                return Err(IngestError::OutOfOrder {
+                    path: path.to_path_buf(),
+                    at: parsed.at(w[1]),
+                    timestamp: format_ms(ts[w[1]]),
+                    previous: format_ms(ts[w[0]]),
+                    order: if newest_first { "newest first" } else { "oldest first" },
+                });
+            }
+        }
         // Stable: rows sharing a timestamp stay in file order.
         rows.sort_by_key(|&i| ts[i]);
         let before = rows.len();
@@ -352,6 +367,26 @@ mod tests {
         let rows = parsed(&[(2, 0, 1.0), (3, 60_000, 1.0), (4, 120_000, 1.0), (5, 600_000, 2.0)]);
         let (c, r) = repair(rows, Path::new("f.csv"), &ffill, None).expect("a real gap");
         assert_eq!((c.len(), r.gaps_filled), (11, 7));
+    }
+
+    /// `order: error` refuses a row out of the file's order, naming it; a file newest first
+    /// throughout (CryptoDataDownload) is in its order. `sort` sorts either.
+    #[test]
+    fn out_of_order_rows_are_sorted_or_refused() {
+        let refuse = LoadOptions { order: OrderPolicy::Error, ..LoadOptions::default() };
+        let pasted = || parsed(&[(2, 10, 1.0), (3, 30, 1.0), (4, 20, 1.0), (5, 40, 1.0)]);
+        let err = repair(pasted(), Path::new("f.csv"), &refuse, None).expect_err("out of order");
+        assert!(err.to_string().starts_with("f.csv:4: the time"), "{err}");
+        assert!(err.to_string().contains("(oldest first, after"), "{err}");
+        let (c, r) =
+            repair(pasted(), Path::new("f.csv"), &LoadOptions::default(), None).expect("sorted");
+        assert_eq!((c.timestamp_ms, r.reordered), (vec![10, 20, 30, 40], true));
+        let newest_first = parsed(&[(2, 40, 1.0), (3, 30, 1.0), (4, 20, 1.0)]);
+        let (c, _) = repair(newest_first, Path::new("f.csv"), &refuse, None).expect("in order");
+        assert_eq!(c.timestamp_ms, vec![20, 30, 40]);
+        let broken = parsed(&[(2, 40, 1.0), (3, 10, 1.0), (4, 20, 1.0)]);
+        let err = repair(broken, Path::new("f.csv"), &refuse, None).expect_err("goes up");
+        assert!(err.to_string().starts_with("f.csv:4:"), "{err}");
     }
 
     #[test]
