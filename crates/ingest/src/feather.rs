@@ -191,7 +191,8 @@ pub(crate) fn check_sizes<R: Read + Seek>(source: &mut R, size: u64) -> Result<(
             .and_then(|((a, m), b)| a.checked_add(m)?.checked_add(b));
         if end.is_none_or(|end| end > size) {
             return Err(format!(
-                "block {i} (offset {at}, {meta} + {body} bytes) lies beyond the end of the file                  ({size} bytes)"
+                "block {i} (offset {at}, {meta} + {body} bytes) lies beyond the end of the file \
+                 ({size} bytes)"
             ));
         }
         let (at, meta_len) = (at as u64, meta as usize);
@@ -224,7 +225,8 @@ pub(crate) fn check_sizes<R: Read + Seek>(source: &mut R, size: u64) -> Result<(
             let (offset, len) = (buffer.offset(), buffer.length());
             if offset < 0 || len < 0 || offset.checked_add(len).is_none_or(|e| e > body) {
                 return Err(format!(
-                    "block {i}: buffer {j} (offset {offset}, {len} bytes) lies outside the                      block's {body} bytes"
+                    "block {i}: buffer {j} (offset {offset}, {len} bytes) lies outside the \
+                     block's {body} bytes"
                 ));
             }
             let Some(codec) = codec else { continue };
@@ -235,7 +237,8 @@ pub(crate) fn check_sizes<R: Read + Seek>(source: &mut R, size: u64) -> Result<(
             let declared = i64::from_le_bytes(prefix.try_into().unwrap_or([0; 8]));
             if declared > len.saturating_mul(max_expansion(codec)).saturating_add(1024) {
                 return Err(format!(
-                    "block {i}: buffer {j} declares {declared} bytes once decompressed, from                      {len} bytes of {codec:?}"
+                    "block {i}: buffer {j} declares {declared} bytes once decompressed, from \
+                     {len} bytes of {codec:?}"
                 ));
             }
         }
@@ -701,7 +704,8 @@ mod tests {
         bytes[at..at + 8].copy_from_slice(&(1i64 << 40).to_le_bytes());
         let err = check_sizes(&mut std::io::Cursor::new(&bytes), bytes.len() as u64)
             .expect_err("a terabyte from a few bytes");
-        assert!(err.contains("declares 1099511627776 bytes once decompressed"), "{err}");
+        assert!(err.contains("declares 1099511627776 bytes once decompressed, from "), "{err}");
+        assert!(!err.contains("  "), "one line, single spaces: {err}");
         assert!(read(Input::Memory(&bytes), Path::new("t.feather")).is_none());
         let open = || Ok(std::io::Cursor::new(&bytes));
         let err = crate::columnar::read_feather_from(open, bytes.len(), Path::new("t.feather"))
