@@ -75,8 +75,8 @@ pub(crate) fn read(input: Input, path: &Path) -> Option<Parsed> {
     // What arrow's reader would refuse is left to it, to word the error: a defect anywhere in
     // the file, even in columns not read here, means it is not whole.
     let checked = match input {
-        Input::Memory(bytes) => check_sizes(&mut std::io::Cursor::new(bytes), size),
-        Input::File(mut file, size) => check_sizes(&mut file, size),
+        Input::Memory(bytes) => check_blocks(&mut std::io::Cursor::new(bytes), &footer, size),
+        Input::File(mut file, _) => check_blocks(&mut file, &footer, size),
     };
     if checked.is_err() {
         return None;
@@ -157,18 +157,10 @@ fn max_expansion(codec: CompressionType) -> i64 {
 /// process when arrow allocates them (found by fuzzing). Anything this cannot parse is left
 /// to arrow, which words the error.
 pub(crate) fn check_sizes<R: Read + Seek>(source: &mut R, size: u64) -> Result<(), String> {
-    let mut read_at = |at: u64, len: usize| -> Result<Vec<u8>, String> {
-        let mut buf = vec![0; len];
-        source
-            .seek(SeekFrom::Start(at))
-            .and_then(|_| source.read_exact(&mut buf))
-            .map_err(|e| format!("cannot read {len} bytes at {at}: {e}"))?;
-        Ok(buf)
-    };
     if size < 2 * MAGIC.len() as u64 + 4 {
         return Ok(());
     }
-    let tail = read_at(size - 10, 10)?;
+    let tail = read_at(source, size - 10, 10)?;
     if &tail[4..] != MAGIC {
         return Ok(());
     }
@@ -177,8 +169,27 @@ pub(crate) fn check_sizes<R: Read + Seek>(source: &mut R, size: u64) -> Result<(
     else {
         return Err(format!("the footer's length ({footer_len} bytes) does not fit the file"));
     };
-    let footer_bytes = read_at(footer_at, footer_len as usize)?;
+    let footer_bytes = read_at(source, footer_at, footer_len as usize)?;
     let Ok(footer) = arrow::ipc::root_as_footer(&footer_bytes) else { return Ok(()) };
+    check_blocks(source, &footer, size)
+}
+
+/// `len` bytes of `source` from `at`.
+fn read_at<R: Read + Seek>(source: &mut R, at: u64, len: usize) -> Result<Vec<u8>, String> {
+    let mut buf = vec![0; len];
+    source
+        .seek(SeekFrom::Start(at))
+        .and_then(|_| source.read_exact(&mut buf))
+        .map_err(|e| format!("cannot read {len} bytes at {at}: {e}"))?;
+    Ok(buf)
+}
+
+/// [`check_sizes`] of the blocks a parsed `footer` lists.
+fn check_blocks<R: Read + Seek>(
+    source: &mut R,
+    footer: &arrow::ipc::Footer,
+    size: u64,
+) -> Result<(), String> {
     let version = footer.version();
     let batches = footer.recordBatches().into_iter().flatten().map(|b| (b, true));
     let dictionaries = footer.dictionaries().into_iter().flatten().map(|b| (b, false));
@@ -196,7 +207,7 @@ pub(crate) fn check_sizes<R: Read + Seek>(source: &mut R, size: u64) -> Result<(
             ));
         }
         let (at, meta_len) = (at as u64, meta as usize);
-        let meta = read_at(at, meta_len)?;
+        let meta = read_at(source, at, meta_len)?;
         let skip = if meta.get(..4) == Some(&[0xFF; 4]) { 8 } else { 4 };
         // arrow's reader would parse the message from the metadata and the body together:
         // one that does not fit its metadata, as the format requires, is refused here.
@@ -233,7 +244,7 @@ pub(crate) fn check_sizes<R: Read + Seek>(source: &mut R, size: u64) -> Result<(
             if len < 8 {
                 continue;
             }
-            let prefix = read_at(body_at + offset as u64, 8)?;
+            let prefix = read_at(source, body_at + offset as u64, 8)?;
             let declared = i64::from_le_bytes(prefix.try_into().unwrap_or([0; 8]));
             if declared > len.saturating_mul(max_expansion(codec)).saturating_add(1024) {
                 return Err(format!(
@@ -285,11 +296,10 @@ fn locate(
         };
         let rows = usize::try_from(batch.length()).ok()?;
         // The columns are allocated before they are decoded: a batch cannot hold more rows
-        // than its body (inside the file) can store, even compressed (LZ4: ~255 times).
+        // than its body can store, even compressed (LZ4: ~255 times). (`check_blocks` has put
+        // every block inside the file and every buffer inside its block.)
         let body_len = u64::try_from(block.bodyLength()).ok()?;
-        if at.checked_add(meta_len as u64)?.checked_add(body_len)? > input.len()
-            || rows.checked_mul(8)? as u64 > body_len.checked_mul(256)?
-        {
+        if rows.checked_mul(8)? as u64 > body_len.checked_mul(256)? {
             return None;
         }
         let (nodes, buffers) = (batch.nodes()?, batch.buffers()?);
@@ -310,14 +320,6 @@ fn locate(
                 return None;
             }
             let values = buffers.get(2 * i + 1);
-            // Inside its batch's body, as arrow's reader requires.
-            if u64::try_from(values.offset())
-                .ok()?
-                .checked_add(u64::try_from(values.length()).ok()?)?
-                > body_len
-            {
-                return None;
-            }
             *column = Some(Range {
                 at: body.checked_add(u64::try_from(values.offset()).ok()?)?,
                 len: usize::try_from(values.length()).ok()?,
