@@ -2,6 +2,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::candles::Spacing;
 use crate::error::Position;
 use crate::{
     Candles, DuplicatePolicy, FillGaps, Format, IngestError, InvalidPolicy, LastCandle,
@@ -129,7 +130,8 @@ pub(crate) fn repair(
     let mut keep: Option<Vec<bool>> = None;
     // The row-by-row pass below names the first bad row; most files have none, which a
     // branch-free pass over the columns finds several times faster.
-    let rows_to_check = if all_rows_valid(&parsed.candles, parsed.no_volume) { 0 } else { n };
+    let (valid, spacing) = scan(&parsed.candles, parsed.no_volume);
+    let rows_to_check = if valid { 0 } else { n };
     for i in 0..rows_to_check {
         let verdict = if parsed.is_null(i) {
             null_rows += 1;
@@ -158,8 +160,9 @@ pub(crate) fn repair(
     }
     report.null_rows_dropped = null_rows;
     let ts = &parsed.candles.timestamp_ms;
-    let strictly_increasing = ts.windows(2).all(|w| w[0] < w[1]);
-    let mut candles = if keep.is_none() && strictly_increasing {
+    // The usual file: every row kept, in order. The scan's spacing then describes `candles`.
+    let unchanged = keep.is_none() && spacing.unordered == 0;
+    let mut candles = if unchanged {
         parsed.candles
     } else {
         let mut rows: Vec<usize> = match &keep {
@@ -205,7 +208,10 @@ pub(crate) fn repair(
         report.duplicates_dropped = before - rows.len();
         parsed.candles.select(&rows)
     };
-    report.timeframe = candles.timeframe();
+    report.timeframe = match spacing.timeframe(n) {
+        Some(tf) if unchanged => Some(tf),
+        _ => candles.timeframe(),
+    };
     if let (Some(tf), Some(&last)) = (report.timeframe, candles.timestamp_ms.last()) {
         let closes_after_file = modified_ms.is_some_and(|m| last + tf.0 > m);
         report.last_maybe_unfinished =
@@ -223,7 +229,9 @@ pub(crate) fn repair(
     if candles.is_empty() {
         return Err(IngestError::Empty { path: path.to_path_buf() });
     }
-    if let Some(tf) = report.timeframe {
+    // No pair wider than the timeframe: no gap (dropping the last candle adds none).
+    let gapless = |tf: Timeframe| unchanged && tf.0 == spacing.step && spacing.wider == 0;
+    if let Some(tf) = report.timeframe.filter(|&tf| !gapless(tf)) {
         report.gaps = candles
             .timestamp_ms
             .windows(2)
@@ -285,19 +293,27 @@ pub fn format_ms(ms: i64) -> String {
         .map_or_else(|| format!("{ms} ms"), |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
 }
 
-/// True when every row passes [`check_ohlc`] (and so none is null). Written without
-/// branches or early exits so that it vectorises.
-fn all_rows_valid(c: &Candles, no_volume: bool) -> bool {
-    let n = c.len();
+/// Whether every row passes [`check_ohlc`] (and so none is null), and how the times are
+/// spaced: branch-free passes without early exits, so that they vectorise, over each half
+/// of a large file on its own core.
+fn scan(c: &Candles, no_volume: bool) -> (bool, Spacing) {
+    let (n, ts) = (c.len(), &c.timestamp_ms);
+    let step = Spacing::step(ts);
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
     if threads < 2 || n < 1 << 18 {
-        return rows_valid(c, no_volume, 0..n);
+        return (rows_valid(c, no_volume, 0..n), Spacing::of(ts, step));
     }
-    // Large files: each half on its own core. A panicked half counts as invalid, which sends
-    // the file through the row-by-row pass.
+    // The second half's times start one early, for the pair across the split. A panicked
+    // half counts as invalid, which sends the file through the row-by-row pass.
+    let half = n / 2;
     std::thread::scope(|scope| {
-        let other = scope.spawn(|| rows_valid(c, no_volume, n / 2..n));
-        rows_valid(c, no_volume, 0..n / 2) & other.join().unwrap_or(false)
+        let other =
+            scope.spawn(|| (rows_valid(c, no_volume, half..n), Spacing::of(&ts[half - 1..], step)));
+        let (valid, spacing) = (rows_valid(c, no_volume, 0..half), Spacing::of(&ts[..half], step));
+        match other.join() {
+            Ok((other_valid, other_spacing)) => (valid & other_valid, spacing.add(other_spacing)),
+            Err(_) => (false, spacing),
+        }
     })
 }
 
@@ -309,15 +325,13 @@ fn rows_valid(c: &Candles, no_volume: bool, rows: std::ops::Range<usize>) -> boo
         &c.close[rows.clone()],
         &c.volume[rows.clone()],
     );
-    let mut ok = true;
-    for i in 0..rows.len() {
-        let (o, h, l, c) = (o[i], h[i], l[i], cl[i]);
-        // `x > 0.0` is false for NaN; `x < INF` rules out infinity.
-        let positive = (o > 0.0) & (h > 0.0) & (l > 0.0) & (c > 0.0) & (h < f64::INFINITY);
+    let rows = o.iter().zip(h).zip(l).zip(cl).zip(v);
+    rows.fold(true, |ok, ((((&o, &h), &l), &c), &v)| {
+        // A comparison with NaN is false. With 0 < low <= open, close <= high < INF, every
+        // price is positive and finite.
         let ordered = (l <= o) & (l <= c) & (h >= o) & (h >= c);
-        ok &= positive & ordered & (no_volume | (v[i] >= 0.0));
-    }
-    ok
+        ok & ordered & (l > 0.0) & (h < f64::INFINITY) & (no_volume | (v >= 0.0))
+    })
 }
 
 fn check_ohlc(p: &Parsed, i: usize) -> Result<(), String> {
@@ -461,12 +475,20 @@ mod tests {
         for k in 0..n {
             p.push(None, k as i64, 2.0, 3.0, 1.0, 2.5, 10.0);
         }
-        assert!(all_rows_valid(&p.candles, false));
+        assert!(scan(&p.candles, false).0);
         for bad in [7, n - 7] {
             let mut c = p.candles.clone();
             c.low[bad] = 2.2;
-            assert!(!all_rows_valid(&c, false), "row {bad}");
+            assert!(!scan(&c, false).0, "row {bad}");
         }
+        // The times: a gap late in the second half, a step back across the split.
+        let mut c = p.candles.clone();
+        c.timestamp_ms[n - 3..].iter_mut().for_each(|t| *t += 5);
+        c.timestamp_ms[n / 2] = c.timestamp_ms[n / 2 - 1];
+        let (_, halves) = scan(&c, false);
+        assert_eq!(halves, Spacing::of(&c.timestamp_ms, 1));
+        // The step back is one unordered pair, and the pair after it spans 2: wider, as the gap.
+        assert_eq!((halves.unordered, halves.wider, halves.steps), (1, 2, n - 4));
     }
 
     proptest::proptest! {
@@ -482,7 +504,39 @@ mod tests {
                 p.push(None, k as i64, *o, *h, *l, *c, *v);
             }
             let rowwise = (0..p.candles.len()).all(|i| !p.is_null(i) && check_ohlc(&p, i).is_ok());
-            proptest::prop_assert_eq!(all_rows_valid(&p.candles, no_volume), rowwise);
+            proptest::prop_assert_eq!(scan(&p.candles, no_volume).0, rowwise);
+        }
+
+        /// What the spacing pass settles agrees with the full passes: order, the most common
+        /// spacing (the smallest on ties), and no gap. Times near the ends of an i64 included.
+        #[test]
+        fn spacing_agrees_with_the_full_passes(
+            start in proptest::sample::select(vec![0, -5, i64::MIN, i64::MAX - 40, i64::MIN + 3]),
+            moves in proptest::collection::vec(
+                proptest::sample::select(vec![1i64, 1, 1, 2, 3, 0, -1, i64::MAX, i64::MIN]), 0..12),
+        ) {
+            let mut ts = vec![start];
+            for m in moves {
+                let last = ts[ts.len() - 1];
+                ts.push(last.wrapping_add(m));
+            }
+            let spacing = Spacing::of(&ts, Spacing::step(&ts));
+            let pairs: Vec<(i64, i64)> = ts.windows(2).map(|w| (w[0], w[1])).collect();
+            proptest::prop_assert_eq!(spacing.unordered == 0, pairs.iter().all(|(a, b)| a < b));
+            let mut counts = std::collections::BTreeMap::new();
+            for (a, b) in &pairs {
+                *counts.entry(b.saturating_sub(*a)).or_insert(0usize) += 1;
+            }
+            // The largest count; on ties the smallest spacing (the map is in spacing order).
+            let most = counts.iter().rev().max_by_key(|(_, n)| **n).map(|(d, _)| Timeframe(*d));
+            if let Some(tf) = spacing.timeframe(ts.len()) {
+                proptest::prop_assert_eq!(Some(tf), most);
+                if spacing.wider == 0 {
+                    proptest::prop_assert!(pairs.iter().all(|(a, b)| b.saturating_sub(*a) <= tf.0));
+                }
+            }
+            let c = Candles { timestamp_ms: ts.clone(), ..Candles::default() };
+            proptest::prop_assert_eq!(c.timeframe(), most);
         }
     }
 
