@@ -2,7 +2,7 @@ use quantsweep_core::{EquityPoint, Trade};
 use serde::{Deserialize, Serialize};
 
 use crate::EvaluateError;
-use crate::strategy::{Decision, Strategy};
+use crate::strategy::{Decision, ProportionalOrders, Strategy};
 
 /// One bar of prices the backtest trades on.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -160,6 +160,9 @@ pub fn backtest(
             bad.timestamp_ms, bad.open, bad.close
         )));
     }
+    if let Some(orders) = strategy.proportional() {
+        return Ok(backtest_proportional(bars, orders, cfg));
+    }
     let mut book = Book::new(cfg);
     let mut equity = Vec::with_capacity(bars.len());
     equity.push(book.mark(&bars[0]));
@@ -176,12 +179,115 @@ pub fn backtest(
         book.bars_held += usize::from(book.units != 0.0);
         equity.push(book.mark(&bars[i]));
     }
-    let last = bars[bars.len() - 1];
-    let mut trades = std::mem::take(&mut book.trades);
-    if let Some(open) = book.open.take() {
-        trades.push(open.marked(last.close, last.timestamp_ms, book.units));
+    Ok(book.finish(equity, bars))
+}
+
+/// [`backtest`] for Blankly's sizing ([`ProportionalOrders`]), which orders on nearly every
+/// bar, each order sized by the cash the previous one left: the cash and units from bar to
+/// bar are chains of dependent operations, and their length bounds the speed. The general
+/// loop's chain (target position, both leverage bounds, delta, fee, flow, the dust test) is
+/// about fifteen operations; here, the position being long or flat, the order is
+/// `cash · min(b, what a unit of cash buys)` units bought or `units · s` sold, with `b` and `s`
+/// from the bar alone, and the cash after it two multiplications and two additions away.
+/// Buying and selling are both worked out, one of them zero, rather than branched on (a
+/// prediction's side is a coin toss to a branch predictor), and nothing is tested on the
+/// units (see `sell`). Lot sizes, minimum orders, slippage, fees and round trips as in the
+/// general loop; the numbers agree with it to rounding (a test compares them).
+fn backtest_proportional(
+    bars: &[Bar],
+    orders: ProportionalOrders,
+    cfg: &BacktestConfig,
+) -> Backtest {
+    let fee = cfg.fee_bps / 10_000.0;
+    let slip = cfg.slippage_bps / 10_000.0;
+    let mut book = Book::new(cfg);
+    let mut equity = Vec::with_capacity(bars.len());
+    equity.push(book.mark(&bars[0]));
+    // The account and the round trip in progress, as locals the compiler keeps in registers;
+    // `book` gets them back at the end.
+    let (mut cash, mut units, mut fees, mut fills) = (book.cash, book.units, 0.0, 0);
+    // The round trip's units and value in and out, its start, its last fill, and the fees
+    // paid before it (its own are what was paid since).
+    let mut trip = [0.0; 4];
+    let (mut open, mut entry_ms, mut last_ms, mut fees_before) = (false, 0, 0, 0.0);
+    let trade = |trip: [f64; 4], entry_ms, exit_ms, fees: f64| OpenTrade {
+        entry_ms,
+        exit_ms,
+        long: true,
+        entered_units: trip[0],
+        entered_value: trip[1],
+        exited_units: trip[2],
+        exited_value: trip[3],
+        fees,
+        cash_flow: trip[3] - trip[1] - fees,
+    };
+    for i in 1..bars.len() {
+        let (decided, next) = (&bars[i - 1], &bars[i]);
+        let (price, at) = match cfg.fill {
+            Fill::NextOpen => (next.open, next.timestamp_ms),
+            Fill::Close => (decided.close, decided.timestamp_ms),
+        };
+        if let Some(&p) = orders.values.get(i - 1)
+            && p.is_finite()
+        {
+            let (buy_price, sell_price) = (price * (1.0 + slip), price * (1.0 - slip));
+            // Units per unit of cash, at most what a unit of cash buys (divided only then: a
+            // second division a bar cost a third of this loop's speed).
+            let cost = buy_price * (1.0 + fee);
+            let mut buy = (orders.scale * (p - 1.0) / decided.close).max(0.0);
+            if buy * cost > 1.0 {
+                buy = 1.0 / cost;
+            }
+            // Selling all but a billionth is selling all: the position then ends at exactly
+            // zero, with no rounding dust to test for (a test on the units, compiled to a
+            // select, lengthened their chain from bar to bar by a third).
+            let sell = (orders.scale * (1.0 - p)).clamp(0.0, 1.0);
+            let sell = if sell > 1.0 - 1e-9 { 1.0 } else { sell };
+            let mut bought = cash.max(0.0) * buy;
+            let mut sold = units * sell;
+            // Selling everything closes the trade, whatever the lot size and minimum order.
+            let closes = sell == 1.0;
+            if let Some(lot) = cfg.lot_size
+                && !closes
+            {
+                bought = (bought / lot).trunc() * lot;
+                sold = (sold / lot).trunc() * lot;
+            }
+            let delta = bought - sold;
+            let placed = delta != 0.0
+                && delta.is_finite()
+                && (closes || delta.abs() * price >= cfg.min_order);
+            if placed {
+                let after_sale = cash + sold * (sell_price * (1.0 - fee));
+                cash = after_sale - bought * (buy_price * (1.0 + fee));
+                units = units - sold + bought;
+                if !open {
+                    (open, entry_ms, fees_before, trip) = (true, at, fees, [0.0; 4]);
+                }
+                let (spent, received) = (bought * buy_price, sold * sell_price);
+                fees += (spent + received) * fee;
+                fills += 1;
+                trip = [trip[0] + bought, trip[1] + spent, trip[2] + sold, trip[3] + received];
+                last_ms = at;
+                if units == 0.0 {
+                    book.trades.push(trade(trip, entry_ms, at, fees - fees_before).closed());
+                    open = false;
+                }
+            }
+        }
+        equity.push(EquityPoint {
+            timestamp_ms: next.timestamp_ms,
+            price: next.close,
+            position: units,
+            cash,
+            equity: cash + units * next.close,
+            fold: None,
+            pair: None,
+        });
     }
-    Ok(Backtest { equity, trades, fills: book.fills, fees: book.fees })
+    (book.cash, book.units, book.fees, book.fills) = (cash, units, fees, fills);
+    book.open = open.then(|| trade(trip, entry_ms, last_ms, fees - fees_before));
+    book.finish(equity, bars)
 }
 
 /// One pair of a portfolio: its bars (on the portfolio's common time index) and strategy.
@@ -301,6 +407,20 @@ struct OpenTrade {
 }
 
 impl OpenTrade {
+    fn new(at: i64, long: bool) -> Self {
+        OpenTrade {
+            entry_ms: at,
+            exit_ms: at,
+            long,
+            entered_units: 0.0,
+            entered_value: 0.0,
+            exited_units: 0.0,
+            exited_value: 0.0,
+            fees: 0.0,
+            cash_flow: 0.0,
+        }
+    }
+
     fn entry_price(&self) -> f64 {
         self.entered_value / self.entered_units
     }
@@ -403,6 +523,16 @@ impl<'a> Book<'a> {
         self.fill(delta, if delta > 0.0 { buy_price } else { sell_price }, fee, at);
     }
 
+    /// The backtest's outcome: the trade still open at the end marked at the last close.
+    fn finish(mut self, equity: Vec<EquityPoint>, bars: &[Bar]) -> Backtest {
+        let last = bars[bars.len() - 1];
+        let mut trades = std::mem::take(&mut self.trades);
+        if let Some(open) = self.open.take() {
+            trades.push(open.marked(last.close, last.timestamp_ms, self.units));
+        }
+        Backtest { equity, trades, fills: self.fills, fees: self.fees }
+    }
+
     /// Applies a fill of `delta` units at `price`, splitting it at a reversal so that each
     /// round trip gets its share of the fill and its fee.
     fn fill(&mut self, delta: f64, price: f64, fee_rate: f64, at: i64) {
@@ -422,17 +552,7 @@ impl<'a> Book<'a> {
             }
             if before == 0.0 {
                 self.bars_held = 0;
-                self.open = Some(OpenTrade {
-                    entry_ms: at,
-                    exit_ms: at,
-                    long: part > 0.0,
-                    entered_units: 0.0,
-                    entered_value: 0.0,
-                    exited_units: 0.0,
-                    exited_value: 0.0,
-                    fees: 0.0,
-                    cash_flow: 0.0,
-                });
+                self.open = Some(OpenTrade::new(at, part > 0.0));
             }
             if let Some(trade) = self.open.as_mut() {
                 let adds = (part > 0.0) == trade.long;
@@ -623,6 +743,109 @@ mod tests {
             backtest_portfolio(vec![leg("A", &a, &[true; 3]), leg("C", &[], &[])], &no_fees())
                 .expect_err("no prices");
         assert!(err.to_string().contains("pair `C` has no prices"), "{err}");
+    }
+
+    /// A strategy with its `proportional()` hidden: the backtest takes the general loop.
+    struct General(Box<dyn Strategy>);
+
+    impl Strategy for General {
+        fn decide(&mut self, i: usize, bar: &Bar, position: &Position) -> Option<Decision> {
+            self.0.decide(i, bar, position)
+        }
+    }
+
+    fn close_enough(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+    }
+
+    /// Runs Blankly's sizing through both loops and requires the same fills and trades, and
+    /// the same curve to rounding.
+    fn both_loops_agree(b: &[Bar], values: &[f64], scale: f64, cfg: &BacktestConfig) {
+        let config = StrategyConfig::BlanklyProportional { scale, average: false };
+        let mut fast = config.strategy(values).expect("strategy");
+        assert!(fast.proportional().is_some());
+        let mut general = General(config.strategy(values).expect("strategy"));
+        let f = backtest(b, fast.as_mut(), cfg).expect("backtest");
+        let g = backtest(b, &mut general, cfg).expect("backtest");
+        assert_eq!(f.fills, g.fills, "{cfg:?}");
+        assert!(close_enough(f.fees, g.fees), "{} {}", f.fees, g.fees);
+        for (x, y) in f.equity.iter().zip(&g.equity) {
+            assert_eq!(x.timestamp_ms, y.timestamp_ms);
+            for (a, b) in [(x.cash, y.cash), (x.position, y.position), (x.equity, y.equity)] {
+                assert!(close_enough(a, b), "{x:?} {y:?} {cfg:?}");
+            }
+        }
+        assert_eq!(f.trades.len(), g.trades.len());
+        for (x, y) in f.trades.iter().zip(&g.trades) {
+            assert_eq!(
+                (x.entry_ms, x.exit_ms, &x.side, x.closed),
+                (y.entry_ms, y.exit_ms, &y.side, y.closed)
+            );
+            for (a, b) in
+                [(x.size, y.size), (x.entry_price, y.entry_price), (x.pnl, y.pnl), (x.fees, y.fees)]
+            {
+                assert!(close_enough(a, b), "{x:?} {y:?}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Blankly's own loop gives what the general loop gives for the same orders: with fees,
+        /// slippage, both fill prices, lot sizes, minimum orders, predictions that sell
+        /// everything, and missing (NaN) ones.
+        #[test]
+        fn the_proportional_loop_agrees_with_the_general_one(
+            moves in proptest::collection::vec(-0.03..0.03f64, 2..80),
+            values in proptest::collection::vec(
+                proptest::prop_oneof![8 => 0.85..1.15f64, 1 => proptest::strategy::Just(0.3), 1 => proptest::strategy::Just(f64::NAN)],
+                0..80,
+            ),
+            scale in 0.5..2.0f64,
+            fee_bps in 0.0..50.0f64,
+            slippage_bps in 0.0..20.0f64,
+            close_fill in proptest::bool::ANY,
+            lot in proptest::sample::select(vec![None, Some(0.01), Some(0.5)]),
+            min_order in proptest::sample::select(vec![0.0, 25.0]),
+        ) {
+            let mut close = 100.0f64;
+            let b: Vec<Bar> = moves
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    let open = close * (1.0 + m / 3.0);
+                    close *= 1.0 + m;
+                    Bar { timestamp_ms: i as i64, open, close }
+                })
+                .collect();
+            let cfg = BacktestConfig {
+                fee_bps,
+                slippage_bps,
+                fill: if close_fill { Fill::Close } else { Fill::NextOpen },
+                lot_size: lot,
+                min_order,
+                ..BacktestConfig::default()
+            };
+            both_loops_agree(&b, &values, scale, &cfg);
+        }
+    }
+
+    /// All in (the cash bound binds) and all out, through Blankly's loop.
+    #[test]
+    fn the_proportional_loop_buys_what_the_cash_pays_for() {
+        let b = flat_bars(&[100.0, 100.0, 100.0, 100.0]);
+        let cfg = BacktestConfig { fee_bps: 10.0, ..BacktestConfig::default() };
+        let mut s = StrategyConfig::BlanklyProportional { scale: 2.0, average: false }
+            .strategy(&[3.0, 1.0, 0.2, 1.0])
+            .expect("strategy");
+        let r = backtest(&b, s.as_mut(), &cfg).expect("backtest");
+        // 10,000 buys 10,000 / (100 · 1.001) units, fee included; then everything is sold.
+        let units = 10_000.0 / 100.1;
+        assert!((r.equity[1].position - units).abs() < 1e-9, "{:?}", r.equity[1]);
+        assert!(r.equity[1].cash.abs() < 1e-9);
+        assert_eq!(r.equity[3].position, 0.0);
+        assert!((r.equity[3].cash - units * 100.0 * 0.999).abs() < 1e-9);
+        assert_eq!((r.fills, r.trades.len()), (2, 1));
+        assert!(r.trades[0].closed);
     }
 
     #[test]

@@ -40,4 +40,4 @@ pub use overfit::{
     DeflatedSharpe, Overfitting, deflated_sharpe, norm_cdf, norm_ppf, probability_of_overfitting,
     sharpe,
 };
-pub use strategy::{Decision, RoiExit, Strategy, StrategyConfig, TrailingStop};
+pub use strategy::{Decision, ProportionalOrders, RoiExit, Strategy, StrategyConfig, TrailingStop};

@@ -18,6 +18,26 @@ pub enum Decision {
 pub trait Strategy {
     /// The decision after bar `i` (`bar`) closes, with the position then.
     fn decide(&mut self, i: usize, bar: &Bar, position: &Position) -> Option<Decision>;
+
+    /// Blankly's proportional sizing, when this strategy is it: [`crate::backtest`] then runs
+    /// a loop made for its orders instead of calling [`Strategy::decide`] bar by bar. `None`
+    /// (the default) for every other strategy.
+    fn proportional(&self) -> Option<ProportionalOrders<'_>> {
+        None
+    }
+}
+
+/// Blankly's orders: after bar `i` closes at `close`, with the prediction `p = values[i]`
+/// (a predicted next close over this one), buy `max(cash, 0) · scale · (p − 1) / close` units
+/// when `p > 1` (at most what the cash pays for), sell `units · min(1, scale · (1 − p))` of a
+/// long when `p < 1` (all of it from `1 − 10⁻⁹` on, so that no rounding dust is left); no
+/// order without a finite prediction. The position never goes short.
+#[derive(Debug, Clone, Copy)]
+pub struct ProportionalOrders<'a> {
+    /// One prediction per decision bar.
+    pub values: &'a [f64],
+    /// The seed's `2`.
+    pub scale: f64,
 }
 
 /// The pipeline's `strategy:` section: how predictions become positions.
@@ -268,13 +288,18 @@ struct Proportional {
 }
 
 impl Strategy for Proportional {
+    /// The orders of [`ProportionalOrders`], as a target position for the general loop (which
+    /// the backtest uses only when asked to: tests compare the two).
     fn decide(&mut self, i: usize, bar: &Bar, position: &Position) -> Option<Decision> {
-        let p = *self.values.get(i)?;
-        // Buy and sell worked out together, one of them zero: a branch on a prediction's
-        // side would be mispredicted half the time.
-        let buy = position.cash * (self.scale * (p - 1.0) / bar.close).max(0.0);
-        let sell = position.units.max(0.0) * (self.scale * (1.0 - p)).clamp(0.0, 1.0);
+        let p = *self.values.get(i).filter(|p| p.is_finite())?;
+        let buy = position.cash.max(0.0) * (self.scale * (p - 1.0) / bar.close).max(0.0);
+        let sell = (self.scale * (1.0 - p)).clamp(0.0, 1.0);
+        let sell = position.units.max(0.0) * if sell > 1.0 - 1e-9 { 1.0 } else { sell };
         Some(Decision::Units(position.units + buy - sell))
+    }
+
+    fn proportional(&self) -> Option<ProportionalOrders<'_>> {
+        Some(ProportionalOrders { values: &self.values, scale: self.scale })
     }
 }
 
