@@ -112,7 +112,10 @@ pub(crate) fn read(input: Input, path: &Path) -> Option<Parsed> {
     }
     // The needed columns in candle order: time, open, high, low, close, volume.
     let slots = [Some(wanted.time), Some(open), Some(high), Some(low), Some(close), wanted.volume];
-    let batches = locate(input, &footer, &slots, &mut scratch)?;
+    // Arrow's reader takes its nodes and buffers for every column, read or skipped, and
+    // refuses a batch that has too few (found by fuzzing).
+    let parts = fields.iter().try_fold((0, 0), |sum, f| Some(add(sum, ipc_parts(f)?)))?;
+    let batches = locate(input, &footer, &slots, parts, &mut scratch)?;
 
     let total: usize = batches.iter().map(|b| b.rows).sum();
     let mut times = vec![0i64; total];
@@ -143,6 +146,33 @@ pub(crate) fn read(input: Input, path: &Path) -> Option<Parsed> {
     let [open, high, low, close, volume] = values;
     out.candles = Candles { timestamp_ms: times, open, high, low, close, volume };
     Some(out)
+}
+
+/// The field nodes and buffers arrow's IPC reader takes for `field`, as its `skip_field`
+/// counts them; `None` for the layouts whose count it reads from the message (views) or its
+/// version (unions), which are left to arrow.
+fn ipc_parts(field: &arrow::datatypes::Field) -> Option<(usize, usize)> {
+    Some(match field.data_type() {
+        DataType::Null => (1, 0),
+        DataType::Utf8 | DataType::Binary | DataType::LargeUtf8 | DataType::LargeBinary => (1, 3),
+        DataType::List(f) | DataType::LargeList(f) | DataType::Map(f, _) => {
+            add((1, 2), ipc_parts(f)?)
+        }
+        DataType::FixedSizeList(f, _) => add((1, 1), ipc_parts(f)?),
+        DataType::Struct(fs) => {
+            fs.iter().try_fold((1, 1), |sum, f| Some(add(sum, ipc_parts(f)?)))?
+        }
+        DataType::RunEndEncoded(ends, values) => {
+            add(add((1, 0), ipc_parts(ends)?), ipc_parts(values)?)
+        }
+        DataType::FixedSizeBinary(_) | DataType::Dictionary(_, _) | DataType::Boolean => (1, 2),
+        t if t.is_primitive() => (1, 2),
+        _ => return None,
+    })
+}
+
+fn add(a: (usize, usize), b: (usize, usize)) -> (usize, usize) {
+    (a.0 + b.0, a.1 + b.1)
 }
 
 /// How many times its stored size a compressed IPC buffer can decompress to: LZ4 at most
@@ -280,6 +310,7 @@ fn locate(
     input: Input,
     footer: &arrow::ipc::Footer,
     slots: &[Option<usize>; 6],
+    (nodes_needed, buffers_needed): (usize, usize),
     scratch: &mut Vec<u8>,
 ) -> Option<Vec<Batch>> {
     let mut out = Vec::new();
@@ -305,6 +336,9 @@ fn locate(
             return None;
         }
         let (nodes, buffers) = (batch.nodes()?, batch.buffers()?);
+        if nodes.len() < nodes_needed || buffers.len() < buffers_needed {
+            return None;
+        }
         let body = at.checked_add(meta_len as u64)?;
         let mut columns = [None; 6];
         for (column, slot) in columns.iter_mut().zip(slots) {

@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 
 use crate::{
     Candles, ColumnMap, DuplicatePolicy, FillGaps, Format, IngestError, InvalidPolicy, LastCandle,
-    LoadOptions, LoadReport, load, parse,
+    LoadOptions, LoadReport, load, parse, parse_at,
 };
 
 /// What loading gave.
@@ -111,6 +111,11 @@ pub fn feather(data: &[u8]) {
                 );
                 assert_eq!(decoded.no_volume, by_arrow.no_volume, "decoder and arrow: volume");
             }
+            // liblz4 (the decoder's, and polars') copies a match of offset 0, which the LZ4
+            // format calls invalid and lz4_flex (arrow's) refuses: the one leniency of liblz4
+            // fuzzing found. Memory-safe (the match stays inside the output), and what a
+            // damaged block decodes to either way, where the frame has no checksum.
+            Err(e) if e.to_string().contains("DecompressionError(OffsetZero)") => {}
             Err(e) => panic!("the decoder reads a file that arrow refuses: {e}"),
         }
     }
@@ -125,9 +130,15 @@ pub fn parquet(data: &[u8]) {
 /// Loads `bytes` named `name` from memory and from a scratch file, checks both, and checks
 /// that they agree.
 fn memory_and_file(name: &str, bytes: &[u8], options: &LoadOptions) {
-    let from_memory = parse(bytes.to_vec(), Path::new(name), options);
+    let file = scratch_file(name, bytes);
+    // Both with the file's modification time: a last candle that closes after it may be
+    // dropped as unfinished, and it is the readers that are compared here, not that policy
+    // (found by fuzzing: a last candle far ahead, dropped from the file only, left a gap to
+    // fill in memory only).
+    let modified = crate::modified_ms(&file);
+    let from_memory = parse_at(bytes.to_vec(), Path::new(name), options, modified);
     check(name, &from_memory);
-    let from_file = load(scratch_file(name, bytes), options);
+    let from_file = load(file, options);
     check(name, &from_file);
     match (&from_memory, &from_file) {
         (Ok((x, _)), Ok((y, _))) => assert!(same_candles(x, y), "memory and file differ"),

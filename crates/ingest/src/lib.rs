@@ -55,11 +55,7 @@ pub fn load(
 ) -> Result<(Candles, LoadReport), IngestError> {
     let path = path.as_ref();
     let io = |error| IngestError::Io { path: path.to_path_buf(), error };
-    let modified_ms = std::fs::metadata(path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_millis() as i64);
+    let modified_ms = modified_ms(path);
     // Columnar files are read in place: only the needed column chunks, no whole-file copy.
     let columnar = match resolve_format(path, options) {
         Format::Parquet => Some(columnar::read_parquet_file(path)?),
@@ -71,6 +67,13 @@ pub fn load(
     }
     let bytes = std::fs::read(path).map_err(io)?;
     parse_at(bytes, path, options, modified_ms)
+}
+
+/// When `path` was last written, in ms since the epoch.
+fn modified_ms(path: &Path) -> Option<i64> {
+    let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
+    let since = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+    i64::try_from(since.as_millis()).ok()
 }
 
 /// Parses the bytes of a candle file; `path` names it in errors and drives format detection.
@@ -95,10 +98,12 @@ pub fn parse_at(
     }
     let format = resolve_format(path, options);
     // A gzip-compressed CSV (`eth.csv.gz`, or gzip bytes under any name); freqtrade's
-    // `.json.gz` is the JSON reader's.
+    // `.json.gz` is the JSON reader's. Feather and Parquet compress inside the file and are
+    // read as they are, as from a path (found by fuzzing: Feather bytes after a gzip magic
+    // number, which arrow's reader accepts, were gunzipped from memory only).
     let named_gz = path.to_string_lossy().to_ascii_lowercase().ends_with(".gz");
-    let bytes = if format != Format::FreqtradeJson && (named_gz || bytes.starts_with(&[0x1f, 0x8b]))
-    {
+    let text = !matches!(format, Format::FreqtradeJson | Format::Feather | Format::Parquet);
+    let bytes = if text && (named_gz || bytes.starts_with(&[0x1f, 0x8b])) {
         gunzip(&bytes, path)?
     } else {
         bytes

@@ -213,7 +213,7 @@ pub(crate) fn repair(
         _ => candles.timeframe(),
     };
     if let (Some(tf), Some(&last)) = (report.timeframe, candles.timestamp_ms.last()) {
-        let closes_after_file = modified_ms.is_some_and(|m| last + tf.0 > m);
+        let closes_after_file = modified_ms.is_some_and(|m| last.saturating_add(tf.0) > m);
         report.last_maybe_unfinished =
             closes_after_file || report.format == Format::CryptoDataDownload;
     }
