@@ -203,8 +203,8 @@ fn backtest_proportional(
     let mut book = Book::new(cfg);
     let mut equity = Vec::with_capacity(bars.len());
     equity.push(book.mark(&bars[0]));
-    // The account and the round trip in progress, as locals the compiler keeps in registers;
-    // `book` gets them back at the end.
+    // The account and the round trip in progress, as locals; `book` gets them back at the
+    // end.
     let (mut cash, mut units, mut fees, mut fills) = (book.cash, book.units, 0.0, 0);
     // The round trip's units and value in and out, its start, its last fill, and the fees
     // paid before it (its own are what was paid since).
@@ -231,16 +231,17 @@ fn backtest_proportional(
             && p.is_finite()
         {
             let (buy_price, sell_price) = (price * (1.0 + slip), price * (1.0 - slip));
-            // Units per unit of cash, at most what a unit of cash buys (divided only then: a
-            // second division a bar cost a third of this loop's speed).
+            // Units per unit of cash, at most what a unit of cash buys: tested with a product,
+            // and divided only when it binds (a second division a bar is slow).
             let cost = buy_price * (1.0 + fee);
             let mut buy = (orders.scale * (p - 1.0) / decided.close).max(0.0);
             if buy * cost > 1.0 {
                 buy = 1.0 / cost;
             }
             // Selling all but a billionth is selling all: the position then ends at exactly
-            // zero, with no rounding dust to test for (a test on the units, compiled to a
-            // select, lengthened their chain from bar to bar by a third).
+            // zero, with no rounding dust to test for (the general loop's test on the units,
+            // compiled to a select on their chain from bar to bar, cost a quarter of this
+            // loop's speed).
             let sell = (orders.scale * (1.0 - p)).clamp(0.0, 1.0);
             let sell = if sell > 1.0 - 1e-9 { 1.0 } else { sell };
             let mut bought = cash.max(0.0) * buy;

@@ -288,8 +288,9 @@ struct Proportional {
 }
 
 impl Strategy for Proportional {
-    /// The orders of [`ProportionalOrders`], as a target position for the general loop (which
-    /// the backtest uses only when asked to: tests compare the two).
+    /// The orders of [`ProportionalOrders`], as a target position for the general loop: the
+    /// backtest takes it only when `proportional` is hidden, as a test does to compare the
+    /// two loops.
     fn decide(&mut self, i: usize, bar: &Bar, position: &Position) -> Option<Decision> {
         let p = *self.values.get(i).filter(|p| p.is_finite())?;
         let buy = position.cash.max(0.0) * (self.scale * (p - 1.0) / bar.close).max(0.0);
