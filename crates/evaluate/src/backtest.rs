@@ -26,6 +26,16 @@ pub enum Fill {
     Close,
 }
 
+impl Fill {
+    /// The price and time at which a decision taken at `decided`'s close fills.
+    fn at(self, decided: &Bar, next: &Bar) -> (f64, i64) {
+        match self {
+            Fill::NextOpen => (next.open, next.timestamp_ms),
+            Fill::Close => (decided.close, decided.timestamp_ms),
+        }
+    }
+}
+
 /// The pipeline's `backtest:` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -169,10 +179,7 @@ pub fn backtest(
     for i in 1..bars.len() {
         let position = book.position(bars[i - 1].close);
         let decision = strategy.decide(i - 1, &bars[i - 1], &position);
-        let (price, at) = match cfg.fill {
-            Fill::NextOpen => (bars[i].open, bars[i].timestamp_ms),
-            Fill::Close => (bars[i - 1].close, bars[i - 1].timestamp_ms),
-        };
+        let (price, at) = cfg.fill.at(&bars[i - 1], &bars[i]);
         if let Some(decision) = decision {
             book.execute(decision, price, at);
         }
@@ -223,10 +230,7 @@ fn backtest_proportional(
     };
     for i in 1..bars.len() {
         let (decided, next) = (&bars[i - 1], &bars[i]);
-        let (price, at) = match cfg.fill {
-            Fill::NextOpen => (next.open, next.timestamp_ms),
-            Fill::Close => (decided.close, decided.timestamp_ms),
-        };
+        let (price, at) = cfg.fill.at(decided, next);
         if let Some(&p) = orders.values.get(i - 1)
             && p.is_finite()
         {

@@ -114,7 +114,7 @@ pub(crate) fn read(input: Input, path: &Path) -> Option<Parsed> {
     let slots = [Some(wanted.time), Some(open), Some(high), Some(low), Some(close), wanted.volume];
     // Arrow's reader takes its nodes and buffers for every column, read or skipped, and
     // refuses a batch that has too few (found by fuzzing).
-    let parts = fields.iter().try_fold((0, 0), |sum, f| Some(add(sum, ipc_parts(f)?)))?;
+    let parts = ipc_parts_of(fields.iter().map(AsRef::as_ref))?;
     let batches = locate(input, &footer, &slots, parts, &mut scratch)?;
 
     let total: usize = batches.iter().map(|b| b.rows).sum();
@@ -159,9 +159,7 @@ fn ipc_parts(field: &arrow::datatypes::Field) -> Option<(usize, usize)> {
             add((1, 2), ipc_parts(f)?)
         }
         DataType::FixedSizeList(f, _) => add((1, 1), ipc_parts(f)?),
-        DataType::Struct(fs) => {
-            fs.iter().try_fold((1, 1), |sum, f| Some(add(sum, ipc_parts(f)?)))?
-        }
+        DataType::Struct(fs) => add((1, 1), ipc_parts_of(fs.iter().map(AsRef::as_ref))?),
         DataType::RunEndEncoded(ends, values) => {
             add(add((1, 0), ipc_parts(ends)?), ipc_parts(values)?)
         }
@@ -169,6 +167,13 @@ fn ipc_parts(field: &arrow::datatypes::Field) -> Option<(usize, usize)> {
         t if t.is_primitive() => (1, 2),
         _ => return None,
     })
+}
+
+/// [`ipc_parts`] summed over `fields`.
+fn ipc_parts_of<'f>(
+    mut fields: impl Iterator<Item = &'f arrow::datatypes::Field>,
+) -> Option<(usize, usize)> {
+    fields.try_fold((0, 0), |sum, f| Some(add(sum, ipc_parts(f)?)))
 }
 
 fn add(a: (usize, usize), b: (usize, usize)) -> (usize, usize) {
@@ -495,11 +500,15 @@ fn lz4_frame(frame: &[u8], out: &mut [u8]) -> Option<()> {
     // Linked blocks: the frame without its checksums, for liblz4, as pieces of `frame`
     // after a header whose checksum flags are cleared (and its own checksum redone).
     let mut header = [0u8; 15];
-    let header = &mut header[..=descriptor_end];
-    header.copy_from_slice(&frame[..=descriptor_end]);
-    header[4] &= !0x14;
-    header[descriptor_end] = (XxHash32::oneshot(0, &header[4..descriptor_end]) >> 8) as u8;
-    let mut unchecked = (!independent).then(|| Pieces(VecDeque::from([&*header])));
+    let mut unchecked = if independent {
+        None
+    } else {
+        let header = &mut header[..=descriptor_end];
+        header.copy_from_slice(&frame[..=descriptor_end]);
+        header[4] &= !0x14;
+        header[descriptor_end] = (XxHash32::oneshot(0, &header[4..descriptor_end]) >> 8) as u8;
+        Some(Pieces(VecDeque::from([&*header])))
+    };
     let mut at = descriptor_end + 1;
     let mut written = 0;
     let mut content = XxHash32::with_seed(0);
