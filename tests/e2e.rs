@@ -278,7 +278,9 @@ print("ok")
         out.to_str().expect("utf-8"),
     ]);
     assert!(!o.status.success());
-    assert!(text(&o).contains("holds results of a different pipeline"), "{}", text(&o));
+    // The message names what differs (#23).
+    assert!(text(&o).contains("holds the results of a different sweep"), "{}", text(&o));
+    assert!(text(&o).contains("train.epochs: 15 → 16"), "{}", text(&o));
     assert_eq!(std::fs::read_to_string(&journal).expect("journal"), again);
     // With --force-new the old results go and the new sweep runs from scratch.
     let o = quantsweep(&[
@@ -291,7 +293,16 @@ print("ok")
         out.to_str().expect("utf-8"),
     ]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("--force-new: removed the results"), "{}", text(&o));
+    // It says what it deletes, before deleting it (#23).
+    assert!(
+        text(&o).contains("--force-new: deleting the previous sweep's results in")
+            && text(&o).contains(
+                "(4 finished trials): journal.jsonl, pipeline.resolved.yaml, \
+                trials.parquet"
+            ),
+        "{}",
+        text(&o)
+    );
     let fresh = std::fs::read_to_string(&journal).expect("journal");
     // Four trials of the new pipeline: 16 epochs each, not the old 15.
     assert_eq!(fresh.lines().count(), 4);
@@ -343,7 +354,11 @@ fn bad_input_gives_one_clear_error_and_no_panic() {
         (
             "missing-data",
             quickstart.replace("datasets/eth-usdt-1d.csv", "datasets/nope.csv"),
-            vec!["data.source", "datasets/nope.csv", "No such file"],
+            vec![
+                "data.source",
+                "datasets/nope.csv",
+                "is not there: relative paths are read from the current directory",
+            ],
         ),
         (
             "syntax",
@@ -1827,8 +1842,114 @@ fn yaml_files(dir: &str) -> Vec<PathBuf> {
     files
 }
 
+/// #23: the trials of the finished sweep in `full` (run by `args`, whose `--out` is `full`)
+/// give bit-identical rows in every table when they run again after other trials or none:
+/// resumed with the first half of the trials finished, and each trial alone as the first
+/// trial of a fresh process (its journal holds every other trial). Timings, workers and
+/// devices aside, the tables must be equal.
+fn assert_history_independent(args: &[String], full: &Path, scratch: &Path) {
+    let journal = std::fs::read_to_string(full.join("journal.jsonl")).expect("journal");
+    let lines: Vec<&str> = journal.lines().collect();
+    let ids = journal_ids(journal.as_bytes());
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    let mut runs: Vec<(String, Vec<u64>)> =
+        vec![("resumed".into(), sorted[..sorted.len() / 2].to_vec())];
+    if sorted.len() > 1 {
+        for id in &sorted {
+            let others = sorted.iter().copied().filter(|i| i != id).collect();
+            runs.push((format!("alone-{id}"), others));
+        }
+    }
+    let at = args.iter().position(|a| a == "--out").expect("--out") + 1;
+    let mut dirs = Vec::new();
+    for (label, keep) in runs {
+        let out = scratch.join(label);
+        std::fs::create_dir_all(&out).expect("run folder");
+        std::fs::copy(full.join("pipeline.resolved.yaml"), out.join("pipeline.resolved.yaml"))
+            .expect("copy the resolved pipeline");
+        let kept: String = lines
+            .iter()
+            .zip(&ids)
+            .filter(|(_, id)| keep.contains(id))
+            .map(|(l, _)| format!("{l}\n"))
+            .collect();
+        std::fs::write(out.join("journal.jsonl"), kept).expect("journal");
+        let mut args = args.to_vec();
+        args[at] = out.to_str().expect("utf-8").to_owned();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = quantsweep(&args);
+        assert!(o.status.success(), "{args:?}\n{}", text(&o));
+        dirs.push(out.into_os_string());
+    }
+    let script = r#"
+import sys, os, pandas as pd
+full, others = sys.argv[1], sys.argv[2:]
+timing = {"started_at", "finished_at", "duration_s", "worker", "device"}
+for name in ["trials", "epochs", "predictions", "equity", "trades", "folds"]:
+    a = os.path.join(full, name + ".parquet")
+    if not os.path.exists(a):
+        continue
+    a = pd.read_parquet(a)
+    a = a[[c for c in a.columns if c not in timing]]
+    for other in others:
+        b = pd.read_parquet(os.path.join(other, name + ".parquet"))[a.columns]
+        pd.testing.assert_frame_equal(a, b, check_exact=True, obj=f"{other}/{name}")
+print(len(others), "runs identical")
+"#;
+    let mut argv: Vec<&std::ffi::OsStr> = vec![full.as_os_str()];
+    argv.extend(dirs.iter().map(|d| d.as_os_str()));
+    let said = check_python(script, &argv);
+    assert!(said.trim().ends_with("runs identical"), "{said}");
+}
+
+/// #23: a trial's numbers do not depend on what ran before it: the issue's hourly BTC sweep
+/// (a Keras classifier, whose orthogonal initialiser runs MKL's QR: the first on a thread ran
+/// on every core) in full, resumed with half of it finished, and each trial alone.
+#[test]
+fn a_trial_gives_the_same_numbers_whatever_ran_before_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let full = dir.path().join("full");
+    let args: Vec<String> = [
+        "run",
+        "tests/pipelines/btc1h-updown.yaml",
+        "--workers",
+        "2",
+        "--set",
+        "sweep.max_trials=6",
+        // MKL parallelises the QR of hidden sizes from 32 up (an orthogonal [128, 32] kernel).
+        "--set",
+        "sweep.parameters.model.hidden.values=[32, 64]",
+        "--out",
+        full.to_str().expect("utf-8"),
+    ]
+    .map(String::from)
+    .to_vec();
+    let o = quantsweep(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", text(&o));
+    assert_history_independent(&args, &full, dir.path());
+
+    // #23's report: whole-number metrics as integers, --top for the page too, and the
+    // log-uniform learning rate on a log axis (its 3e-4..1e-2 spans under two decades).
+    let o = quantsweep(&["report", full.to_str().expect("utf-8"), "--top", "2"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let said = text(&o);
+    let header = said.lines().find(|l| l.starts_with("rank")).expect("a table");
+    let trades = header.split_whitespace().position(|c| c == "trades").expect("trades");
+    let rows: Vec<&str> =
+        said.lines().skip_while(|l| !l.starts_with("rank")).skip(1).take(2).collect();
+    for row in &rows {
+        let cell = row.split_whitespace().nth(trades).expect("a trades cell");
+        assert!(cell.parse::<u64>().is_ok(), "trades as an integer: {row}");
+    }
+    let page = std::fs::read_to_string(full.join("report.html")).expect("report.html");
+    assert!(page.contains("train.lr (log scale)"), "the learning rate on a log axis");
+    assert_eq!(page.matches("<tr>").count(), 1 + 2, "a header and the top 2 rows");
+}
+
 /// Every pipeline in `pipelines/` validates, and runs to completion at the smoke budget its
-/// header gives, on the bundled data; `report` then draws it (with the prediction histograms
+/// header gives, on the bundled data, with the same numbers for every trial whatever ran
+/// before it (#23); `report` then draws it (with the prediction histograms
 /// for the Keras classifier). The full budgets and their numbers are in docs/REPRODUCTION.md.
 #[test]
 fn every_published_pipeline_validates_and_runs_its_smoke_budget() {
@@ -1857,6 +1978,8 @@ fn every_published_pipeline_validates_and_runs_its_smoke_budget() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let o = quantsweep(&args);
         assert!(o.status.success(), "{name}: {args:?}\n{}", text(&o));
+        let owned: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        assert_history_independent(&owned, &out, &dir.path().join(format!("{name}-again")));
         let o = quantsweep(&["report", out.to_str().expect("utf-8"), "--top", "3"]);
         assert!(o.status.success(), "report {name}: {}", text(&o));
         let checked = check_with_python(
@@ -2016,4 +2139,182 @@ fn the_bad_input_corpus_gives_one_clear_error_each() {
         assert_eq!(left, 0, "{name}: run left {left} entries in its --out");
     }
     eprintln!("{} bad inputs: each refused by validate and run with one clear line", cases.len());
+}
+
+/// Waits until the journal under `out` holds at least `n` trials.
+fn wait_for_trials(out: &Path, n: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::read(out.join("journal.jsonl")).map_or(0, |b| journal_ids(&b).len()) < n {
+        assert!(std::time::Instant::now() < deadline, "no {n} trials journaled in a minute");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Sends `signal` to the process `child`.
+fn signal(child: &std::process::Child, signal: nix::sys::signal::Signal) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("a pid"));
+    nix::sys::signal::kill(pid, signal).expect("signal sent");
+}
+
+/// #23: Ctrl-C stops dispatching, lets the running trials end, writes the tables and the
+/// summary, says how many finished and how to resume, and exits 130 (SIGTERM: 143); `report`
+/// reads the folder; the same command then runs the rest. A second Ctrl-C stops the running
+/// trials at once (their programs too) and still writes the tables of what had finished.
+#[test]
+fn ctrl_c_writes_the_tables_of_the_finished_trials_and_the_rerun_resumes() {
+    use nix::sys::signal::Signal;
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (sig, code) in [(Signal::SIGINT, 130), (Signal::SIGTERM, 143)] {
+        let out = dir.path().join(format!("{sig}"));
+        let out_s = out.to_str().expect("utf-8");
+        let args = ["run", "tests/pipelines/sleepy.yaml", "--allow-commands", "--workers", "2"];
+        let child = quantsweep_command()
+            .args(args)
+            .args(["--out", out_s])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("quantsweep starts");
+        wait_for_trials(&out, 2);
+        signal(&child, sig);
+        let o = child.wait_with_output().expect("quantsweep ends");
+        let said = text(&o);
+        assert_eq!(o.status.code(), Some(code), "{said}");
+        let finished = journal_ids(&std::fs::read(out.join("journal.jsonl")).expect("journal"));
+        assert!(finished.len() >= 2 && finished.len() < 12, "{finished:?}");
+        let line = format!(
+            "interrupted: {} of 12 trials finished in {out_s}; run the same command to resume",
+            finished.len()
+        );
+        assert!(said.contains(&line), "{said}");
+        assert!(said.contains("no new trials start"), "{said}");
+        check_with_python(
+            &format!(
+                r#"
+import sys, os, json, pandas as pd
+t = pd.read_parquet(os.path.join(sys.argv[1], "trials.parquet"))
+assert len(t) == {n} and set(t.status) == {{"complete"}}, t
+assert json.load(open(os.path.join(sys.argv[1], "summary.json")))["counts"]["complete"] == {n}
+"#,
+                n = finished.len()
+            ),
+            &out,
+        );
+        let o = quantsweep(&["report", out_s]);
+        assert!(o.status.success(), "{}", text(&o));
+        let mut rerun: Vec<&str> = args.to_vec();
+        rerun.extend(["--out", out_s]);
+        let o = quantsweep(&rerun);
+        assert!(o.status.success(), "{}", text(&o));
+        let all = journal_ids(&std::fs::read(out.join("journal.jsonl")).expect("journal"));
+        let mut sorted = all.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..12).collect::<Vec<u64>>(), "every trial exactly once");
+    }
+
+    // Trials of a minute each: a second Ctrl-C ends them (and their programs) at once.
+    let slow = dir.path().join("slow.yaml");
+    std::fs::write(
+        &slow,
+        "name: slow\nobjective: {kind: command, command: [sh, -c, \"sleep 60; echo '{\\\"value\\\": 1}'\"]}\n\
+         sweep: {method: grid, metric: {name: value, goal: minimize}, parameters: {x: {values: [1, 2, 3]}}}\n",
+    )
+    .expect("pipeline");
+    let out = dir.path().join("twice");
+    let started = std::time::Instant::now();
+    let child = quantsweep_command()
+        .args(["run", slow.to_str().expect("utf-8"), "--allow-commands", "--workers", "2"])
+        .args(["--out", out.to_str().expect("utf-8")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("quantsweep starts");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    signal(&child, Signal::SIGINT);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    signal(&child, Signal::SIGINT);
+    let o = child.wait_with_output().expect("quantsweep ends");
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "stopped at once");
+    assert!(
+        text(&o).contains("interrupted: 0 of 3 trials finished in")
+            && text(&o).contains("the running ones were stopped"),
+        "{}",
+        text(&o)
+    );
+    let sleeping = Command::new("pgrep").args(["-f", "sleep 60; echo"]).output().expect("pgrep");
+    assert!(sleeping.stdout.is_empty(), "the trials' programs were stopped too");
+}
+
+/// #23: raising `sweep.max_trials` or `sweep.seeds` of a finished sweep runs exactly the
+/// trials a run with the larger budget from the start would have run (ids, parameters,
+/// seeds and numbers); any other change is refused naming each key that differs.
+#[test]
+fn a_finished_sweep_is_extended_by_a_larger_budget() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |out: &Path, sets: &[&str]| {
+        let mut args = vec!["run", "tests/pipelines/branin.yaml", "--workers", "2"];
+        for s in sets {
+            args.extend(["--set", s]);
+        }
+        args.extend(["--out", out.to_str().expect("utf-8")]);
+        quantsweep(&args)
+    };
+    for (method, small, large) in [
+        (
+            "random",
+            ["sweep.max_trials=6", "sweep.seeds=1"],
+            ["sweep.max_trials=12", "sweep.seeds=1"],
+        ),
+        (
+            "random",
+            ["sweep.max_trials=6", "sweep.seeds=1"],
+            ["sweep.max_trials=12", "sweep.seeds=2"],
+        ),
+        ("sobol", ["sweep.max_trials=4", "sweep.seeds=1"], ["sweep.max_trials=8", "sweep.seeds=1"]),
+        ("tpe", ["sweep.max_trials=4", "sweep.seeds=1"], ["sweep.max_trials=8", "sweep.seeds=1"]),
+        ("bayes", ["sweep.max_trials=3", "sweep.seeds=1"], ["sweep.max_trials=6", "sweep.seeds=1"]),
+    ] {
+        let label = format!("{method}-{}", large.join("-"));
+        let method = format!("sweep.method={method}");
+        let extended = dir.path().join(format!("{label}-extended"));
+        let whole = dir.path().join(format!("{label}-whole"));
+        let mut sets: Vec<&str> = vec![&method];
+        sets.extend(small);
+        let o = run(&extended, &sets);
+        assert!(o.status.success(), "{}", text(&o));
+        let mut sets: Vec<&str> = vec![&method];
+        sets.extend(large);
+        let o = run(&extended, &sets);
+        assert!(o.status.success(), "{label}: {}", text(&o));
+        assert!(text(&o).contains("extending the sweep in"), "{}", text(&o));
+        let o = run(&whole, &sets);
+        assert!(o.status.success(), "{}", text(&o));
+        let same = check_python(
+            r#"
+import sys, pandas as pd
+a, b = (pd.read_parquet(d + "/trials.parquet") for d in sys.argv[1:])
+keep = [c for c in a.columns if c.startswith(("params.", "metric.")) or c in ("trial_id", "seed")]
+pd.testing.assert_frame_equal(a[keep], b[keep], check_exact=True)
+print(len(a))
+"#,
+            &[extended.as_os_str(), whole.as_os_str()],
+        );
+        eprintln!("{label}: {} trials", same.trim());
+    }
+
+    // Another change is refused, naming each key; nothing there is touched.
+    let out = dir.path().join("random-sweep.max_trials=12-sweep.seeds=1-extended");
+    let journal = std::fs::read(out.join("journal.jsonl")).expect("journal");
+    let o = run(&out, &["sweep.method=random", "sweep.max_trials=12", "sweep.seed=3"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("(sweep.seed: 7 → 3)"), "{}", text(&o));
+    let o = run(&out, &["sweep.method=random", "sweep.max_trials=6"]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("sweep.max_trials: 12 → 6: a sweep can be extended, not shrunk"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(std::fs::read(out.join("journal.jsonl")).expect("journal"), journal);
 }

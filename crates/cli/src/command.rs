@@ -215,6 +215,7 @@ impl CommandObjective {
         let mut child = command
             .spawn()
             .map_err(|e| TrialError::failed(format!("cannot start `{program}`: {e}")))?;
+        let _running = Running::register(&child);
         let (tx, rx) = mpsc::channel();
         let stdout = child.stdout.take().map(BufReader::new);
         let reader = std::thread::spawn(move || {
@@ -362,6 +363,40 @@ impl quantsweep_sweep::Objective for CommandObjective {
             (Ok(_), Err(e)) => Err(TrialError::failed(format!("TensorBoard: {e}"))),
             (result, _) => result,
         }
+    }
+}
+
+/// The process groups of the programs running now, for a second Ctrl-C to stop
+/// (`crate::interrupt`): they are groups of their own, which a terminal's signal misses.
+static RUNNING: std::sync::Mutex<std::collections::BTreeSet<i32>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// A running program's entry in [`RUNNING`], removed when its trial ends.
+struct Running(Option<i32>);
+
+impl Running {
+    fn register(child: &Child) -> Self {
+        let pid = i32::try_from(child.id()).ok();
+        if let Some(pid) = pid {
+            RUNNING.lock().unwrap_or_else(|p| p.into_inner()).insert(pid);
+        }
+        Running(pid)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            RUNNING.lock().unwrap_or_else(|p| p.into_inner()).remove(&pid);
+        }
+    }
+}
+
+/// Kills the process group of every program a trial is running now.
+pub fn kill_running() {
+    for &pid in RUNNING.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        let _ =
+            nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL);
     }
 }
 

@@ -305,8 +305,21 @@ impl Pipeline {
         Self::parse(path, &text, overrides)
     }
 
+    /// [`Pipeline::load`] for the feature table alone (`quantsweep features`): `model` may be
+    /// left out, as nothing is trained.
+    pub fn load_for_features(path: &Path, overrides: &[String]) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read pipeline {}", path.display()))?;
+        Self::parse_for(path, &text, overrides, &["data", "features", "target"])
+    }
+
     /// [`Pipeline::load`] of a pipeline's `text`, which `path` names in errors.
     pub fn parse(path: &Path, text: &str, overrides: &[String]) -> Result<Self> {
+        Self::parse_for(path, text, overrides, &["data", "features", "target", "model"])
+    }
+
+    /// [`Pipeline::parse`] of a pipeline that must have the sections `needed`.
+    fn parse_for(path: &Path, text: &str, overrides: &[String], needed: &[&str]) -> Result<Self> {
         if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
             bail!(
                 "{}: the pipeline is empty (`quantsweep init` writes a starter pipeline)",
@@ -346,13 +359,10 @@ impl Pipeline {
                     .with_context(|| format!("{at}: --set {o}: the value is not valid YAML"))?;
                 set_path(&mut value, key.trim(), v).with_context(|| format!("{at}: --set {o}"))?;
             }
-            serde_yaml::from_value(value).map_err(|e| {
-                anyhow::anyhow!(
-                    "{}: after --set overrides: {}",
-                    path.display(),
-                    with_hint(&e.to_string())
-                )
-            })?
+            match serde_yaml::from_value(value) {
+                Ok(config) => config,
+                Err(e) => return Err(set_error(path, text, overrides, &e)),
+            }
         };
         let mut config = config;
         // Without a `strategy:`, an up/down classifier trades its probabilities (long above
@@ -370,12 +380,13 @@ impl Pipeline {
         };
         match config.objective {
             ObjectiveConfig::Pipeline => {
-                for key in ["data", "features", "target", "model"] {
+                for key in needed {
                     if !given(key) {
                         bail!(
-                            "{}: missing field `{key}`: a pipeline needs data, features, target \
-                             and model (or `objective: {{kind: synthetic, ...}}`)",
-                            path.display()
+                            "{}: missing field `{key}`: a pipeline needs {} (or `objective: \
+                             {{kind: synthetic, ...}}`)",
+                            path.display(),
+                            needed.join(", ")
                         );
                     }
                 }
@@ -429,6 +440,9 @@ impl Pipeline {
         }
         // Adaptive sweeps choose their trials later: check the space's corners and centre.
         pipeline.config.sweep.probes().with_context(|| format!("{}", path.display()))?;
+        if pipeline.config.objective == ObjectiveConfig::Pipeline {
+            pipeline.check_parameter_keys(text)?;
+        }
         for t in &pipeline.representative_trials() {
             let trial = pipeline.trial_config(t).with_context(|| format!("{}", path.display()))?;
             FeatureConfig::validate_all(&trial.features)
@@ -448,6 +462,29 @@ impl Pipeline {
             }
         }
         Ok(pipeline)
+    }
+
+    /// Each sweep parameter names a key the pipeline has: an unknown one is refused with its
+    /// line in the file and a did-you-mean (`sweep.parameters.train.learning_rate`).
+    fn check_parameter_keys(&self, text: &str) -> Result<()> {
+        let Some(first) = self.representative_trials().into_iter().next() else { return Ok(()) };
+        for (key, v) in &first.params {
+            let mut value = self.value.clone();
+            if set_path(&mut value, key, param_to_yaml(v)).is_err() {
+                continue;
+            }
+            let Err(e) = serde_yaml::from_value::<PipelineConfig>(value) else { continue };
+            let msg = e.to_string();
+            if !msg.contains("unknown field `") {
+                continue;
+            }
+            let at = match locate(text, key) {
+                Some((line, col, _)) => format!("{}:{line}:{col}", self.path.display()),
+                None => self.path.display().to_string(),
+            };
+            bail!("{at}: sweep.parameters.{key}: not a key of the pipeline: {}", with_hint(&msg));
+        }
+        Ok(())
     }
 
     /// The configuration one trial runs: the pipeline with the trial's parameters set.
@@ -477,6 +514,17 @@ impl Pipeline {
                 .with_context(|| format!("sweep.parameters.{key}"))?;
         }
         serde_yaml::from_value(value).map_err(|e| {
+            // The parameter whose value the pipeline refuses on its own, named with its value.
+            for (key, v) in &trial.params {
+                let mut probe = self.value.clone();
+                if set_path(&mut probe, key, param_to_yaml(v)).is_ok()
+                    && let Err(e) = serde_yaml::from_value::<PipelineConfig>(probe)
+                {
+                    let msg = with_hint(&e.to_string());
+                    let msg = msg.strip_prefix(&format!("{key}: ")).unwrap_or(&msg).to_owned();
+                    return anyhow::anyhow!("sweep.parameters.{key}: the value {v}: {msg}");
+                }
+            }
             let keys: Vec<&str> = trial.params.keys().map(String::as_str).collect();
             anyhow::anyhow!("sweep.parameters ({}): {}", keys.join(", "), with_hint(&e.to_string()))
         })
@@ -492,6 +540,78 @@ impl Pipeline {
             }
         }
         serde_yaml::to_string(&config).context("serializing the resolved pipeline")
+    }
+}
+
+/// One key whose value differs between two resolved pipelines: its dotted path, the value
+/// before and the value now (`-` where the key is absent), as a user would type them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    pub key: String,
+    pub before: String,
+    pub now: String,
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {} → {}", self.key, self.before, self.now)
+    }
+}
+
+/// Every key whose value differs between two resolved pipelines' YAML texts (comments
+/// ignored), by dotted path in file order: what `run` names when it refuses an `--out` that
+/// holds another sweep. Sequences of mappings are compared entry by entry (`features.2.period`).
+pub fn resolved_differences(before: &str, now: &str) -> Result<Vec<Difference>> {
+    let before: Value =
+        serde_yaml::from_str(before).context("the earlier pipeline.resolved.yaml")?;
+    let now: Value = serde_yaml::from_str(now).context("the resolved pipeline")?;
+    let mut out = Vec::new();
+    differences("", &before, &now, &mut out);
+    Ok(out)
+}
+
+fn differences(at: &str, before: &Value, now: &Value, out: &mut Vec<Difference>) {
+    let child = |key: &str| if at.is_empty() { key.to_owned() } else { format!("{at}.{key}") };
+    match (before, now) {
+        (Value::Mapping(a), Value::Mapping(b)) => {
+            for (k, va) in a {
+                let key = child(&yaml_inline(k));
+                match b.get(k) {
+                    Some(vb) => differences(&key, va, vb, out),
+                    None => out.push(Difference { key, before: yaml_inline(va), now: "-".into() }),
+                }
+            }
+            for (k, vb) in b.iter().filter(|(k, _)| !a.contains_key(*k)) {
+                out.push(Difference {
+                    key: child(&yaml_inline(k)),
+                    before: "-".into(),
+                    now: yaml_inline(vb),
+                });
+            }
+        }
+        (Value::Sequence(a), Value::Sequence(b))
+            if a.len() == b.len() && a.iter().chain(b).any(Value::is_mapping) =>
+        {
+            for (i, (va, vb)) in a.iter().zip(b).enumerate() {
+                differences(&child(&i.to_string()), va, vb, out);
+            }
+        }
+        (a, b) if a != b => {
+            out.push(Difference { key: at.to_owned(), before: yaml_inline(a), now: yaml_inline(b) })
+        }
+        _ => {}
+    }
+}
+
+/// A YAML value on one line: scalars as written, collections in flow style (JSON is YAML).
+fn yaml_inline(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        Value::Tagged(t) => yaml_inline(&t.value),
+        other => serde_json::to_string(other).unwrap_or_else(|_| format!("{other:?}")),
     }
 }
 
@@ -539,6 +659,9 @@ fn param_to_yaml(v: &ParamValue) -> Value {
     }
 }
 
+/// The keys of a sweep parameter (`sweep.parameters.<key>.<field>`).
+const PARAMETER_FIELDS: [&str; 6] = ["values", "value", "min", "max", "distribution", "q"];
+
 /// Sets `value` at a dotted path (`train.lr`, `features.1.period`), creating mappings on the
 /// way; a key that does not exist is then refused by the typed parse, naming it. Below
 /// `sweep.parameters` a parameter's own dotted key is one step: `sweep.parameters.model.hidden`
@@ -560,7 +683,13 @@ fn set_path(root: &mut Value, dotted: &str, new: Value) -> Result<()> {
             Value::Mapping(map) if in_parameters => {
                 let mut ends = rest.match_indices('.').map(|(i, _)| i).chain([rest.len()]);
                 let found = ends.rfind(|&end| map.contains_key(&rest[..end]));
-                &rest[..found.unwrap_or(rest.len())]
+                // A new parameter's own key: `train.batch_size.values` is the parameter
+                // `train.batch_size` and its `values`.
+                let new = || {
+                    let (key, field) = rest.rsplit_once('.')?;
+                    PARAMETER_FIELDS.contains(&field).then_some(key.len())
+                };
+                &rest[..found.or_else(new).unwrap_or(rest.len())]
             }
             _ => rest.split('.').next().unwrap_or(rest),
         };
@@ -588,6 +717,42 @@ fn set_path(root: &mut Value, dotted: &str, new: Value) -> Result<()> {
     Ok(())
 }
 
+/// The error of `--set` overrides that the typed parse refused, naming the first override
+/// that makes the file fail on its own (`--set train.lr=abc: train.lr: expected a number,
+/// got the text "abc"`).
+fn set_error(
+    path: &Path,
+    text: &str,
+    overrides: &[String],
+    e: &serde_yaml::Error,
+) -> anyhow::Error {
+    let at = path.display();
+    let msg = with_hint(&e.to_string());
+    let Ok(base) = serde_yaml::from_str::<Value>(text) else {
+        return anyhow::anyhow!("{at}: after --set overrides: {msg}");
+    };
+    for o in overrides {
+        let Some((key, raw)) = o.split_once('=') else { continue };
+        let Ok(v) = serde_yaml::from_str::<Value>(raw) else { continue };
+        let mut probe = base.clone();
+        if set_path(&mut probe, key.trim(), v).is_err() {
+            continue;
+        }
+        if let Err(e) = serde_yaml::from_value::<PipelineConfig>(probe) {
+            let msg = with_hint(&e.to_string());
+            let key = key.trim();
+            // The message's own path is the key's (or inside it): say it once.
+            let msg = match msg.strip_prefix(&format!("{key}: ")) {
+                Some(rest) => format!("{key}: {rest}"),
+                None if msg.split(':').next().is_some_and(|p| p.starts_with(key)) => msg,
+                None => format!("{key}: {msg}"),
+            };
+            return anyhow::anyhow!("{at}: --set {o}: {msg}");
+        }
+    }
+    anyhow::anyhow!("{at}: after --set overrides: {msg}")
+}
+
 /// `file:line:column: key.path: message`, plus a did-you-mean for unknown keys.
 fn yaml_error(path: &Path, text: &str, e: &serde_yaml::Error) -> anyhow::Error {
     // serde_yaml puts " at line L column C" in its messages; we put the location first instead.
@@ -612,7 +777,8 @@ fn yaml_error(path: &Path, text: &str, e: &serde_yaml::Error) -> anyhow::Error {
     // A wrong type inside a tagged enum comes with no position and no key: find the field.
     let found = found.or_else(|| {
         let placed = e.location().is_some_and(|l| l.line() > 2);
-        let typed = msg.starts_with("invalid type") || msg.starts_with("invalid value");
+        let raw = strip_location(&e.to_string());
+        let typed = raw.starts_with("invalid type") || raw.starts_with("invalid value");
         if placed || !typed {
             return None;
         }
@@ -756,13 +922,105 @@ fn locate(text: &str, token: &str) -> Option<(usize, usize, String)> {
 
 /// Adds "did you mean `x`?" to serde's "unknown field `y`, expected one of ..." messages.
 fn with_hint(msg: &str) -> String {
+    let msg = plain_types(msg);
     let Some(start) = msg.find("unknown field `").map(|i| i + "unknown field `".len()) else {
-        return msg.to_owned();
+        return msg;
     };
-    let Some(len) = msg[start..].find('`') else { return msg.to_owned() };
+    let Some(len) = msg[start..].find('`') else { return msg };
     let unknown = &msg[start..start + len];
     let expected = msg[start + len + 1..].split('`').skip(1).step_by(2);
-    format!("{msg}{}", quantsweep_core::did_you_mean(unknown, expected))
+    let expected: Vec<&str> = expected.collect();
+    let mut hint = quantsweep_core::did_you_mean(unknown, expected.iter().copied());
+    // Names other tools use for ours, too far apart to be typos.
+    const SYNONYMS: [(&str, &str); 8] = [
+        ("learning_rate", "lr"),
+        ("num_epochs", "epochs"),
+        ("hidden_size", "hidden"),
+        ("hidden_dim", "hidden"),
+        ("units", "hidden"),
+        ("num_layers", "layers"),
+        ("seq_len", "input_bars"),
+        ("lookback", "input_bars"),
+    ];
+    if hint.is_empty()
+        && let Some((_, ours)) =
+            SYNONYMS.iter().find(|(theirs, ours)| *theirs == unknown && expected.contains(ours))
+    {
+        hint = format!(" (did you mean `{ours}`?)");
+    }
+    // serde_yaml puts the enclosing key's path first (`train: unknown field `epoch``): name
+    // the field by its full dotted path instead (`train.epoch: unknown field ...`).
+    let at = start - "unknown field `".len();
+    match msg[..at].strip_suffix(": ") {
+        Some(parent) if !parent.is_empty() && !parent.contains(' ') => {
+            format!("{parent}.{unknown}: {}{hint}", &msg[at..])
+        }
+        _ => format!("{msg}{hint}"),
+    }
+}
+
+/// serde's messages in the words of a pipeline's user: no Rust type names (`f64`,
+/// `usize`, `struct WindowConfig`), what a key takes and what was given instead.
+fn plain_types(msg: &str) -> String {
+    const TYPES: [(&str, &str); 16] = [
+        ("expected f64", "expected a number"),
+        ("expected f32", "expected a number"),
+        ("expected usize", "expected a whole number, 0 or more"),
+        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected u32", "expected a whole number, 0 or more"),
+        ("expected u16", "expected a whole number, 0 or more"),
+        ("expected u8", "expected a whole number, 0 or more"),
+        ("expected i64", "expected a whole number"),
+        ("expected i32", "expected a whole number"),
+        ("expected a string", "expected text"),
+        ("expected a sequence", "expected a list such as [1, 2]"),
+        ("invalid type: string ", "got the text "),
+        ("invalid type: integer ", "got the number "),
+        ("invalid type: floating point ", "got the number "),
+        ("invalid value: integer ", "got the number "),
+        ("invalid value: floating point ", "got the number "),
+    ];
+    let mut out = msg.to_owned();
+    for (rust, plain) in TYPES {
+        out = out.replace(rust, plain);
+    }
+    for (rust, plain) in [
+        ("invalid type: sequence", "got a list"),
+        ("invalid type: map", "got a mapping"),
+        ("invalid type: unit value", "got nothing"),
+        ("invalid type: boolean ", "got "),
+    ] {
+        out = out.replace(rust, plain);
+    }
+    // `expected struct WindowConfig` / `expected internally tagged enum ModelConfig`.
+    for prefix in ["expected struct ", "expected internally tagged enum ", "expected enum "] {
+        while let Some(at) = out.find(prefix) {
+            let name_at = at + prefix.len();
+            let len = out[name_at..]
+                .find(|c: char| !c.is_alphanumeric() && c != '_')
+                .unwrap_or(out.len() - name_at);
+            let name = &out[name_at..name_at + len];
+            let plain = match name {
+                "WindowConfig" => "expected a mapping such as {input_bars: 10}",
+                "ParameterConfig" => {
+                    "expected a mapping such as {values: [16, 32]} or {min: 0.001, max: 0.1}"
+                }
+                "SplitConfig" => "expected a mapping such as {val: 0.2, test: 0.2}",
+                "DataConfig" => "expected a mapping such as {source: data/eth-1d.csv}",
+                "SweepConfig" => "expected a mapping such as {method: grid, parameters: {...}}",
+                "MetricConfig" => "expected a mapping such as {name: sharpe, goal: maximize}",
+                "BacktestConfig" => "expected a mapping such as {initial_cash: 10000, fee_bps: 10}",
+                "TrainConfig" => "expected a mapping such as {epochs: 10, lr: 0.001}",
+                "PipelineConfig" => {
+                    "expected a mapping of the pipeline's sections (name:, data:, features:, ...)"
+                }
+                _ if prefix != "expected struct " => "expected a mapping such as {kind: ...}",
+                _ => "expected a mapping of keys",
+            };
+            out.replace_range(at..name_at + len, plain);
+        }
+    }
+    out
 }
 
 /// Milliseconds since the epoch of an ISO date (`2021-03-08`) or date-time.

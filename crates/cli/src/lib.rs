@@ -17,6 +17,7 @@ mod args;
 mod command;
 mod commands;
 mod config;
+mod interrupt;
 mod luck;
 mod objective;
 mod progress;
@@ -45,6 +46,12 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<commands::run::Interrupted>().is_some() => {
+            let interrupted =
+                e.downcast_ref::<commands::run::Interrupted>().expect("checked just above");
+            eprintln!("{interrupted}");
+            ExitCode::from(u8::try_from(interrupted.exit_code()).unwrap_or(1))
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

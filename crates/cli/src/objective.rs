@@ -82,11 +82,42 @@ pub fn load_markets(config: &PipelineConfig) -> Result<Vec<MarketCandles>> {
 /// Correlated pairs' candles, by pair name.
 pub type Pairs = BTreeMap<String, Candles>;
 
+/// A relative `data.source` or `data.datadir` that is not there: says that relative paths
+/// are read from the current directory, and where the file is when it is beside the pipeline
+/// file instead (#23).
+fn check_relative_paths(pipeline: &Pipeline) -> Result<()> {
+    let data = &pipeline.config.data;
+    for (key, value) in [("data.source", &data.source), ("data.datadir", &data.datadir)] {
+        let Some(value) = value else { continue };
+        let given = Path::new(value);
+        if value.contains("://") || given.is_absolute() || given.exists() {
+            continue;
+        }
+        let cwd = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
+        let beside = pipeline.path.parent().map(|dir| dir.join(given)).filter(|p| p.exists());
+        let hint = match beside {
+            Some(p) => format!(
+                "; it is beside the pipeline file ({}): write that path, or run from the \
+                 pipeline's folder",
+                p.display()
+            ),
+            None => String::new(),
+        };
+        anyhow::bail!(
+            "{}: {key}: {value} is not there: relative paths are read from the current \
+             directory ({cwd}){hint}",
+            pipeline.path.display()
+        );
+    }
+    Ok(())
+}
+
 /// Loads a pipeline's markets and correlated pairs, and builds the first trial's dataset on
 /// each market: the data problems every trial would hit, found before anything runs. Errors
 /// name the pipeline file.
 pub fn load_checked(pipeline: &Pipeline) -> Result<(Vec<MarketCandles>, Pairs, Vec<Dataset>)> {
     let path = pipeline.path.display();
+    check_relative_paths(pipeline)?;
     let markets = load_markets(&pipeline.config).with_context(|| path.to_string())?;
     let pairs = load_all_pairs(pipeline).with_context(|| path.to_string())?;
     let representative = pipeline.representative_trials();

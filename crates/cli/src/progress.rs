@@ -1,10 +1,11 @@
 //! Sweep progress: indicatif bars on a terminal, plain log lines otherwise.
 
 use std::io::IsTerminal;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use quantsweep_core::{EpochMetrics, TrialRecord, TrialSpec, TrialStatus};
 use quantsweep_sweep::{Goal, MetricConfig, SweepMonitor};
 
@@ -13,6 +14,9 @@ pub struct Progress {
     bars: Option<(ProgressBar, Vec<ProgressBar>)>,
     metric: MetricConfig,
     total: usize,
+    /// Trials finished by this run (not found finished by a resume): the ETA's pace.
+    this_run: Arc<AtomicUsize>,
+    started: Instant,
     state: Mutex<State>,
 }
 
@@ -24,23 +28,76 @@ struct State {
     best: Option<(f64, u64)>,
 }
 
+impl State {
+    /// Counts a finished trial's status and metric (not `done`).
+    fn count(&mut self, r: &TrialRecord, metric: &MetricConfig) {
+        match r.status {
+            TrialStatus::Failed => self.failed += 1,
+            TrialStatus::Pruned => self.pruned += 1,
+            TrialStatus::Complete => {}
+        }
+        if let Some(v) = r.metrics.get(&metric.name).copied().filter(|v| !v.is_nan()) {
+            let better = match (self.best, metric.goal) {
+                (None, _) => true,
+                (Some((b, _)), Goal::Maximize) => v > b,
+                (Some((b, _)), Goal::Minimize) => v < b,
+            };
+            if better {
+                self.best = Some((v, r.spec.id.0));
+            }
+        }
+    }
+}
+
+/// The time left, from this run's pace (`finished` trials in `elapsed`), or `eta estimating`
+/// until a trial of this run has ended: trials a resume found finished took no time here.
+fn eta(elapsed: Duration, finished: usize, left: usize) -> String {
+    if left == 0 {
+        return String::new();
+    }
+    if finished == 0 {
+        return "eta estimating".into();
+    }
+    let secs = (elapsed.as_secs_f64() / finished as f64 * left as f64).round() as u64;
+    match secs {
+        0..60 => format!("eta {secs}s"),
+        60..3600 => format!("eta {}m{:02}s", secs / 60, secs % 60),
+        _ => format!("eta {}h{:02}m", secs / 3600, secs % 3600 / 60),
+    }
+}
+
 impl Progress {
-    /// `already_done` trials (from an earlier, resumed run) count as done from the start.
+    /// `previous` trials (from an earlier, resumed run) count as done from the start, and
+    /// the best of them is the best so far.
     pub fn new(
         total: usize,
-        already_done: usize,
+        previous: &[TrialRecord],
         workers: usize,
         epochs: usize,
         metric: MetricConfig,
     ) -> Self {
+        let already_done = previous.len();
+        let this_run = Arc::new(AtomicUsize::new(0));
         let bars = std::io::stderr().is_terminal().then(|| {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
             let main = multi.add(ProgressBar::new(total as u64));
+            let finished = Arc::clone(&this_run);
             main.set_style(
                 ProgressStyle::with_template(
-                    "{spinner} trials {pos}/{len} [{bar:30}] {elapsed_precise} eta {eta} {msg}",
+                    "{spinner} trials {pos}/{len} [{bar:30}] {elapsed_precise} {eta_or_not} {msg}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .with_key(
+                    "eta_or_not",
+                    move |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                        let left = state.len().unwrap_or(0).saturating_sub(state.pos()) as usize;
+                        let _ = w.write_str(&eta(
+                            state.elapsed(),
+                            finished.load(Ordering::Relaxed),
+                            left,
+                        ));
+                    },
+                )
                 .progress_chars("=> "),
             );
             main.set_position(already_done as u64);
@@ -59,8 +116,11 @@ impl Progress {
                 .collect();
             (main, lines)
         });
-        let state = State { done: already_done, ..State::default() };
-        Self { bars, metric, total, state: Mutex::new(state) }
+        let mut state = State { done: already_done, ..State::default() };
+        for r in previous {
+            state.count(r, &metric);
+        }
+        Self { bars, metric, total, this_run, started: Instant::now(), state: Mutex::new(state) }
     }
 
     fn worker_line(&self, worker: usize) -> Option<&ProgressBar> {
@@ -103,21 +163,8 @@ impl SweepMonitor for Progress {
     fn trial_finished(&self, r: &TrialRecord) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         s.done += 1;
-        match r.status {
-            TrialStatus::Failed => s.failed += 1,
-            TrialStatus::Pruned => s.pruned += 1,
-            TrialStatus::Complete => {}
-        }
-        if let Some(v) = r.metrics.get(&self.metric.name).copied().filter(|v| !v.is_nan()) {
-            let better = match (s.best, self.metric.goal) {
-                (None, _) => true,
-                (Some((b, _)), Goal::Maximize) => v > b,
-                (Some((b, _)), Goal::Minimize) => v < b,
-            };
-            if better {
-                s.best = Some((v, r.spec.id.0));
-            }
-        }
+        s.count(r, &self.metric);
+        let finished = self.this_run.fetch_add(1, Ordering::Relaxed) + 1;
         let best = s
             .best
             .map(|(v, id)| format!("best {} {v:.4} (trial {id})", self.metric.name))
@@ -134,8 +181,9 @@ impl SweepMonitor for Progress {
                     .get(&self.metric.name)
                     .map(|v| format!(" {}={v:.4}", self.metric.name));
                 let why = r.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
+                let left = self.total.saturating_sub(s.done);
                 eprintln!(
-                    "[{}/{}] trial {} {} in {:.1}s on worker {}{}{}  |  {best}  {counts}",
+                    "[{}/{}] trial {} {} in {:.1}s on worker {}{}{}  |  {best}  {counts}  {}",
                     s.done,
                     self.total,
                     r.spec.id,
@@ -143,7 +191,8 @@ impl SweepMonitor for Progress {
                     r.duration_s,
                     r.worker,
                     value.unwrap_or_default(),
-                    why
+                    why,
+                    eta(self.started.elapsed(), finished, left)
                 );
             }
         }

@@ -20,7 +20,7 @@
 //!     summary: read("summary.json"),
 //! })?;
 //! print!("{}", table(&sweep, 10));
-//! std::fs::write("report.html", html(&sweep, "quickstart"))?;
+//! std::fs::write("report.html", html(&sweep, "quickstart", 20))?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

@@ -7,8 +7,6 @@ use crate::{Sweep, plots};
 
 /// How many of the best trials the equity and learning-curve plots show.
 const PLOTTED: usize = 5;
-/// How many of the best trials the table lists.
-const LISTED: usize = 20;
 
 const STYLE: &str = "body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}\
 h1{margin-bottom:.2em}.meta{color:#555;margin-top:0}\
@@ -57,11 +55,12 @@ fn card(summary: Option<&Value>, key: &str, title: &str, meaning: &str) -> Strin
     )
 }
 
-/// The whole report as one HTML document titled `title` (the pipeline's name).
-pub fn html(sweep: &Sweep, title: &str) -> String {
+/// The whole report as one HTML document titled `title` (the pipeline's name), listing the
+/// `listed` best trials (`report --top`).
+pub fn html(sweep: &Sweep, title: &str, listed: usize) -> String {
     let title = escape(title);
     let counts: Vec<String> = sweep.counts().iter().map(|(k, v)| format!("{v} {k}")).collect();
-    let best = top(sweep, LISTED);
+    let best = top(sweep, listed);
     let mut page = format!(
         "<!doctype html>\n<html lang=en><head><meta charset=utf-8><title>quantsweep report: {title}</title>\
          <style>{STYLE}</style></head><body>\n<h1>{title}</h1>\n<p class=meta>{} trials: {}{}. Written by quantsweep {}.</p>\n",
@@ -314,7 +313,7 @@ mod tests {
 
     #[test]
     fn the_page_holds_every_plot_and_the_odds() {
-        let page = html(&sweep(), "a <test> sweep");
+        let page = html(&sweep(), "a <test> sweep", 20);
         assert!(page.contains("<title>quantsweep report: a &lt;test&gt; sweep</title>"));
         assert!(page.contains("<div class=big>0.73</div>"));
         assert!(page.contains("too few periods"));
@@ -340,6 +339,6 @@ mod tests {
     fn a_sweep_without_results_still_reports() {
         let empty = Sweep { trials: Vec::new(), ..Sweep::default() };
         assert_eq!(crate::table(&empty, 5), "0 trials: \nno trial has metrics yet\n");
-        assert!(html(&empty, "empty").contains("No trial has metrics yet"));
+        assert!(html(&empty, "empty", 20).contains("No trial has metrics yet"));
     }
 }

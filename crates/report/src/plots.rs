@@ -207,7 +207,8 @@ pub fn equity(sweep: &Sweep, best: &[&Trial]) -> Option<Drawn> {
 }
 
 /// Each complete trial's `metric` against parameter `p`: numbers on a linear axis (or a
-/// log one when they span over two decades and are positive), anything else as categories.
+/// log one when the sweep draws them log-uniformly, or they span over two decades and are
+/// positive), anything else as categories.
 pub fn parameter(sweep: &Sweep, p: usize, metric: &str, ranked: &[&Trial]) -> Option<Drawn> {
     let name = sweep.params.get(p)?;
     let points: Vec<(&Cell, f64)> =
@@ -222,7 +223,7 @@ pub fn parameter(sweep: &Sweep, p: usize, metric: &str, ranked: &[&Trial]) -> Op
             let (lo, hi) = xy
                 .iter()
                 .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), (x, _)| (l.min(*x), h.max(*x)));
-            let log = positive && hi / lo > 100.0;
+            let log = positive && (sweep.log_scale.contains(name) || hi / lo > 100.0);
             let xy: Vec<(f64, f64)> =
                 xy.into_iter().map(|(x, y)| (if log { x.log10() } else { x }, y)).collect();
             let (x0, x1) = padded(xy.iter().map(|p| p.0))?;

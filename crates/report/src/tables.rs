@@ -123,6 +123,8 @@ pub struct Sweep {
     pub predictions: BTreeMap<i64, Vec<Predicted>>,
     /// `summary.json`, when present.
     pub summary: Option<Value>,
+    /// Parameters drawn log-uniformly (from the resolved pipeline): plotted on a log axis.
+    pub log_scale: std::collections::BTreeSet<String>,
 }
 
 /// The tables of a sweep's `--out`, as bytes; only `trials.parquet` is required.

@@ -58,12 +58,26 @@ pub(crate) fn top(sweep: &Sweep, n: usize) -> Option<Top> {
     header.extend(shown.iter().map(|m| (*m).to_owned()));
     header.extend(sweep.params.iter().cloned());
     header.push("seed".into());
+    // A metric whose every value is a whole number (trades, confusion counts) prints as one.
+    let whole: std::collections::BTreeSet<&str> = std::iter::once(metric.as_str())
+        .chain(shown.iter().copied())
+        .filter(|m| {
+            ranked
+                .iter()
+                .filter_map(|t| t.metrics.get(*m))
+                .all(|v| v.fract() == 0.0 && v.abs() < 1e15)
+        })
+        .collect();
     let rows = ranked
         .iter()
         .take(n)
         .enumerate()
         .map(|(rank, t)| {
-            let get = |m: &str| t.metrics.get(m).map_or("-".into(), |v| number(*v));
+            let get = |m: &str| {
+                t.metrics.get(m).map_or("-".into(), |v| {
+                    if whole.contains(m) { format!("{v:.0}") } else { number(*v) }
+                })
+            };
             let mut row = vec![
                 (rank + 1).to_string(),
                 format!("{}{}", t.id, if t.leaky { "*" } else { "" }),

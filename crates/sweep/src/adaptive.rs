@@ -92,6 +92,15 @@ impl<P: Propose> Adaptive<P> {
         }
         // Configurations are counted by their first seed.
         self.configs = history.iter().filter(|r| r.spec.seed == self.base_seed).count();
+        // The startup configurations' coordinates are the generator's first draws, one
+        // configuration after another: skip those of the configurations already asked, so
+        // that the next one is what the uninterrupted sweep asked there (#23: a resumed or
+        // extended sweep runs the same trials). Past the startup, proposals follow the
+        // history, and the generator's state is not replayed.
+        let asked = self.next_id.div_ceil(self.seeds).min(self.startup as u64);
+        for _ in 0..asked * self.space.len() as u64 {
+            self.rng.uniform();
+        }
         self
     }
 
@@ -228,5 +237,19 @@ pub(crate) mod tests {
         let mut resumed = new().resume(&history);
         let next: Vec<TrialSpec> = std::iter::from_fn(|| resumed.ask()).collect();
         assert_eq!(next.iter().map(|s| s.id.0).collect::<Vec<_>>(), vec![4, 5]);
+        // Within the random startup, the resumed study asks what the uninterrupted one did.
+        assert_eq!(next, specs[4..], "#23: a resume asks the trials the full run asked");
+        // And a larger budget continues with the trials a larger sweep asked from the start.
+        let larger = || crate::Tpe::new(branin_space(), "value", Goal::Minimize, 0, 2, 5);
+        let mut whole = larger();
+        let all: Vec<TrialSpec> = std::iter::from_fn(|| whole.ask()).collect();
+        assert_eq!(all[..6], specs[..]);
+        let finished: Vec<TrialRecord> = specs
+            .iter()
+            .map(|s| TrialRecord::from_outcome(s.clone(), Ok(TrialResult::default()), 0, 0, 0, 0.0))
+            .collect();
+        let mut extended = larger().resume(&finished);
+        let more: Vec<TrialSpec> = std::iter::from_fn(|| extended.ask()).collect();
+        assert_eq!(more, all[6..]);
     }
 }

@@ -111,6 +111,15 @@ impl Output {
         }
     }
 
+    /// Whether `name` (a file or object, or a folder of them) exists.
+    pub fn exists(&self, name: &str) -> Result<bool, SweepError> {
+        match self {
+            Output::Dir(dir) => Ok(dir.join(name).exists()),
+            Output::Objects(sink) => Ok(sink.get(name).map_err(|e| self.error(name, e))?.is_some()
+                || !sink.list(name).map_err(|e| self.error(name, e))?.is_empty()),
+        }
+    }
+
     /// Deletes `name` (a file or object) and everything under the folder `name`, where they
     /// exist.
     pub fn remove(&self, name: &str) -> Result<(), SweepError> {

@@ -290,15 +290,34 @@ impl SweepConfig {
     pub fn trial_count(&self) -> Result<u64, SweepError> {
         let configs = match self.method {
             Method::Grid => {
-                let mut n: u64 = 1;
-                for (_, v) in self.grid_values()? {
-                    n = n.saturating_mul(v.len() as u64);
-                }
-                n
+                let all = self.grid_size()?;
+                // W&B's `run_cap`: a smaller budget runs the first trials in the grid's order.
+                return Ok(self.max_trials.map_or(all, |max| all.min(max)));
             }
             Method::Random | Method::Sobol | Method::Tpe | Method::Bayes => self.sampled_count()?,
         };
         Ok(configs.saturating_mul(self.seeds))
+    }
+
+    /// A grid's trials: every combination of the parameters' values, times the seeds.
+    pub fn grid_size(&self) -> Result<u64, SweepError> {
+        let mut n: u64 = 1;
+        for (_, v) in self.grid_values()? {
+            n = n.saturating_mul(v.len() as u64);
+        }
+        Ok(n.saturating_mul(self.seeds))
+    }
+
+    /// The note a grid larger than `max_trials` deserves: which of its trials run.
+    pub fn budget_note(&self) -> Option<String> {
+        let (Method::Grid, Some(max)) = (self.method, self.max_trials) else { return None };
+        let all = self.grid_size().ok()?;
+        (all > max).then(|| {
+            format!(
+                "note: sweep.max_trials = {max} runs the first {max} of the grid's {all} trials, \
+                 in the grid's order"
+            )
+        })
     }
 
     /// Configurations a sampling method draws: `max_trials / seeds`, at most the number of
@@ -329,12 +348,23 @@ impl SweepConfig {
         if let Some(e) = &self.early_terminate {
             e.validate()?;
         }
+        if self.max_trials == Some(0) {
+            return Err(SweepError::config("sweep.max_trials", "must be at least 1"));
+        }
         let n = self.trial_count()?;
-        let bound = self.max_trials.unwrap_or(DEFAULT_MAX_TRIALS);
-        if n > bound {
+        if self.method == Method::Grid && self.max_trials.is_none() && n > DEFAULT_MAX_TRIALS {
             return Err(SweepError::config(
                 "sweep.max_trials",
-                &format!("the grid has {n} trials, more than max_trials = {bound}"),
+                &format!(
+                    "the grid has {n} trials, more than {DEFAULT_MAX_TRIALS}: give max_trials \
+                     to run its first ones, or fewer values"
+                ),
+            ));
+        }
+        if self.method == Method::Grid && self.grid_size()? > DEFAULT_MAX_TRIALS * 100 {
+            return Err(SweepError::config(
+                "sweep.parameters",
+                &format!("the grid has {} trials: too many to list", self.grid_size()?),
             ));
         }
         let configs: Vec<Params> = match self.method {
@@ -350,6 +380,7 @@ impl SweepConfig {
                 trials.push(TrialSpec { id, params: params.clone(), seed: self.seed + r });
             }
         }
+        trials.truncate(n as usize);
         Ok(trials)
     }
 
@@ -465,8 +496,25 @@ mod tests {
         let mut cfg = SweepConfig { max_trials: Some(3), ..SweepConfig::default() };
         cfg.parameters.insert("a".into(), values(&[ParamValue::Int(1), ParamValue::Int(2)]));
         cfg.parameters.insert("b".into(), values(&[ParamValue::Int(1), ParamValue::Int(2)]));
+        // #23: a budget below the grid's size runs its first trials, in the grid's order.
+        let first = cfg.trials().expect("the first 3");
+        let mut all = cfg.clone();
+        all.max_trials = None;
+        assert_eq!(first[..], all.trials().expect("all 4")[..3]);
+        assert!(cfg.budget_note().expect("a note").contains("the first 3 of the grid's 4"));
+        cfg.max_trials = Some(0);
+        let err = cfg.trials().expect_err("none");
+        assert!(err.to_string().contains("sweep.max_trials: must be at least 1"), "{err}");
+        cfg.max_trials = None;
+        for k in 0..5 {
+            let many = (0..10).map(ParamValue::Int).collect();
+            cfg.parameters.insert(
+                format!("p{k}"),
+                ParameterConfig { values: Some(many), ..Default::default() },
+            );
+        }
         let err = cfg.trials().expect_err("too many");
-        assert!(err.to_string().contains("4 trials"), "{err}");
+        assert!(err.to_string().contains("400000 trials, more than 10000"), "{err}");
         cfg.parameters.insert("c".into(), values(&[]));
         let err = cfg.trials().expect_err("empty");
         assert!(err.to_string().starts_with("sweep.parameters.c.values"), "{err}");

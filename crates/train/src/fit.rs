@@ -2,6 +2,7 @@ use std::ops::{ControlFlow, Range};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use quantsweep_core::{EpochMetrics, Observer};
 use quantsweep_features::Dataset;
@@ -93,10 +94,41 @@ fn device_name(device: Device) -> String {
     }
 }
 
-/// Sets libtorch's intra-op threads for the whole process. One thread per trial with trials
-/// in parallel is faster than several threads per trial on small LSTMs (docs/architecture.md).
+/// The intra-op thread count every training and prediction call applies on its own thread
+/// (0: not set, which means 1).
+static TORCH_THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets libtorch's intra-op threads for every trial of the process. One thread per trial with
+/// trials in parallel is faster than several threads per trial on small LSTMs
+/// (docs/architecture.md). Default: 1.
+///
+/// libtorch's count is per thread (OpenMP's and MKL's settings belong to the calling thread),
+/// so [`fit`] and [`Fitted::predict`] apply it again on the thread they run
+/// on: a trial's numbers then never depend on which thread runs it or what ran there before
+/// (issue #23; docs/architecture.md, "History-independent trials").
 pub fn set_torch_threads(n: usize) {
-    tch::set_num_threads(n.max(1) as i32);
+    TORCH_THREADS.store(n.max(1), Ordering::Relaxed);
+    pin_torch_threads();
+}
+
+/// Applies the process's intra-op thread count on the calling thread. A thread that never
+/// ran ATen's parallel code runs OpenMP (MKL's GEMM inside the LSTM) on every core until
+/// ATen's first `parallel_for` sets the count lazily: a trial that was the first on its
+/// thread summed its products in another order than the same trial run later.
+fn pin_torch_threads() {
+    thread_local! {
+        /// Whether MKL has run on this thread.
+        static MKL_STARTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if !MKL_STARTED.replace(true) {
+        // MKL ignores a thread count set on a thread before its first call there: measured
+        // (MKL_VERBOSE), the first LAPACK call of a thread (the QR of an orthogonal
+        // initialiser) ran on every core despite an earlier `set_num_threads(1)`, and every
+        // later one on one. So MKL runs once here, on a throwaway 2×2 QR, before the count.
+        let _ = Tensor::linalg_qr(&Tensor::eye(2, (Kind::Float, Device::Cpu)), "reduced");
+    }
+    let n = TORCH_THREADS.load(Ordering::Relaxed).max(1);
+    tch::set_num_threads(n as i32);
 }
 
 /// A trained model, ready to predict.
@@ -114,6 +146,7 @@ pub struct Fitted {
 impl Fitted {
     /// Predictions for the samples of `data` in `range`, `[range.len(), n_targets]` row-major.
     pub fn predict(&self, data: &Dataset, range: Range<usize>) -> Result<Vec<f32>, TrainError> {
+        pin_torch_threads();
         let x = inputs(data, range, self.device)?;
         let pred = guarded(|| tch::no_grad(|| self.model.forward(&x)).to_device(Device::Cpu))?;
         Ok(Vec::<f32>::try_from(pred.flatten(0, -1))?)
@@ -167,6 +200,7 @@ pub fn fit(
     observer: &mut dyn Observer,
 ) -> Result<Fitted, TrainError> {
     validate_config(model_cfg, cfg)?;
+    pin_torch_threads();
     let device = device.resolve()?;
     guarded(|| train(model_cfg, cfg, data, seed, device, observer))?
 }

@@ -26,7 +26,7 @@ enum Column {
 /// its own), the target columns, and `split` (`train`, `val`, `test`, or empty for bars that
 /// are not a sample's decision bar).
 pub fn features(args: &FeaturesArgs) -> Result<()> {
-    let pipeline = Pipeline::load(&args.pipeline.pipeline, &args.pipeline.overrides)?;
+    let pipeline = Pipeline::load_for_features(&args.pipeline.pipeline, &args.pipeline.overrides)?;
     let path = args.pipeline.pipeline.display();
     let config = &pipeline.config;
     let markets = load_markets(config).with_context(|| path.to_string())?;

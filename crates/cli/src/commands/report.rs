@@ -28,14 +28,29 @@ pub fn report(args: &ReportArgs) -> Result<()> {
         summary: get("summary.json")?,
     })
     .with_context(|| format!("reading the tables in {}", args.out))?;
-    // The pipeline's name from the resolved pipeline, else the folder's.
-    let name = get(RESOLVED_FILE)?
-        .and_then(|text| serde_yaml::from_slice::<serde_yaml::Value>(&text).ok())
+    // The pipeline's name from the resolved pipeline, else the folder's; and which
+    // parameters it draws log-uniformly (plotted on a log axis).
+    let resolved = get(RESOLVED_FILE)?
+        .and_then(|text| serde_yaml::from_slice::<serde_yaml::Value>(&text).ok());
+    let name = resolved
+        .as_ref()
         .and_then(|v| v.get("name").and_then(|n| n.as_str()).map(str::to_owned))
         .unwrap_or_else(|| {
             args.out.trim_end_matches('/').rsplit('/').next().unwrap_or("sweep").to_owned()
         });
-    let page = html(&sweep, &name);
+    let mut sweep = sweep;
+    if let Some(parameters) =
+        resolved.as_ref().and_then(|v| v.get("sweep")?.get("parameters")?.as_mapping().cloned())
+    {
+        for (key, p) in parameters {
+            let log =
+                p.get("distribution").and_then(|d| d.as_str()).is_some_and(|d| d.contains("log"));
+            if let (Some(key), true) = (key.as_str(), log) {
+                sweep.log_scale.insert(key.to_owned());
+            }
+        }
+    }
+    let page = html(&sweep, &name, args.top);
     let written = match &args.html {
         Some(path) => {
             std::fs::write(path, page)

@@ -1,4 +1,4 @@
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,7 +14,8 @@ use quantsweep_train::{DeviceRequest, set_torch_threads};
 
 use crate::args::RunArgs;
 use crate::command::CommandObjective;
-use crate::config::{ObjectiveConfig, Pipeline};
+use crate::config::{Difference, ObjectiveConfig, Pipeline};
+use crate::interrupt::{Interrupts, exit_code};
 use crate::objective::{
     MarketCandles, Pairs, PipelineObjective, Shared, SyntheticObjective, load_checked,
 };
@@ -48,6 +49,11 @@ pub fn run(args: RunArgs) -> Result<()> {
         );
         let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
     }
+    if let Some(note) = pipeline.config.sweep.budget_note()
+        && workers.is_coordinator()
+    {
+        eprintln!("{note}");
+    }
     let data = load_data(&pipeline)?;
     set_torch_threads(args.torch_threads);
     let metric = pipeline.config.sweep.metric.clone();
@@ -71,10 +77,12 @@ pub fn run(args: RunArgs) -> Result<()> {
     if !workers.is_coordinator() {
         // This process runs the trials process 0 assigns to its workers; process 0 keeps the
         // journal and writes the tables.
-        let progress = Arc::new(Progress::new(total, 0, workers.local(), epochs, metric));
+        let progress = Arc::new(Progress::new(total, &[], workers.local(), epochs, metric));
         let factory = factory(pipeline, data, &outputs, device, first_slot)?;
         let study = Box::new(TrialList::default());
         let pruner = early_terminate.map(Pruner::new);
+        // Process 0 stops dispatching on a signal; here the first one only waits for it.
+        let interrupts = Interrupts::install(announcer(&progress))?;
         let ran = run_study(study, &workers, factory, progress.clone(), None, pruner, retries);
         progress.finish();
         let _ = outputs.finish();
@@ -82,6 +90,16 @@ pub fn run(args: RunArgs) -> Result<()> {
             bail!(
                 "{e}; process 0 journals the trials that finished: start the processes again to resume"
             );
+        }
+        if let Some(signal) = interrupts.signal() {
+            return Err(Interrupted {
+                signal,
+                line: format!(
+                    "process {}: interrupted; process 0 journaled the trials that finished",
+                    workers.process()
+                ),
+            }
+            .into());
         }
         eprintln!(
             "process {}: done; process 0 journaled the trials and wrote the tables under {output}",
@@ -103,7 +121,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     let study = pipeline.config.sweep.study(&previous)?;
     let progress = Arc::new(Progress::new(
         total,
-        previous.len(),
+        &previous,
         workers.local().min(to_run.max(1)),
         epochs,
         metric.clone(),
@@ -118,6 +136,24 @@ pub fn run(args: RunArgs) -> Result<()> {
         metric: metric.clone(),
         every: checkpoint_every,
         state: Mutex::new((previous.clone(), Instant::now(), Duration::ZERO)),
+    });
+    let interrupts = Interrupts::install(announcer(&progress))?;
+    let study = interrupts.guard(study);
+    interrupts.on_second({
+        let (checkpoints, output, metric) = (checkpoints.clone(), output.clone(), metric.clone());
+        Box::new(move || {
+            checkpoints.progress.finish();
+            let mut records = checkpoints.state.lock().unwrap_or_else(|p| p.into_inner()).0.clone();
+            records.sort_by_key(|r| r.spec.id);
+            let luck = crate::luck::sweep_statistics(&records, &metric);
+            let written = write_tables(&output, &records, &metric, &luck);
+            let tables = if written.is_ok() { "" } else { " (the tables could not be written)" };
+            eprintln!(
+                "interrupted: {} of {total} trials finished in {output}, the running ones were \
+                 stopped{tables}; run the same command to resume",
+                records.len()
+            );
+        })
     });
     let new =
         run_study(study, &workers, factory, checkpoints.clone(), Some(journal), pruner, retries);
@@ -146,11 +182,49 @@ pub fn run(args: RunArgs) -> Result<()> {
     all.sort_by_key(|r| r.spec.id);
     let luck = crate::luck::sweep_statistics(&all, &metric);
     write_tables(&output, &all, &metric, &luck)?;
+    if let Some(signal) = interrupts.signal() {
+        let line = format!(
+            "interrupted: {} of {total} trials finished in {output}; run the same command to resume",
+            all.len()
+        );
+        return Err(Interrupted { signal, line }.into());
+    }
     print_summary(&output, &all, &metric, total, clock.elapsed().as_secs_f64());
     if objective == ObjectiveConfig::Pipeline {
         outln!("{}", quantsweep_report::luck_line(&serde_json::Value::Object(luck.clone())));
     }
     Ok(())
+}
+
+/// A sweep stopped by SIGINT or SIGTERM after writing its tables: `main` prints `line` and
+/// exits as a shell reports the signal (130, 143).
+#[derive(Debug)]
+pub struct Interrupted {
+    /// The signal's number.
+    pub signal: i32,
+    /// What the user reads: how many trials finished, where, and how to resume.
+    pub line: String,
+}
+
+impl Interrupted {
+    /// The process's exit code.
+    pub fn exit_code(&self) -> i32 {
+        exit_code(self.signal)
+    }
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.line)
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// Prints the first signal's line above the progress display.
+fn announcer(progress: &Arc<Progress>) -> impl Fn(&str) + Send + 'static {
+    let progress = Arc::clone(progress);
+    move |line| progress.println(line)
 }
 
 /// The progress display, plus the tables rewritten every so often while the sweep runs.
@@ -295,23 +369,55 @@ fn factory(
     })
 }
 
-/// Records already journaled under `output` for this same pipeline (empty for a new one).
+/// Records already journaled under `output` for this same sweep (empty for a new one).
+///
+/// The same sweep with a larger budget (`sweep.max_trials` or `sweep.seeds` raised) is
+/// extended: its finished trials take the ids they have in the larger sweep, found by their
+/// parameters and seed, so that the trials still to run are exactly those a run with the
+/// larger budget from the start would have run. Any other difference is refused, naming each
+/// key; `--force-new` names what it deletes before it deletes it.
 fn resume_state(output: &Output, pipeline: &Pipeline, force_new: bool) -> Result<Vec<TrialRecord>> {
     if !Journal::exists(output)? {
         return Ok(Vec::new());
     }
     let before = output.get(RESOLVED_FILE)?.unwrap_or_default();
     let before = String::from_utf8_lossy(&before);
-    if strip_comments(&before) != strip_comments(&pipeline.resolved_yaml()?) {
+    let now = pipeline.resolved_yaml()?;
+    let differences = if strip_comments(&before) == strip_comments(&now) {
+        Vec::new()
+    } else {
+        crate::config::resolved_differences(&strip_comments(&before), &now)
+            .unwrap_or_else(|_| Vec::new())
+    };
+    let budget = |d: &Difference| d.key == "sweep.max_trials" || d.key == "sweep.seeds";
+    let other: Vec<String> =
+        differences.iter().filter(|d| !budget(d)).map(ToString::to_string).collect();
+    let unreadable = differences.is_empty() && strip_comments(&before) != strip_comments(&now);
+    if !other.is_empty() || unreadable {
         if force_new {
             discard_results(output)?;
-            eprintln!("--force-new: removed the results of the previous sweep in {output}");
             return Ok(Vec::new());
         }
+        let what = if other.is_empty() {
+            format!("its {RESOLVED_FILE} cannot be read as a pipeline")
+        } else {
+            other.join("; ")
+        };
         bail!(
-            "{output} holds results of a different pipeline (its {RESOLVED_FILE} differs from this one): \
-             choose another --out, or add --force-new to replace them"
+            "{output} holds the results of a different sweep ({what}): only raising \
+             sweep.max_trials or sweep.seeds extends a sweep; choose another --out, or add \
+             --force-new to replace the results there"
         );
+    }
+    for d in &differences {
+        let smaller =
+            matches!((d.before.parse::<u64>(), d.now.parse::<u64>()), (Ok(a), Ok(b)) if b < a);
+        if smaller {
+            bail!(
+                "{output}: {d}: a sweep can be extended, not shrunk; choose another --out for the \
+                 smaller sweep, or add --force-new to replace the results there",
+            );
+        }
     }
     let mut records = Journal::read(output.clone())?;
     // A trial journaled twice (it cannot be, but a journal is data) counts once: the last wins.
@@ -319,30 +425,96 @@ fn resume_state(output: &Output, pipeline: &Pipeline, force_new: bool) -> Result
     let mut seen = BTreeSet::new();
     records.retain(|r| seen.insert(r.spec.id));
     records.reverse();
-    // Trials of the list only (an adaptive sweep's ids are whatever it asked).
-    if !pipeline.config.sweep.is_adaptive() {
-        let known: BTreeSet<u64> = pipeline.trials.iter().map(|t| t.id.0).collect();
-        records.retain(|r| known.contains(&r.spec.id.0));
+    let sweep = &pipeline.config.sweep;
+    if sweep.is_adaptive() {
+        // An adaptive sweep's ids are the order it asked its trials in: more trials continue
+        // after them. More seeds would repeat configurations asked long ago.
+        if let Some(d) = differences.iter().find(|d| d.key == "sweep.seeds") {
+            bail!(
+                "{output}: {d}: a {} sweep asks each configuration's seeds together, so a \
+                 started one cannot take more seeds; raise sweep.max_trials to extend it, or \
+                 choose another --out",
+                format!("{:?}", sweep.method).to_lowercase()
+            );
+        }
+        say_extended(output, &differences);
+        return Ok(records);
     }
+    // Trials of the list only, each with its id in the list: a larger budget may renumber
+    // them (more seeds per configuration).
+    let mut by_key: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for t in pipeline.trials.iter().rev() {
+        by_key.entry(trial_key(t)).or_default().push(t.id.0);
+    }
+    records.sort_by_key(|r| r.spec.id);
+    let mut unknown = 0;
+    records.retain_mut(|r| match by_key.get_mut(&trial_key(&r.spec)).and_then(Vec::pop) {
+        Some(id) => {
+            r.spec.id = quantsweep_core::TrialId(id);
+            true
+        }
+        None => {
+            unknown += 1;
+            false
+        }
+    });
+    if unknown > 0 && !differences.is_empty() {
+        let changes: Vec<String> = differences.iter().map(ToString::to_string).collect();
+        bail!(
+            "{output}: with {}, {unknown} of the finished trials are not in the sweep (a random \
+             or sobol sweep draws max_trials / seeds configurations): raise sweep.max_trials \
+             too, or choose another --out",
+            changes.join(" and ")
+        );
+    }
+    say_extended(output, &differences);
     Ok(records)
 }
 
-/// Deletes what a sweep writes under `output` (and nothing else there).
+/// Tells that a larger budget extends the sweep in `output`.
+fn say_extended(output: &Output, differences: &[Difference]) {
+    if !differences.is_empty() {
+        let changes: Vec<String> = differences.iter().map(ToString::to_string).collect();
+        eprintln!("extending the sweep in {output}: {}", changes.join(", "));
+    }
+}
+
+/// A trial's parameters and seed, as one comparable key.
+fn trial_key(t: &TrialSpec) -> String {
+    format!("{:?} {}", t.params, t.seed)
+}
+
+/// What `discard_results` deletes.
+const RESULT_NAMES: [&str; 12] = [
+    JOURNAL_FILE,
+    JOURNAL_DIR,
+    RESOLVED_FILE,
+    "trials.parquet",
+    "epochs.parquet",
+    "equity.parquet",
+    "trades.parquet",
+    "predictions.parquet",
+    "folds.parquet",
+    "summary.json",
+    "tensorboard",
+    "models",
+];
+
+/// Deletes what a sweep writes under `output` (and nothing else there), saying first what.
 fn discard_results(output: &Output) -> Result<()> {
-    for name in [
-        JOURNAL_FILE,
-        JOURNAL_DIR,
-        RESOLVED_FILE,
-        "trials.parquet",
-        "epochs.parquet",
-        "equity.parquet",
-        "trades.parquet",
-        "predictions.parquet",
-        "folds.parquet",
-        "summary.json",
-        "tensorboard",
-        "models",
-    ] {
+    let mut present = Vec::new();
+    for name in RESULT_NAMES {
+        if output.exists(name)? {
+            present.push(if name.contains('.') { name.to_owned() } else { format!("{name}/") });
+        }
+    }
+    let trials = Journal::read(output.clone()).map(|r| r.len()).unwrap_or(0);
+    eprintln!(
+        "--force-new: deleting the previous sweep's results in {output} ({trials} finished \
+         trials): {}",
+        present.join(", ")
+    );
+    for name in RESULT_NAMES {
         output.remove(name).with_context(|| format!("removing {}", output.locate(name)))?;
     }
     // What an earlier run kept on this machine for the store (journal records, staged files).

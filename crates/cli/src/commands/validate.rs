@@ -8,19 +8,21 @@ use crate::objective::{MarketCandles, load_checked};
 pub fn validate(args: &PipelineArgs) -> Result<()> {
     let pipeline = Pipeline::load(&args.pipeline, &args.overrides)?;
     let path = args.pipeline.display();
+    if let Some(note) = pipeline.config.sweep.budget_note() {
+        eprintln!("{note}");
+    }
+    let method = format!("{:?}", pipeline.config.sweep.method).to_lowercase();
     if let ObjectiveConfig::Synthetic { function } = &pipeline.config.objective {
         outln!(
-            "{path}: ok: {} trials ({:?} sweep) of the synthetic {function:?} function",
+            "{path}: ok: {} trials ({method} sweep) of the synthetic {function:?} function",
             pipeline.total(),
-            pipeline.config.sweep.method
         );
         return Ok(());
     }
     if let ObjectiveConfig::Command(c) = &pipeline.config.objective {
         outln!(
-            "{path}: ok: {} trials ({:?} sweep) of `{}` (run it with --allow-commands)",
+            "{path}: ok: {} trials ({method} sweep) of `{}` (run it with --allow-commands)",
             pipeline.total(),
-            pipeline.config.sweep.method,
             c.command.join(" ")
         );
         return Ok(());
@@ -49,9 +51,8 @@ pub fn validate(args: &PipelineArgs) -> Result<()> {
         ));
     }
     outln!(
-        "{path}: ok: {} trials ({:?} sweep){}",
+        "{path}: ok: {} trials ({method} sweep){}",
         pipeline.total(),
-        pipeline.config.sweep.method,
         if markets.len() > 1 {
             format!(" of an equal-weight portfolio of {} pairs", markets.len())
         } else {
