@@ -258,6 +258,18 @@ fn rerun_resumes_and_only_runs_unfinished_trials() {
     let o = smoke(&out, &[]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("3 of 4 trials already finished, 1 to run"), "{}", text(&o));
+    // The progress line's best counts the trials the resume found finished (#23).
+    let best = check_with_python(
+        r#"
+import sys, pandas as pd
+t = pd.read_parquet(sys.argv[1] + "/trials.parquet")
+b = t.loc[t["metric.sharpe"].idxmax()]
+print(f"best sharpe {b['metric.sharpe']:.4f} (trial {b.trial_id})")
+"#,
+        &out,
+    );
+    let line = text(&o).lines().find(|l| l.starts_with("[4/4]")).map(str::to_owned);
+    assert!(line.as_deref().is_some_and(|l| l.contains(best.trim())), "{line:?} vs {best}");
     let again = std::fs::read_to_string(&journal).expect("journal");
     assert_eq!(again.lines().count(), 4);
     let count = r#"
@@ -421,6 +433,114 @@ fn bad_input_gives_one_clear_error_and_no_panic() {
             assert!(!out.join("trials.parquet").exists(), "{name}: nothing written on error");
         }
     }
+}
+
+/// #23, trying the product as a new user: relative paths are read from the current
+/// directory (and the error says so, and where the file is when it is beside the pipeline);
+/// `data inspect DIR` lists a freqtrade directory; `features` needs no `model`; a grid larger
+/// than `max_trials` runs its first trials with a note; `validate` names the method plainly.
+#[test]
+fn paths_directories_and_budgets_answer_a_new_user() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A pipeline beside its data, run from another folder.
+    let pipeline = std::fs::read_to_string(repo().join("pipelines/quickstart.yaml"))
+        .expect("quickstart")
+        .replace("datasets/eth-usdt-1d.csv", "eth.csv");
+    std::fs::write(dir.path().join("p.yaml"), &pipeline).expect("pipeline");
+    std::fs::copy(repo().join("datasets/eth-usdt-1d.csv"), dir.path().join("eth.csv"))
+        .expect("data");
+    let elsewhere = tempfile::tempdir().expect("another folder");
+    let p = dir.path().join("p.yaml");
+    let o = quantsweep_in(elsewhere.path(), &["validate", p.to_str().expect("utf-8")]);
+    let said = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        said.contains(
+            "data.source: eth.csv is not there: relative paths are read from the current directory"
+        ) && said.contains(&format!(
+            "it is beside the pipeline file ({})",
+            dir.path().join("eth.csv").display()
+        )),
+        "{said}"
+    );
+    assert!(quantsweep_in(dir.path(), &["validate", "p.yaml"]).status.success());
+
+    // A freqtrade data directory, listed.
+    let o = quantsweep(&["data", "inspect", "datasets/binance-2024"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let said = text(&o);
+    assert!(said.contains("freqtrade data directory") && said.contains("pairs       3"), "{said}");
+    assert!(
+        said.contains("ETH/USDT       1h (ETH_USDT-1h.feather), 4h (ETH_USDT-4h.feather)"),
+        "{said}"
+    );
+    let o = quantsweep(&["data", "inspect", "datasets/binance-2024", "--json"]);
+    let listing: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(listing["pairs"]["SOL/USDT"][1]["timeframe"], "4h");
+    let o = quantsweep(&["data", "inspect", "tests"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("tests is a folder without freqtrade candle files"), "{}", text(&o));
+
+    // The feature table of a pipeline without a model.
+    let no_model: String =
+        std::fs::read_to_string(repo().join("tests/pipelines/blankly-features.yaml"))
+            .expect("pipeline")
+            .lines()
+            .filter(|l| !l.starts_with("model:"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+    let p = dir.path().join("no-model.yaml");
+    std::fs::write(&p, no_model).expect("pipeline");
+    let table = dir.path().join("features.csv");
+    let o = quantsweep(&[
+        "features",
+        p.to_str().expect("utf-8"),
+        "--out",
+        table.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = quantsweep(&["validate", p.to_str().expect("utf-8")]);
+    assert!(text(&o).contains("missing field `model`"), "run and validate still need one");
+
+    // An --out that is a file, and --top 0, are refused plainly.
+    let o = quantsweep(&["run", "pipelines/quickstart.yaml", "--out", "README.md"]);
+    assert!(text(&o).contains("--out README.md is a file: give a folder"), "{}", text(&o));
+    let o = quantsweep(&["report", "results", "--top", "0"]);
+    assert!(text(&o).contains("invalid value '0' for '--top"), "{}", text(&o));
+
+    // A sweep killed before it wrote its tables: `report` writes them from the journal.
+    let killed = dir.path().join("killed");
+    let o = quantsweep(&[
+        "run",
+        "tests/pipelines/branin.yaml",
+        "--set",
+        "sweep.max_trials=8",
+        "--out",
+        killed.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    for table in ["trials", "epochs", "equity", "trades", "predictions"] {
+        let _ = std::fs::remove_file(killed.join(format!("{table}.parquet")));
+    }
+    std::fs::remove_file(killed.join("summary.json")).expect("summary");
+    let o = quantsweep(&["report", killed.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("written from its journal (8 trials)"), "{}", text(&o));
+    assert!(
+        text(&o).contains("top 8 of 8 complete trials by value (lower is better)"),
+        "{}",
+        text(&o)
+    );
+
+    // A grid larger than max_trials runs its first trials, saying so.
+    let o = quantsweep(&["validate", "pipelines/quickstart.yaml", "--set", "sweep.max_trials=3"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("ok: 3 trials (grid sweep)"), "{}", text(&o));
+    assert!(
+        text(&o).contains("note: sweep.max_trials = 3 runs the first 3 of the grid's 4 trials"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -2317,4 +2437,45 @@ print(len(a))
         text(&o)
     );
     assert_eq!(std::fs::read(out.join("journal.jsonl")).expect("journal"), journal);
+    // More seeds at the same budget would drop finished configurations: refused.
+    let o = run(&out, &["sweep.method=random", "sweep.max_trials=12", "sweep.seeds=3"]);
+    assert!(
+        text(&o).contains("with sweep.seeds: 1 → 3, 8 of the finished trials are not in the sweep"),
+        "{}",
+        text(&o)
+    );
+    // A started tpe sweep takes more trials, not more seeds.
+    let out = dir.path().join("tpe-sweep.max_trials=8-sweep.seeds=1-extended");
+    let o = run(&out, &["sweep.method=tpe", "sweep.max_trials=8", "sweep.seeds=2"]);
+    assert!(
+        text(&o)
+            .contains("sweep.seeds: 1 → 2: a tpe sweep asks each configuration's seeds together"),
+        "{}",
+        text(&o)
+    );
+    // A grid takes more seeds: each configuration's new seed runs after its first.
+    let grid = [
+        "sweep.method=grid",
+        "sweep.parameters.x1={values: [-5, 0, 5]}",
+        "sweep.parameters.x2={values: [0, 15]}",
+    ];
+    let (extended, whole) = (dir.path().join("grid-extended"), dir.path().join("grid-whole"));
+    let mut small = grid.to_vec();
+    small.push("sweep.seeds=1");
+    let mut large = grid.to_vec();
+    large.push("sweep.seeds=2");
+    assert!(run(&extended, &small).status.success());
+    let o = run(&extended, &large);
+    assert!(text(&o).contains("6 of 12 trials already finished, 6 to run"), "{}", text(&o));
+    assert!(run(&whole, &large).status.success());
+    check_python(
+        r#"
+import sys, pandas as pd
+a, b = (pd.read_parquet(d + "/trials.parquet") for d in sys.argv[1:])
+keep = ["trial_id", "seed", "params.x1", "params.x2", "metric.value"]
+pd.testing.assert_frame_equal(a[keep], b[keep], check_exact=True)
+assert list(a.seed) == [7, 8] * 6, list(a.seed)
+"#,
+        &[extended.as_os_str(), whole.as_os_str()],
+    );
 }

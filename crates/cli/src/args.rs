@@ -49,9 +49,9 @@ pub struct InitArgs {
 pub struct ReportArgs {
     /// A sweep's output folder (what `run --out` wrote), or its object-store URL.
     pub out: String,
-    /// How many of the best trials to list.
-    #[arg(long, default_value_t = 10)]
-    pub top: usize,
+    /// How many of the best trials to list (in the terminal and in report.html).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    pub top: u16,
     /// Where to write the HTML report (default: report.html in OUT).
     #[arg(long)]
     pub html: Option<std::path::PathBuf>,

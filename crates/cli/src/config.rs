@@ -923,6 +923,14 @@ fn locate(text: &str, token: &str) -> Option<(usize, usize, String)> {
 /// Adds "did you mean `x`?" to serde's "unknown field `y`, expected one of ..." messages.
 fn with_hint(msg: &str) -> String {
     let msg = plain_types(msg);
+    // An unknown variant (`adamw2`, `gru`): the nearest of the ones expected.
+    if let Some(start) = msg.find("unknown variant `").map(|i| i + "unknown variant `".len())
+        && let Some(len) = msg[start..].find('`')
+    {
+        let unknown = &msg[start..start + len];
+        let expected = msg[start + len + 1..].split('`').skip(1).step_by(2);
+        return format!("{msg}{}", quantsweep_core::did_you_mean(unknown, expected));
+    }
     let Some(start) = msg.find("unknown field `").map(|i| i + "unknown field `".len()) else {
         return msg;
     };
@@ -1023,6 +1031,14 @@ fn plain_types(msg: &str) -> String {
     out
 }
 
+/// A value as the YAML spells it (`branin`, `styblinski_tang`, `grid`).
+pub fn spelled<T: Serialize + std::fmt::Debug>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("{v:?}").to_lowercase())
+}
+
 /// Milliseconds since the epoch of an ISO date (`2021-03-08`) or date-time.
 pub fn parse_date(key: &str, s: &str) -> Result<i64> {
     let parsed = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
@@ -1051,11 +1067,12 @@ fn validate_synthetic(
     }
     match function.dims() {
         Some(d) if space.len() != d => bail!(
-            "sweep.parameters: {function:?} takes {d} parameters (its coordinates, in key order), got {}",
+            "sweep.parameters: {} takes {d} parameters (its coordinates, in key order), got {}",
+            spelled(&function),
             space.len()
         ),
         None if space.is_empty() => {
-            bail!("sweep.parameters: {function:?} needs at least one parameter")
+            bail!("sweep.parameters: {} needs at least one parameter", spelled(&function))
         }
         _ => Ok(()),
     }

@@ -90,6 +90,23 @@ fn check_relative_paths(pipeline: &Pipeline) -> Result<()> {
     for (key, value) in [("data.source", &data.source), ("data.datadir", &data.datadir)] {
         let Some(value) = value else { continue };
         let given = Path::new(value);
+        if key == "data.source" && !value.contains("://") && given.is_dir() {
+            let files = quantsweep_ingest::freqtrade_contents(given);
+            let mut pairs: Vec<&str> = files.iter().map(|f| f.pair.as_str()).collect();
+            pairs.dedup();
+            if pairs.is_empty() {
+                anyhow::bail!(
+                    "{}: data.source: {value} is a folder, not a candle file",
+                    pipeline.path.display()
+                );
+            }
+            anyhow::bail!(
+                "{}: data.source: {value} is a freqtrade data directory (it holds {}): write \
+                 `datadir: {value}` with `pair` and `timeframe` instead",
+                pipeline.path.display(),
+                pairs.join(", ")
+            );
+        }
         if value.contains("://") || given.is_absolute() || given.exists() {
             continue;
         }

@@ -198,3 +198,36 @@ impl SweepMonitor for Progress {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// #23: no ETA before a trial of this run has ended (resumed trials took no time here);
+    /// then this run's pace times what is left.
+    #[test]
+    fn the_eta_waits_for_a_trial_of_this_run() {
+        assert_eq!(eta(Duration::from_secs(30), 0, 4), "eta estimating");
+        assert_eq!(eta(Duration::from_secs(30), 2, 4), "eta 1m00s");
+        assert_eq!(eta(Duration::from_secs(3), 3, 5), "eta 5s");
+        assert_eq!(eta(Duration::from_secs(3600), 1, 2), "eta 2h00m");
+        assert_eq!(eta(Duration::from_secs(3), 3, 0), "");
+    }
+
+    /// #23: the best so far includes the trials a resume found finished.
+    #[test]
+    fn the_best_so_far_counts_resumed_trials() {
+        let record = |id: u64, sharpe: f64| {
+            let spec =
+                TrialSpec { id: quantsweep_core::TrialId(id), params: Default::default(), seed: 0 };
+            let mut result = quantsweep_core::TrialResult::default();
+            result.metrics.insert("sharpe".into(), sharpe);
+            TrialRecord::from_outcome(spec, Ok(result), 0, 0, 0, 0.0)
+        };
+        let metric = MetricConfig::default();
+        let progress = Progress::new(3, &[record(0, 1.5), record(1, 0.5)], 1, 1, metric);
+        progress.trial_finished(&record(2, 1.0));
+        let state = progress.state.lock().expect("not poisoned");
+        assert_eq!((state.done, state.best), (3, Some((1.5, 0))));
+    }
+}

@@ -111,6 +111,12 @@ impl Outputs {
     /// their files in folders of their own.
     pub fn open(out: &str, process: usize) -> Result<Self> {
         if !out.contains("://") {
+            if std::path::Path::new(out).is_file() {
+                bail!(
+                    "--out {out} is a file: give a folder (created if missing) or an object-store \
+                     URL (s3://bucket/prefix)"
+                );
+            }
             return Ok(Self { output: Output::Dir(PathBuf::from(out)), staging: None });
         }
         let url = out.trim_end_matches('/').to_owned();

@@ -121,7 +121,7 @@ pub enum IngestError {
         message: String,
     },
     /// A freqtrade data directory has no file for a pair and timeframe.
-    #[error("{dir}: no data for {pair} (looked for {tried})")]
+    #[error("{dir}: no data for {pair} (looked for {tried}){hint}")]
     MissingPair {
         /// The data directory.
         dir: PathBuf,
@@ -129,6 +129,9 @@ pub enum IngestError {
         pair: String,
         /// The names looked for.
         tried: String,
+        /// What the directory holds instead, and the nearest match (`; it holds ...`), or
+        /// nothing.
+        hint: String,
     },
     /// No candles were left to use.
     #[error("{path}: no candles (the file has no data rows, or every row is null)")]

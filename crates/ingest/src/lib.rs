@@ -43,7 +43,7 @@ pub use options::{
     ColumnMap, DuplicatePolicy, FillGaps, Format, InvalidPolicy, LastCandle, LoadOptions,
     OrderPolicy,
 };
-pub use pairs::{Aligned, align, freqtrade_file, load_pairs};
+pub use pairs::{Aligned, FreqtradeFile, align, freqtrade_contents, freqtrade_file, load_pairs};
 pub use source::{Located, StorageOptions, fetch, load_source, memory_store, open_store};
 pub use timerange::Timerange;
 pub use validate::{Gap, LoadReport, format_ms};

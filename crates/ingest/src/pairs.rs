@@ -21,6 +21,7 @@ pub fn freqtrade_file(dir: &Path, pair: &str, timeframe: &str) -> Result<PathBuf
             tried: format!(
                 "nothing: a pair is written BASE/QUOTE (or BASE/QUOTE:SETTLE for futures), got {pair:?}"
             ),
+            hint: String::new(),
         });
     };
     let stem = match settle {
@@ -33,7 +34,111 @@ pub fn freqtrade_file(dir: &Path, pair: &str, timeframe: &str) -> Result<PathBuf
         dir: dir.to_path_buf(),
         pair: pair.to_owned(),
         tried: format!("{stem}.{{{}}}", EXTENSIONS.join(",")),
+        hint: missing_pair_hint(dir, pair, timeframe),
     })
+}
+
+/// One file of a freqtrade data directory: its pair (`BTC/USDT`, `BTC/USDT:USDT`), timeframe
+/// and path.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FreqtradeFile {
+    /// The pair, as a pipeline writes it.
+    pub pair: String,
+    /// The timeframe (`1h`).
+    pub timeframe: String,
+    /// The file.
+    pub path: PathBuf,
+}
+
+/// The candle files of a freqtrade data directory (`BASE_QUOTE-TF.{feather,json,json.gz,
+/// parquet}`, and `futures/BASE_QUOTE_SETTLE-TF-futures.*`), sorted by pair and timeframe.
+/// Empty where `dir` is not such a directory.
+pub fn freqtrade_contents(dir: &Path) -> Vec<FreqtradeFile> {
+    let mut files = Vec::new();
+    for (folder, futures) in [(dir.to_path_buf(), false), (dir.join("futures"), true)] {
+        let Ok(entries) = std::fs::read_dir(&folder) else { continue };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(stem) =
+                EXTENSIONS.iter().rev().find_map(|e| name.strip_suffix(&format!(".{e}")))
+            else {
+                continue;
+            };
+            let stem = if futures {
+                match stem.strip_suffix("-futures") {
+                    Some(s) => s,
+                    None => continue,
+                }
+            } else {
+                stem
+            };
+            let Some((market, timeframe)) = stem.rsplit_once('-') else { continue };
+            let numeric = timeframe.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+            if numeric.is_empty() || !numeric.chars().all(|c| c.is_ascii_digit()) {
+                continue;
+            }
+            let parts: Vec<&str> = market.split('_').collect();
+            let pair = match (futures, parts.as_slice()) {
+                (false, [base, quote]) => format!("{base}/{quote}"),
+                (true, [base, quote, settle]) => format!("{base}/{quote}:{settle}"),
+                _ => continue,
+            };
+            files.push(FreqtradeFile { pair, timeframe: timeframe.to_owned(), path: entry.path() });
+        }
+    }
+    files.sort();
+    files
+}
+
+/// What a freqtrade directory without `pair` at `timeframe` holds instead: the pair at other
+/// timeframes, the timeframe for other pairs, the nearest pair's name, or the folders below
+/// that are data directories (the parent folder given instead of the exchange's).
+fn missing_pair_hint(dir: &Path, pair: &str, timeframe: &str) -> String {
+    let files = freqtrade_contents(dir);
+    if files.is_empty() {
+        let mut below: Vec<String> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().is_dir() && !freqtrade_contents(&e.path()).is_empty())
+            .map(|e| e.path().display().to_string())
+            .collect();
+        below.sort();
+        return match below.as_slice() {
+            [] if dir.is_dir() => "; the folder holds no freqtrade candle files".into(),
+            [] => String::new(),
+            _ => format!(
+                "; the folder holds no candle files, but {} does: datadir is the exchange's folder",
+                below.join(", ")
+            ),
+        };
+    }
+    let list = |mut v: Vec<&str>| {
+        v.sort_unstable();
+        v.dedup();
+        match v.len() {
+            0..=12 => v.join(", "),
+            n => format!("{} and {} more", v[..10].join(", "), n - 10),
+        }
+    };
+    let pairs = list(files.iter().map(|f| f.pair.as_str()).collect());
+    let timeframes = list(files.iter().map(|f| f.timeframe.as_str()).collect());
+    let for_pair: Vec<&str> =
+        files.iter().filter(|f| f.pair == pair).map(|f| f.timeframe.as_str()).collect();
+    let nearest = if !for_pair.is_empty() {
+        let lower = for_pair.iter().find(|t| t.eq_ignore_ascii_case(timeframe) && **t != timeframe);
+        match lower {
+            // freqtrade's timeframes are case-sensitive: 1M is a month, 1m a minute.
+            Some(t) => {
+                format!(" (did you mean `{t}`? timeframes are written as freqtrade writes them)")
+            }
+            None => format!(" ({pair} is there at {})", list(for_pair)),
+        }
+    } else {
+        let names: Vec<&str> = files.iter().map(|f| f.pair.as_str()).collect();
+        quantsweep_core::did_you_mean(pair, names)
+    };
+    format!("; it holds {pairs} at {timeframes}{nearest}")
 }
 
 /// Loads every pair at `timeframe` from a freqtrade data directory.

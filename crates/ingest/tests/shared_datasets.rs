@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use quantsweep_ingest::{LoadOptions, format_ms, load};
+use quantsweep_ingest::{InvalidPolicy, LoadOptions, format_ms, load};
 
 fn collection() -> Option<PathBuf> {
     let dir = std::env::var_os("QUANTSWEEP_SHARED_DATASETS")
@@ -41,8 +41,11 @@ fn expected(dir: &Path) -> Vec<Expected> {
         .map(|l| {
             let cells: Vec<&str> = l.split('|').map(str::trim).collect();
             // | file | repo | path | commit | license | pair | tf | first | last | rows | sha |
+            // A folder of files is named in backticks before its description:
+            // `` `sp500_5yr/` (505 files ...) ``.
+            let file = cells[1].split('`').nth(1).unwrap_or(cells[1]);
             Expected {
-                file: cells[1].trim_matches('`').to_owned(),
+                file: file.to_owned(),
                 timeframe: cells[7].to_owned(),
                 first: cells[8].to_owned(),
                 last: cells[9].to_owned(),
@@ -66,19 +69,53 @@ fn every_shared_file_matches_its_provenance() {
     let mut problems = Vec::new();
     for e in &expected {
         let path = dir.join(&e.file);
-        let (candles, report) = match load(&path, &LoadOptions::default()) {
-            Ok(r) => r,
-            Err(err) => {
-                problems.push(format!("{}: {err}", e.file));
-                continue;
-            }
+        // A folder's row is its files together: rows summed, the earliest first candle, the
+        // latest last one, and the timeframe every file has.
+        let files: Vec<PathBuf> = if e.file.ends_with('/') {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
+                .map(|d| d.flatten().map(|f| f.path()).collect())
+                .unwrap_or_default();
+            files.sort();
+            files
+        } else {
+            vec![path]
         };
-        let first = as_written(candles.timestamp_ms[0], &e.first);
-        let last = as_written(*candles.timestamp_ms.last().expect("candles"), &e.last);
-        let tf = report.timeframe.map(|t| t.to_string()).unwrap_or_default();
+        // The folder's notes document its rows that break low <= open, close <= high (12 in
+        // sp500_5yr/): they are dropped and counted, not refused.
+        let options = if e.file.ends_with('/') {
+            LoadOptions { invalid: InvalidPolicy::Drop, ..LoadOptions::default() }
+        } else {
+            LoadOptions::default()
+        };
+        let (mut rows, mut span, mut timeframes) = (0, (i64::MAX, i64::MIN), Vec::new());
+        let mut invalid = 0;
+        for path in &files {
+            match load(path, &options) {
+                Ok((candles, report)) => {
+                    rows += report.rows_read;
+                    invalid += report.invalid_dropped;
+                    span.0 = span.0.min(candles.timestamp_ms[0]);
+                    span.1 = span.1.max(*candles.timestamp_ms.last().expect("candles"));
+                    timeframes.push(report.timeframe.map(|t| t.to_string()).unwrap_or_default());
+                }
+                Err(err) => problems.push(format!("{}: {err}", path.display())),
+            }
+        }
+        timeframes.sort();
+        timeframes.dedup();
+        if files.is_empty() || timeframes.is_empty() {
+            problems.push(format!("{}: no files", e.file));
+            continue;
+        }
+        let first = as_written(span.0, &e.first);
+        let last = as_written(span.1, &e.last);
+        let tf = timeframes.join(" and ");
         // "rows counts candles (data rows), duplicates included".
-        let got = (report.rows_read, first.as_str(), last.as_str(), tf.as_str());
+        let got = (rows, first.as_str(), last.as_str(), tf.as_str());
         let want = (e.rows, e.first.as_str(), e.last.as_str(), e.timeframe.as_str());
+        if e.file == "sp500_5yr/" && invalid != 12 {
+            problems.push(format!("{}: {invalid} invalid rows, its notes say 12", e.file));
+        }
         if got != want {
             problems.push(format!("{}: got {got:?}, PROVENANCE.md says {want:?}", e.file));
         }

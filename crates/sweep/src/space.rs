@@ -326,7 +326,10 @@ impl SweepConfig {
         let Some(max) = self.max_trials else {
             return Err(SweepError::config(
                 "sweep.max_trials",
-                "random and sobol sweeps need a trial count (max_trials: N)",
+                &format!(
+                    "a {} sweep needs a trial count (max_trials: N)",
+                    format!("{:?}", self.method).to_lowercase()
+                ),
             ));
         };
         let distinct = self

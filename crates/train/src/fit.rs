@@ -78,7 +78,8 @@ impl DeviceRequest {
                     Ok(Device::Cuda(i))
                 } else {
                     Err(TrainError::Device(format!(
-                        "cuda:{i} requested but libtorch sees {n} CUDA device(s)"
+                        "cuda:{i} requested but libtorch sees {n} CUDA device(s) (--device cpu, \
+                         or auto for a GPU where there is one)"
                     )))
                 }
             }

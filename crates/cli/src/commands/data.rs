@@ -1,6 +1,7 @@
 use anyhow::{Context, Result};
 use quantsweep_ingest::{
-    DuplicatePolicy, Format, InvalidPolicy, LoadOptions, align, format_ms, load_pairs, load_source,
+    DuplicatePolicy, Format, FreqtradeFile, InvalidPolicy, LoadOptions, align, format_ms,
+    freqtrade_contents, load_pairs, load_source,
 };
 use serde::de::DeserializeOwned;
 use std::path::Path;
@@ -20,6 +21,56 @@ fn spelled<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
+/// `data inspect DIR` on a freqtrade data directory: its pairs and the timeframes of each.
+fn inspect_directory(args: &InspectArgs) -> Result<()> {
+    let files = freqtrade_contents(Path::new(&args.source));
+    if files.is_empty() {
+        anyhow::bail!(
+            "{} is a folder without freqtrade candle files (BASE_QUOTE-TF.feather, .json, \
+             .json.gz or .parquet): give a candle file, or the exchange's folder of a freqtrade \
+             data directory (user_data/data/binance)",
+            args.source
+        );
+    }
+    let mut by_pair: std::collections::BTreeMap<&str, Vec<&FreqtradeFile>> = Default::default();
+    for f in &files {
+        by_pair.entry(f.pair.as_str()).or_default().push(f);
+    }
+    if args.json {
+        let pairs: serde_json::Map<String, serde_json::Value> = by_pair
+            .iter()
+            .map(|(pair, fs)| {
+                let tfs: Vec<serde_json::Value> = fs
+                    .iter()
+                    .map(|f| serde_json::json!({"timeframe": f.timeframe, "file": f.path.display().to_string()}))
+                    .collect();
+                ((*pair).to_owned(), tfs.into())
+            })
+            .collect();
+        let value =
+            serde_json::json!({"directory": args.source, "format": "freqtrade", "pairs": pairs});
+        outln!("{}", serde_json::to_string_pretty(&value).context("serializing the listing")?);
+        return Ok(());
+    }
+    outln!("directory   {} (freqtrade data directory)", args.source);
+    outln!("pairs       {}", by_pair.len());
+    for (pair, fs) in &by_pair {
+        let tfs: Vec<String> = fs
+            .iter()
+            .map(|f| {
+                let name = f.path.file_name().map(|n| n.to_string_lossy().into_owned());
+                format!("{} ({})", f.timeframe, name.unwrap_or_default())
+            })
+            .collect();
+        outln!("  {pair:<14} {}", tfs.join(", "));
+    }
+    outln!(
+        "inspect one: quantsweep data inspect {}; align several: --pairs A,B --timeframe TF",
+        files[0].path.display()
+    );
+    Ok(())
+}
+
 /// `quantsweep data inspect`: what a source holds and what loading it repairs.
 pub fn inspect(args: &InspectArgs) -> Result<()> {
     let options = LoadOptions {
@@ -30,6 +81,9 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
     };
     if !args.pairs.is_empty() {
         return inspect_pairs(args, &options);
+    }
+    if Path::new(&args.source).is_dir() {
+        return inspect_directory(args);
     }
     let (candles, report) = load_source(&args.source, &options, &Default::default())?;
     let first = candles.timestamp_ms.first().copied().context("no candles")?;

@@ -1,5 +1,6 @@
 use anyhow::{Context, Result, bail};
 use quantsweep_report::{Sweep, TableBytes, html, table};
+use quantsweep_sweep::{Journal, MetricConfig, write_tables};
 
 use crate::args::ReportArgs;
 use crate::commands::run::RESOLVED_FILE;
@@ -12,6 +13,30 @@ pub fn report(args: &ReportArgs) -> Result<()> {
     let get = |name: &str| {
         output.get(name).with_context(|| format!("cannot read {}", output.locate(name)))
     };
+    // A sweep killed (SIGKILL, a crash) before it wrote its tables: they are written from its
+    // journal first, as the resumed run would (#23).
+    if get("trials.parquet")?.is_none() && Journal::exists(&output)? {
+        let mut records = Journal::read(output.clone())?;
+        records.reverse();
+        let mut seen = std::collections::BTreeSet::new();
+        records.retain(|r| seen.insert(r.spec.id));
+        records.sort_by_key(|r| r.spec.id);
+        let metric = get(RESOLVED_FILE)?
+            .and_then(|text| serde_yaml::from_slice::<serde_yaml::Value>(&text).ok())
+            .and_then(|v| {
+                serde_yaml::from_value::<MetricConfig>(v.get("sweep")?.get("metric")?.clone()).ok()
+            })
+            .unwrap_or_default();
+        let luck = crate::luck::sweep_statistics(&records, &metric);
+        write_tables(&output, &records, &metric, &luck)
+            .with_context(|| format!("writing the tables of {} from its journal", args.out))?;
+        eprintln!(
+            "note: {} had no tables (its sweep stopped before writing them): written from its \
+             journal ({} trials); `quantsweep run` with the same command resumes the sweep",
+            args.out,
+            records.len()
+        );
+    }
     let Some(trials) = get("trials.parquet")? else {
         bail!(
             "{} does not exist: is {} the --out of a sweep? (`quantsweep run` writes its tables \
@@ -50,7 +75,7 @@ pub fn report(args: &ReportArgs) -> Result<()> {
             }
         }
     }
-    let page = html(&sweep, &name, args.top);
+    let page = html(&sweep, &name, usize::from(args.top));
     let written = match &args.html {
         Some(path) => {
             std::fs::write(path, page)
@@ -64,6 +89,6 @@ pub fn report(args: &ReportArgs) -> Result<()> {
             output.locate("report.html")
         }
     };
-    outln!("{}report: {written}", table(&sweep, args.top));
+    outln!("{}report: {written}", table(&sweep, usize::from(args.top)));
     Ok(())
 }

@@ -434,7 +434,7 @@ fn resume_state(output: &Output, pipeline: &Pipeline, force_new: bool) -> Result
                 "{output}: {d}: a {} sweep asks each configuration's seeds together, so a \
                  started one cannot take more seeds; raise sweep.max_trials to extend it, or \
                  choose another --out",
-                format!("{:?}", sweep.method).to_lowercase()
+                crate::config::spelled(&sweep.method)
             );
         }
         say_extended(output, &differences);

@@ -11,11 +11,12 @@ pub fn validate(args: &PipelineArgs) -> Result<()> {
     if let Some(note) = pipeline.config.sweep.budget_note() {
         eprintln!("{note}");
     }
-    let method = format!("{:?}", pipeline.config.sweep.method).to_lowercase();
+    let method = crate::config::spelled(&pipeline.config.sweep.method);
     if let ObjectiveConfig::Synthetic { function } = &pipeline.config.objective {
         outln!(
-            "{path}: ok: {} trials ({method} sweep) of the synthetic {function:?} function",
+            "{path}: ok: {} trials ({method} sweep) of the synthetic {} function",
             pipeline.total(),
+            crate::config::spelled(function),
         );
         return Ok(());
     }
