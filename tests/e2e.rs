@@ -502,6 +502,15 @@ fn paths_directories_and_budgets_answer_a_new_user() {
     let o = quantsweep(&["validate", p.to_str().expect("utf-8")]);
     assert!(text(&o).contains("missing field `model`"), "run and validate still need one");
 
+    // --set adds a sweep parameter the file does not have.
+    let o = quantsweep(&[
+        "validate",
+        "pipelines/quickstart.yaml",
+        "--set",
+        "sweep.parameters.train.batch_size.values=[16, 32]",
+    ]);
+    assert!(text(&o).contains("ok: 8 trials (grid sweep)"), "{}", text(&o));
+
     // An --out that is a file, and --top 0, are refused plainly.
     let o = quantsweep(&["run", "pipelines/quickstart.yaml", "--out", "README.md"]);
     assert!(text(&o).contains("--out README.md is a file: give a folder"), "{}", text(&o));

@@ -163,6 +163,7 @@ case("data-missing-datadir", sub("  source: datasets/eth-usdt-1d.csv\n  start: \
 # #23: a freqtrade directory's errors say what it holds
 ft = lambda body: sub("  source: datasets/eth-usdt-1d.csv\n  start: \"2018-01-01\"", body)
 case("data-datadir-parent-folder", ft("  datadir: datasets\n  pair: ETH/USDT\n  timeframe: 1h"))
+case("data-datadir-typo", ft("  datadir: datasets/binance-202\n  pair: ETH/USDT\n  timeframe: 1h"))
 case("data-datadir-missing-pair", ft("  datadir: datasets/binance-2024\n  pair: DOGE/USDT\n  timeframe: 1h"))
 case("data-datadir-pair-typo", ft("  datadir: datasets/binance-2024\n  pair: ETH/USDC\n  timeframe: 1h"))
 case("data-datadir-timeframe-case", ft("  datadir: datasets/binance-2024\n  pair: ETH/USDT\n  timeframe: 1H"))

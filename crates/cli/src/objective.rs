@@ -107,8 +107,31 @@ fn check_relative_paths(pipeline: &Pipeline) -> Result<()> {
                 pairs.join(", ")
             );
         }
-        if value.contains("://") || given.is_absolute() || given.exists() {
+        if value.contains("://") || given.exists() {
             continue;
+        }
+        // A typo in the last part: the nearest name in the folder above (`binance-202`).
+        let near = given
+            .file_name()
+            .and_then(|name| {
+                let parent = given.parent().filter(|p| !p.as_os_str().is_empty());
+                let entries = std::fs::read_dir(parent.unwrap_or(Path::new("."))).ok()?;
+                let names: Vec<String> = entries
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect();
+                let hint = quantsweep_core::did_you_mean(
+                    &name.to_string_lossy(),
+                    names.iter().map(String::as_str),
+                );
+                Some(match parent {
+                    Some(p) => hint.replace("mean `", &format!("mean `{}/", p.display())),
+                    None => hint,
+                })
+            })
+            .unwrap_or_default();
+        if given.is_absolute() {
+            anyhow::bail!("{}: {key}: {value} is not there{near}", pipeline.path.display());
         }
         let cwd = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
         let beside = pipeline.path.parent().map(|dir| dir.join(given)).filter(|p| p.exists());
@@ -121,7 +144,7 @@ fn check_relative_paths(pipeline: &Pipeline) -> Result<()> {
             None => String::new(),
         };
         anyhow::bail!(
-            "{}: {key}: {value} is not there: relative paths are read from the current \
+            "{}: {key}: {value} is not there{near}: relative paths are read from the current \
              directory ({cwd}){hint}",
             pipeline.path.display()
         );
