@@ -2009,6 +2009,10 @@ fn assert_history_independent(args: &[String], full: &Path, scratch: &Path) {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let o = quantsweep(&args);
         assert!(o.status.success(), "{args:?}\n{}", text(&o));
+        // It resumed from the journal it was given (a journal that does not read would run
+        // everything again, and compare equal for nothing).
+        let resumed = format!("{} of {} trials already finished", keep.len(), sorted.len());
+        assert!(text(&o).contains(&resumed), "{args:?}: {resumed}?\n{}", text(&o));
         dirs.push(out.into_os_string());
     }
     let script = r#"
@@ -2358,7 +2362,16 @@ assert json.load(open(os.path.join(sys.argv[1], "summary.json")))["counts"]["com
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("quantsweep starts");
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Both trials' programs running: the sweep is dispatching (its handler is installed).
+    let running = || {
+        let o = Command::new("pgrep").args(["-f", "sleep 60; echo"]).output().expect("pgrep");
+        String::from_utf8_lossy(&o.stdout).lines().count()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while running() < 2 {
+        assert!(std::time::Instant::now() < deadline, "the trials never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     signal(&child, Signal::SIGINT);
     std::thread::sleep(std::time::Duration::from_millis(300));
     signal(&child, Signal::SIGINT);
@@ -2371,8 +2384,11 @@ assert json.load(open(os.path.join(sys.argv[1], "summary.json")))["counts"]["com
         "{}",
         text(&o)
     );
-    let sleeping = Command::new("pgrep").args(["-f", "sleep 60; echo"]).output().expect("pgrep");
-    assert!(sleeping.stdout.is_empty(), "the trials' programs were stopped too");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while running() > 0 {
+        assert!(std::time::Instant::now() < deadline, "the trials' programs were stopped too");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 /// #23: raising `sweep.max_trials` or `sweep.seeds` of a finished sweep runs exactly the

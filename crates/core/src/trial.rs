@@ -33,12 +33,16 @@ pub struct EquityPoint {
     /// Bar open time, milliseconds since the Unix epoch (UTC).
     pub timestamp_ms: i64,
     /// The price the bar is marked at (its close).
+    #[serde(with = "crate::nonfinite::f64")]
     pub price: f64,
     /// Units of the asset held at the end of the bar.
+    #[serde(with = "crate::nonfinite::f64")]
     pub position: f64,
     /// Cash at the end of the bar.
+    #[serde(with = "crate::nonfinite::f64")]
     pub cash: f64,
     /// Cash plus position marked at `price`.
+    #[serde(with = "crate::nonfinite::f64")]
     pub equity: f64,
     /// The walk-forward fold whose model decided this bar (none without walk-forward).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -100,14 +104,19 @@ pub struct Trade {
     /// `long` or `short`.
     pub side: String,
     /// Units entered in total (the sum of the fills that opened or added to it).
+    #[serde(with = "crate::nonfinite::f64")]
     pub size: f64,
     /// Average entry price (volume-weighted over the entering fills, slippage included).
+    #[serde(with = "crate::nonfinite::f64")]
     pub entry_price: f64,
     /// Average exit price (the last close for a trade still open at the end).
+    #[serde(with = "crate::nonfinite::f64")]
     pub exit_price: f64,
     /// Fees paid on its fills.
+    #[serde(with = "crate::nonfinite::f64")]
     pub fees: f64,
     /// Profit or loss in cash, fees included.
+    #[serde(with = "crate::nonfinite::f64")]
     pub pnl: f64,
     /// False for a trade still open at the end of the backtest (marked at the last close).
     pub closed: bool,
@@ -330,6 +339,45 @@ mod tests {
         assert_eq!(r.error.as_deref(), Some("loss became NaN at epoch 2"));
         assert_eq!(r.epochs.len(), 2);
         assert!(r.metrics.is_empty());
+    }
+
+    /// #23: a portfolio's own curve has no price (NaN): a record with NaN or infinite
+    /// numbers in its curve and trades reads back from the journal's JSON, bit for bit, and a
+    /// journal written before (NaN as `null`) still reads.
+    #[test]
+    fn records_with_non_finite_curves_and_trades_read_back() {
+        let spec = TrialSpec { id: TrialId(1), params: Params::new(), seed: 0 };
+        let mut r = TrialRecord::from_outcome(spec, Ok(TrialResult::default()), 0, 0, 0, 0.0);
+        let point = EquityPoint {
+            timestamp_ms: 1,
+            price: f64::NAN,
+            position: f64::INFINITY,
+            cash: -0.0,
+            equity: 1e300,
+            fold: Some(0),
+            pair: None,
+        };
+        r.equity = vec![point];
+        r.trades = vec![Trade {
+            entry_ms: 0,
+            exit_ms: 1,
+            side: "long".into(),
+            size: f64::NAN,
+            entry_price: 1.0,
+            exit_price: f64::NEG_INFINITY,
+            fees: 0.0,
+            pnl: f64::NAN,
+            closed: false,
+            pair: None,
+        }];
+        let text = serde_json::to_string(&r).expect("serialize");
+        let back: TrialRecord = serde_json::from_str(&text).expect("a NaN price reads back");
+        assert!(back.equity[0].price.is_nan() && back.equity[0].position == f64::INFINITY);
+        assert_eq!(back.equity[0].equity.to_bits(), 1e300f64.to_bits());
+        assert!(back.trades[0].pnl.is_nan() && back.trades[0].exit_price == f64::NEG_INFINITY);
+        let old = text.replace("\"NaN\"", "null");
+        let back: TrialRecord = serde_json::from_str(&old).expect("null reads as NaN");
+        assert!(back.equity[0].price.is_nan());
     }
 
     #[test]

@@ -44,6 +44,9 @@ pub struct Adaptive<P> {
     scores: BTreeMap<u64, f64>,
     /// Seed repeats of the configuration being asked.
     repeat: Option<(Vec<f64>, Params, u64)>,
+    /// Trials a resumed study asks again first (their id, coordinates and repeat): random
+    /// ones whose run did not finish.
+    pending: std::collections::VecDeque<(u64, Vec<f64>, u64)>,
     next_id: u64,
     configs: usize,
     pub(crate) proposer: P,
@@ -72,6 +75,7 @@ impl<P: Propose> Adaptive<P> {
             asked: BTreeMap::new(),
             scores: BTreeMap::new(),
             repeat: None,
+            pending: Default::default(),
             next_id: 0,
             configs: 0,
             proposer: P::default(),
@@ -92,14 +96,27 @@ impl<P: Propose> Adaptive<P> {
         }
         // Configurations are counted by their first seed.
         self.configs = history.iter().filter(|r| r.spec.seed == self.base_seed).count();
-        // The startup configurations' coordinates are the generator's first draws, one
-        // configuration after another: skip those of the configurations already asked, so
-        // that the next one is what the uninterrupted sweep asked there (#23: a resumed or
-        // extended sweep runs the same trials). Past the startup, proposals follow the
-        // history, and the generator's state is not replayed.
-        let asked = self.next_id.div_ceil(self.seeds).min(self.startup as u64);
-        for _ in 0..asked * self.space.len() as u64 {
-            self.rng.uniform();
+        // The first configurations' coordinates are the generator's first draws, one
+        // configuration after another: those asked while fewer than `startup` trials can have
+        // finished (configuration k after k·seeds trials). Replaying their draws, a resumed or
+        // extended sweep asks again, with the same ids, the ones whose trials did not finish
+        // (killed while running), and then what the uninterrupted sweep asked next (#23).
+        // Past them, proposals follow the history, and the generator's state is not replayed.
+        let finished: std::collections::BTreeSet<u64> =
+            history.iter().map(|r| r.spec.id.0).collect();
+        let random = (self.startup as u64).div_ceil(self.seeds);
+        let asked = self.next_id.div_ceil(self.seeds).min(random);
+        for k in 0..asked {
+            let u: Vec<f64> = (0..self.space.len()).map(|_| self.rng.uniform()).collect();
+            for r in 0..self.seeds {
+                let id = k * self.seeds + r;
+                if !finished.contains(&id) {
+                    if r == 0 {
+                        self.configs += 1;
+                    }
+                    self.pending.push_back((id, u.clone(), r));
+                }
+            }
         }
         self
     }
@@ -146,6 +163,11 @@ impl<P: Propose> Adaptive<P> {
 
 impl<P: Propose> Study for Adaptive<P> {
     fn ask(&mut self) -> Option<TrialSpec> {
+        if let Some((id, u, r)) = self.pending.pop_front() {
+            let params = self.decode(&u);
+            self.asked.insert(id, u);
+            return Some(TrialSpec { id: TrialId(id), params, seed: self.base_seed + r });
+        }
         let (u, params, r) = match self.repeat.take() {
             Some((u, params, r)) => (u, params, r),
             None => {
@@ -239,6 +261,17 @@ pub(crate) mod tests {
         assert_eq!(next.iter().map(|s| s.id.0).collect::<Vec<_>>(), vec![4, 5]);
         // Within the random startup, the resumed study asks what the uninterrupted one did.
         assert_eq!(next, specs[4..], "#23: a resume asks the trials the full run asked");
+        // Trials killed while running (1 and 2 here) are asked again, same ids and values.
+        let holes: Vec<TrialRecord> = [&specs[0], &specs[3]]
+            .iter()
+            .map(|s| {
+                TrialRecord::from_outcome((*s).clone(), Ok(TrialResult::default()), 0, 0, 0, 0.0)
+            })
+            .collect();
+        let mut resumed = new().resume(&holes);
+        let next: Vec<TrialSpec> = std::iter::from_fn(|| resumed.ask()).collect();
+        let want: Vec<TrialSpec> = [1, 2, 4, 5].iter().map(|&i| specs[i].clone()).collect();
+        assert_eq!(next, want);
         // And a larger budget continues with the trials a larger sweep asked from the start.
         let larger = || crate::Tpe::new(branin_space(), "value", Goal::Minimize, 0, 2, 5);
         let mut whole = larger();

@@ -325,11 +325,15 @@ fn trim_torn_line(mut file: &File) -> std::io::Result<()> {
 fn parse_journal(bytes: &[u8], location: &str) -> Result<Vec<TrialRecord>, SweepError> {
     let text = String::from_utf8_lossy(bytes);
     let lines: Vec<&str> = text.lines().collect();
+    // Only a last line without its newline is torn (a crash mid-write); a whole line that
+    // does not read is an error, never a trial silently run again (#23: a NaN price in a
+    // portfolio's curve made every freqAI record unreadable, and the last one was dropped).
+    let torn = !text.ends_with('\n');
     let mut records = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
         match serde_json::from_str(line) {
             Ok(r) => records.push(r),
-            Err(_) if i + 1 == lines.len() => break,
+            Err(_) if i + 1 == lines.len() && torn => break,
             Err(e) => {
                 return Err(SweepError::Journal {
                     path: location.into(),
