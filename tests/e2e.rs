@@ -2384,6 +2384,9 @@ assert json.load(open(os.path.join(sys.argv[1], "summary.json")))["counts"]["com
         "{}",
         text(&o)
     );
+    // The stopped trials are not outcomes: nothing was journaled, so a rerun runs them.
+    let journaled = std::fs::read(out.join("journal.jsonl")).unwrap_or_default();
+    assert!(journal_ids(&journaled).is_empty(), "{}", String::from_utf8_lossy(&journaled));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while running() > 0 {
         assert!(std::time::Instant::now() < deadline, "the trials' programs were stopped too");

@@ -211,6 +211,22 @@ impl CommandObjective {
         trial: &TrialSpec,
         obs: &mut dyn Observer,
     ) -> Result<TrialResult, TrialError> {
+        let outcome = self.run_program_once(trial, obs);
+        // A second Ctrl-C killed the program and is ending the process: the trial did not
+        // fail, it was stopped, and must not be journaled (it runs again on resume).
+        if crate::interrupt::stopping() {
+            loop {
+                std::thread::park();
+            }
+        }
+        outcome
+    }
+
+    fn run_program_once(
+        &self,
+        trial: &TrialSpec,
+        obs: &mut dyn Observer,
+    ) -> Result<TrialResult, TrialError> {
         let (mut command, program) = self.config.command_for(trial);
         let mut child = command
             .spawn()

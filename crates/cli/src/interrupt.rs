@@ -13,6 +13,15 @@ use quantsweep_sweep::Study;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
+/// Set by a second signal: the process is ending, and trials stopped by it are not outcomes.
+static STOPPING: AtomicBool = AtomicBool::new(false);
+
+/// Whether a second signal is ending the process: a trial whose program it killed must not
+/// be recorded as failed (`crate::command` then waits for the end instead).
+pub fn stopping() -> bool {
+    STOPPING.load(Ordering::SeqCst)
+}
+
 /// What a second signal runs before the process exits: writes what it can of the tables.
 pub type LastWords = Box<dyn Fn() + Send>;
 
@@ -55,6 +64,8 @@ impl Interrupts {
                     // A second signal: what finished is journaled; the running trials are
                     // dropped (they run again on resume).
                     let first = shared.signal.load(Ordering::SeqCst);
+                    // Stopping first: the programs killed below are not failures to journal.
+                    STOPPING.store(true, Ordering::SeqCst);
                     crate::command::kill_running();
                     if let Some(words) =
                         shared.last_words.lock().unwrap_or_else(|p| p.into_inner()).as_ref()

@@ -181,7 +181,11 @@ pub fn run(args: RunArgs) -> Result<()> {
     let mut all: Vec<TrialRecord> = previous.into_iter().chain(new).collect();
     all.sort_by_key(|r| r.spec.id);
     let luck = crate::luck::sweep_statistics(&all, &metric);
-    write_tables(&output, &all, &metric, &luck)?;
+    {
+        // A second Ctrl-C writes the tables under the same lock: one writer at a time.
+        let _writing = checkpoints.state.lock().unwrap_or_else(|p| p.into_inner());
+        write_tables(&output, &all, &metric, &luck)?;
+    }
     if let Some(signal) = interrupts.signal() {
         let line = format!(
             "interrupted: {} of {total} trials finished in {output}; run the same command to resume",
