@@ -469,12 +469,7 @@ impl Pipeline {
     fn check_parameter_keys(&self, text: &str) -> Result<()> {
         let Some(first) = self.representative_trials().into_iter().next() else { return Ok(()) };
         for (key, v) in &first.params {
-            let mut value = self.value.clone();
-            if set_path(&mut value, key, param_to_yaml(v)).is_err() {
-                continue;
-            }
-            let Err(e) = serde_yaml::from_value::<PipelineConfig>(value) else { continue };
-            let msg = e.to_string();
+            let Some(msg) = refused_alone(&self.value, key, param_to_yaml(v)) else { continue };
             if !msg.contains("unknown field `") {
                 continue;
             }
@@ -516,11 +511,8 @@ impl Pipeline {
         serde_yaml::from_value(value).map_err(|e| {
             // The parameter whose value the pipeline refuses on its own, named with its value.
             for (key, v) in &trial.params {
-                let mut probe = self.value.clone();
-                if set_path(&mut probe, key, param_to_yaml(v)).is_ok()
-                    && let Err(e) = serde_yaml::from_value::<PipelineConfig>(probe)
-                {
-                    let msg = with_hint(&e.to_string());
+                if let Some(msg) = refused_alone(&self.value, key, param_to_yaml(v)) {
+                    let msg = with_hint(&msg);
                     let msg = msg.strip_prefix(&format!("{key}: ")).unwrap_or(&msg).to_owned();
                     return anyhow::anyhow!("sweep.parameters.{key}: the value {v}: {msg}");
                 }
@@ -717,6 +709,14 @@ fn set_path(root: &mut Value, dotted: &str, new: Value) -> Result<()> {
     Ok(())
 }
 
+/// Why the pipeline `base` is refused with `new` set at `dotted` alone (serde's message), or
+/// `None` when it reads (or the key cannot be set): which of several changes is the culprit.
+fn refused_alone(base: &Value, dotted: &str, new: Value) -> Option<String> {
+    let mut probe = base.clone();
+    set_path(&mut probe, dotted, new).ok()?;
+    serde_yaml::from_value::<PipelineConfig>(probe).err().map(|e| e.to_string())
+}
+
 /// The error of `--set` overrides that the typed parse refused, naming the first override
 /// that makes the file fail on its own (`--set train.lr=abc: train.lr: expected a number,
 /// got the text "abc"`).
@@ -734,13 +734,9 @@ fn set_error(
     for o in overrides {
         let Some((key, raw)) = o.split_once('=') else { continue };
         let Ok(v) = serde_yaml::from_str::<Value>(raw) else { continue };
-        let mut probe = base.clone();
-        if set_path(&mut probe, key.trim(), v).is_err() {
-            continue;
-        }
-        if let Err(e) = serde_yaml::from_value::<PipelineConfig>(probe) {
-            let msg = with_hint(&e.to_string());
-            let key = key.trim();
+        let key = key.trim();
+        if let Some(msg) = refused_alone(&base, key, v) {
+            let msg = with_hint(&msg);
             // The message's own path is the key's (or inside it): say it once.
             let msg = match msg.strip_prefix(&format!("{key}: ")) {
                 Some(rest) => format!("{key}: {rest}"),
@@ -924,20 +920,12 @@ fn locate(text: &str, token: &str) -> Option<(usize, usize, String)> {
 fn with_hint(msg: &str) -> String {
     let msg = plain_types(msg);
     // An unknown variant (`adamw2`, `gru`): the nearest of the ones expected.
-    if let Some(start) = msg.find("unknown variant `").map(|i| i + "unknown variant `".len())
-        && let Some(len) = msg[start..].find('`')
-    {
-        let unknown = &msg[start..start + len];
-        let expected = msg[start + len + 1..].split('`').skip(1).step_by(2);
+    if let Some((_, unknown, expected)) = unknown_token(&msg, "unknown variant `") {
         return format!("{msg}{}", quantsweep_core::did_you_mean(unknown, expected));
     }
-    let Some(start) = msg.find("unknown field `").map(|i| i + "unknown field `".len()) else {
+    let Some((at, unknown, expected)) = unknown_token(&msg, "unknown field `") else {
         return msg;
     };
-    let Some(len) = msg[start..].find('`') else { return msg };
-    let unknown = &msg[start..start + len];
-    let expected = msg[start + len + 1..].split('`').skip(1).step_by(2);
-    let expected: Vec<&str> = expected.collect();
     let mut hint = quantsweep_core::did_you_mean(unknown, expected.iter().copied());
     // Names other tools use for ours, too far apart to be typos.
     const SYNONYMS: [(&str, &str); 8] = [
@@ -958,7 +946,6 @@ fn with_hint(msg: &str) -> String {
     }
     // serde_yaml puts the enclosing key's path first (`train: unknown field `epoch``): name
     // the field by its full dotted path instead (`train.epoch: unknown field ...`).
-    let at = start - "unknown field `".len();
     match msg[..at].strip_suffix(": ") {
         Some(parent) if !parent.is_empty() && !parent.contains(' ') => {
             format!("{parent}.{unknown}: {}{hint}", &msg[at..])
@@ -967,10 +954,20 @@ fn with_hint(msg: &str) -> String {
     }
 }
 
+/// In serde's "`marker`x`, expected one of `a`, `b`" message: where the marker starts, the
+/// unknown `x`, and the names expected.
+fn unknown_token<'m>(msg: &'m str, marker: &str) -> Option<(usize, &'m str, Vec<&'m str>)> {
+    let at = msg.find(marker)?;
+    let start = at + marker.len();
+    let len = msg[start..].find('`')?;
+    let expected = msg[start + len + 1..].split('`').skip(1).step_by(2).collect();
+    Some((at, &msg[start..start + len], expected))
+}
+
 /// serde's messages in the words of a pipeline's user: no Rust type names (`f64`,
 /// `usize`, `struct WindowConfig`), what a key takes and what was given instead.
 fn plain_types(msg: &str) -> String {
-    const TYPES: [(&str, &str); 16] = [
+    const TYPES: [(&str, &str); 20] = [
         ("expected f64", "expected a number"),
         ("expected f32", "expected a number"),
         ("expected usize", "expected a whole number, 0 or more"),
@@ -987,17 +984,13 @@ fn plain_types(msg: &str) -> String {
         ("invalid type: floating point ", "got the number "),
         ("invalid value: integer ", "got the number "),
         ("invalid value: floating point ", "got the number "),
-    ];
-    let mut out = msg.to_owned();
-    for (rust, plain) in TYPES {
-        out = out.replace(rust, plain);
-    }
-    for (rust, plain) in [
         ("invalid type: sequence", "got a list"),
         ("invalid type: map", "got a mapping"),
         ("invalid type: unit value", "got nothing"),
         ("invalid type: boolean ", "got "),
-    ] {
+    ];
+    let mut out = msg.to_owned();
+    for (rust, plain) in TYPES {
         out = out.replace(rust, plain);
     }
     // `expected struct WindowConfig` / `expected internally tagged enum ModelConfig`.
@@ -1029,6 +1022,38 @@ fn plain_types(msg: &str) -> String {
         }
     }
     out
+}
+
+/// What `report` reads from a sweep's `pipeline.resolved.yaml`: its name, the metric it ranks
+/// by, and the parameters it draws log-uniformly (plotted on a log axis). Missing or
+/// unreadable parts are `None` or empty.
+#[derive(Debug, Default)]
+pub struct ResolvedFacts {
+    pub name: Option<String>,
+    pub metric: Option<quantsweep_sweep::MetricConfig>,
+    pub log_scale: std::collections::BTreeSet<String>,
+}
+
+impl ResolvedFacts {
+    /// The facts of a resolved pipeline's text.
+    pub fn read(text: &[u8]) -> Self {
+        let Ok(v) = serde_yaml::from_slice::<Value>(text) else { return Self::default() };
+        let sweep = v.get("sweep");
+        let metric = sweep
+            .and_then(|s| s.get("metric"))
+            .and_then(|m| serde_yaml::from_value(m.clone()).ok());
+        let log_scale = sweep
+            .and_then(|s| s.get("parameters")?.as_mapping())
+            .into_iter()
+            .flatten()
+            .filter(|(_, p)| {
+                p.get("distribution").and_then(Value::as_str).is_some_and(|d| d.contains("log"))
+            })
+            .filter_map(|(key, _)| key.as_str().map(str::to_owned))
+            .collect();
+        let name = v.get("name").and_then(Value::as_str).map(str::to_owned);
+        Self { name, metric, log_scale }
+    }
 }
 
 /// A value as the YAML spells it (`branin`, `styblinski_tang`, `grid`).

@@ -28,10 +28,8 @@ pub type LastWords = Box<dyn Fn() + Send>;
 /// The signals a sweep has received, shared with the thread that receives them.
 #[derive(Clone, Default)]
 pub struct Interrupts {
-    /// The first signal's number (0: none yet).
+    /// The first signal's number (0: none yet); from then on no new trial starts.
     signal: Arc<AtomicI32>,
-    /// Set by the first signal: no new trial starts.
-    stop: Arc<AtomicBool>,
     /// Run by a second signal before the process exits.
     last_words: Arc<Mutex<Option<LastWords>>>,
 }
@@ -52,7 +50,6 @@ impl Interrupts {
                         .compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst)
                         .is_ok()
                     {
-                        shared.stop.store(true, Ordering::SeqCst);
                         announce(&format!(
                             "{}: no new trials start; the running ones finish, then the tables \
                              are written ({} again stops them now)",
@@ -91,7 +88,7 @@ impl Interrupts {
 
     /// `study`, which hands out no trial once a signal has come.
     pub fn guard(&self, study: Box<dyn Study>) -> Box<dyn Study> {
-        Box::new(Guarded { study, stop: Arc::clone(&self.stop) })
+        Box::new(Guarded { study, signal: Arc::clone(&self.signal) })
     }
 }
 
@@ -105,15 +102,15 @@ fn name(signal: i32) -> &'static str {
     if signal == SIGINT { "interrupted (Ctrl-C)" } else { "terminated (SIGTERM)" }
 }
 
-/// A study that stops handing out trials when told to.
+/// A study that stops handing out trials once a signal has come.
 struct Guarded {
     study: Box<dyn Study>,
-    stop: Arc<AtomicBool>,
+    signal: Arc<AtomicI32>,
 }
 
 impl Study for Guarded {
     fn ask(&mut self) -> Option<TrialSpec> {
-        if self.stop.load(Ordering::SeqCst) { None } else { self.study.ask() }
+        if self.signal.load(Ordering::SeqCst) != 0 { None } else { self.study.ask() }
     }
 
     fn tell(&mut self, record: &TrialRecord) {

@@ -73,6 +73,7 @@ pub fn freqtrade_contents(dir: &Path) -> Vec<FreqtradeFile> {
                 stem
             };
             let Some((market, timeframe)) = stem.rsplit_once('-') else { continue };
+            // Not `Timeframe::parse`: freqtrade also writes `1M` (a month), which it refuses.
             let numeric = timeframe.trim_end_matches(|c: char| c.is_ascii_alphabetic());
             if numeric.is_empty() || !numeric.chars().all(|c| c.is_ascii_digit()) {
                 continue;

@@ -364,11 +364,14 @@ impl SweepConfig {
                 ),
             ));
         }
-        if self.method == Method::Grid && self.grid_size()? > DEFAULT_MAX_TRIALS * 100 {
-            return Err(SweepError::config(
-                "sweep.parameters",
-                &format!("the grid has {} trials: too many to list", self.grid_size()?),
-            ));
+        if self.method == Method::Grid {
+            let all = self.grid_size()?;
+            if all > DEFAULT_MAX_TRIALS * 100 {
+                return Err(SweepError::config(
+                    "sweep.parameters",
+                    &format!("the grid has {all} trials: too many to list"),
+                ));
+            }
         }
         let configs: Vec<Params> = match self.method {
             Method::Grid => crate::sampler::grid(&self.grid_values()?),

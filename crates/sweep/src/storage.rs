@@ -223,6 +223,17 @@ impl Journal {
         })
     }
 
+    /// Each trial's record in the journal under `output` once, in trial-id order: a trial
+    /// journaled twice (it cannot be, but a journal is data) counts once, the last record
+    /// winning. What a resume and `report` read.
+    pub fn read_once(output: impl Into<Output>) -> Result<Vec<TrialRecord>, SweepError> {
+        let mut latest = BTreeMap::new();
+        for r in Self::read(output)? {
+            latest.insert(r.spec.id, r);
+        }
+        Ok(latest.into_values().collect())
+    }
+
     /// Every record in the journal under `output`, in the order they were written. A last
     /// line cut short by a crash is ignored; any other unreadable line is an error naming it.
     pub fn read(output: impl Into<Output>) -> Result<Vec<TrialRecord>, SweepError> {

@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use std::path::Path;
 
 use crate::args::InspectArgs;
+use crate::config::spelled;
 
 /// Parses a snake_case option value the way the YAML spells it (`keep_first`, `feather`).
 pub fn parse_option<T: DeserializeOwned>(s: &str) -> Result<T, String> {
@@ -14,11 +15,6 @@ pub fn parse_option<T: DeserializeOwned>(s: &str) -> Result<T, String> {
         let msg = e.to_string();
         msg.split(" at line").next().unwrap_or(&msg).to_owned()
     })
-}
-
-/// An option's name as the YAML spells it (`keep_last`).
-fn spelled<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 /// `data inspect DIR` on a freqtrade data directory: its pairs and the timeframes of each.

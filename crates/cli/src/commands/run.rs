@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -385,18 +385,19 @@ fn resume_state(output: &Output, pipeline: &Pipeline, force_new: bool) -> Result
         return Ok(Vec::new());
     }
     let before = output.get(RESOLVED_FILE)?.unwrap_or_default();
-    let before = String::from_utf8_lossy(&before);
-    let now = pipeline.resolved_yaml()?;
-    let differences = if strip_comments(&before) == strip_comments(&now) {
-        Vec::new()
+    let before = strip_comments(&String::from_utf8_lossy(&before));
+    let now = strip_comments(&pipeline.resolved_yaml()?);
+    // None: the texts differ, but not in any value that can be named (an unreadable file).
+    let differences = if before == now {
+        Some(Vec::new())
     } else {
-        crate::config::resolved_differences(&strip_comments(&before), &now)
-            .unwrap_or_else(|_| Vec::new())
+        crate::config::resolved_differences(&before, &now).ok().filter(|d| !d.is_empty())
     };
+    let unreadable = differences.is_none();
+    let differences = differences.unwrap_or_default();
     let budget = |d: &Difference| d.key == "sweep.max_trials" || d.key == "sweep.seeds";
     let other: Vec<String> =
         differences.iter().filter(|d| !budget(d)).map(ToString::to_string).collect();
-    let unreadable = differences.is_empty() && strip_comments(&before) != strip_comments(&now);
     if !other.is_empty() || unreadable {
         if force_new {
             discard_results(output)?;
@@ -423,12 +424,7 @@ fn resume_state(output: &Output, pipeline: &Pipeline, force_new: bool) -> Result
             );
         }
     }
-    let mut records = Journal::read(output.clone())?;
-    // A trial journaled twice (it cannot be, but a journal is data) counts once: the last wins.
-    records.reverse();
-    let mut seen = BTreeSet::new();
-    records.retain(|r| seen.insert(r.spec.id));
-    records.reverse();
+    let mut records = Journal::read_once(output.clone())?;
     let sweep = &pipeline.config.sweep;
     if sweep.is_adaptive() {
         // An adaptive sweep's ids are the order it asked its trials in: more trials continue
@@ -450,7 +446,6 @@ fn resume_state(output: &Output, pipeline: &Pipeline, force_new: bool) -> Result
     for t in pipeline.trials.iter().rev() {
         by_key.entry(trial_key(t)).or_default().push(t.id.0);
     }
-    records.sort_by_key(|r| r.spec.id);
     let mut unknown = 0;
     records.retain_mut(|r| match by_key.get_mut(&trial_key(&r.spec)).and_then(Vec::pop) {
         Some(id) => {
