@@ -975,6 +975,67 @@ fn freqai_and_keras_models_train_from_yaml_and_load_into_pytorch() {
     check_python(LOAD_IN_PYTORCH, &[freqai.as_os_str(), std::ffi::OsStr::new("freqai")]);
 }
 
+/// Layer stacks from YAML (#24): a softmax-headed conv1d → LSTM classifier swept by paths into
+/// its stack, every trial's saved weights loading (strictly) into the reference PyTorch
+/// module that docs/pipeline.md prints, built from the trial's own layers; and the Keras
+/// tutorial's four-layer stacked LSTM.
+#[test]
+fn layer_stacks_train_from_yaml_and_their_weights_load_into_the_documented_module() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("classifier");
+    let o = quantsweep(&[
+        "run",
+        "tests/pipelines/layers-classifier.yaml",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let page = std::fs::read_to_string(repo().join("docs/pipeline.md")).expect("pipeline.md");
+    let marker = "```python\n# quantsweep `model: {kind: layers}` as a PyTorch module";
+    let start = page.find(marker).expect("the reference module") + 10;
+    let module = page[start..].split("```").next().expect("a closed block");
+    let script = format!(
+        "{module}{}",
+        r#"
+import sys, os
+import pandas as pd
+from safetensors.torch import load_file
+out = sys.argv[1]
+t = pd.read_parquet(os.path.join(out, "trials.parquet"))
+assert list(t.status) == ["complete"] * 4, t[["status", "error"]]
+e = pd.read_parquet(os.path.join(out, "epochs.parquet"))
+assert e.val_accuracy.between(0, 1).all() and (e.val_loss > 0).all()
+p = pd.read_parquet(os.path.join(out, "predictions.parquet"))
+assert p.prediction.between(0, 1).all() and p.prediction.std() > 0
+seen = set()
+for _, row in t.iterrows():
+    units, kernel = int(row["params.model.layers.1.units"]), int(row["params.model.layers.0.kernel_size"])
+    seen.add((units, kernel))
+    layers = [{"type": "conv1d", "filters": 8, "kernel_size": kernel, "activation": "relu"},
+              {"type": "lstm", "units": units}, {"type": "dropout", "rate": 0.1},
+              {"type": "dense", "units": 2, "activation": "softmax"}]
+    model = Stack(layers, inputs=3, input_bars=16)
+    model.load_state_dict(load_file(os.path.join(out, "models", f"{row.trial_id}.safetensors")), strict=True)
+    model.eval()
+    y = model(torch.randn(5, 16, 3))
+    assert y.shape == (5, 2) and torch.allclose(y.sum(1), torch.ones(5))
+assert seen == {(16, 2), (16, 4), (25, 2), (25, 4)}, seen
+print("ok")
+"#
+    );
+    assert_eq!(check_python(&script, &[out.as_os_str()]).trim(), "ok");
+
+    let stacked = dir.path().join("stacked");
+    let o = quantsweep(&[
+        "run",
+        "tests/pipelines/keras-stacked-lstm.yaml",
+        "--out",
+        stacked.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("2 trials of 2 in"), "{}", text(&o));
+}
+
 /// Starts the `tensorboard` server on the run's logs and asks its HParams plugin what its tab
 /// shows: the experiment's hyperparameters and metrics, and one session group per trial with
 /// its hyperparameters and final metric values.

@@ -448,8 +448,21 @@ impl Pipeline {
             FeatureConfig::validate_all(&trial.features)
                 .with_context(|| format!("{}: trial {}", path.display(), t.id))?;
             if trial.objective == ObjectiveConfig::Pipeline {
-                quantsweep_train::validate_config(&trial.model, &trial.train)
-                    .map_err(|e| anyhow::anyhow!("{}: trial {}: {e}", path.display(), t.id))?;
+                // The shapes first: their errors say what reaches a layer.
+                quantsweep_train::validate_shapes(
+                    &trial.model,
+                    &trial.train,
+                    trial.window.input_bars,
+                    trial.window.inputs.as_ref().map(Vec::len),
+                    trial.target.width(),
+                )
+                .and_then(|()| quantsweep_train::validate_config(&trial.model, &trial.train))
+                .map_err(|e| {
+                    let at = layer_key_line(text, &e.to_string())
+                        .map(|(line, col)| format!(":{line}:{col}"))
+                        .unwrap_or_default();
+                    anyhow::anyhow!("{}{at}: trial {}: {e}", path.display(), t.id)
+                })?;
                 validate_evaluation(&trial)
                     .with_context(|| format!("{}: trial {}", path.display(), t.id))?;
             }
@@ -751,6 +764,9 @@ fn set_error(
 
 /// `file:line:column: key.path: message`, plus a did-you-mean for unknown keys.
 fn yaml_error(path: &Path, text: &str, e: &serde_yaml::Error) -> anyhow::Error {
+    if let Some(e) = layer_error(path, text) {
+        return e;
+    }
     // serde_yaml puts " at line L column C" in its messages; we put the location first instead.
     let msg = with_hint(&strip_location(&e.to_string()));
     // Inside internally tagged enums (`kind: ...`) serde_yaml loses the position and reports
@@ -791,6 +807,101 @@ fn yaml_error(path: &Path, text: &str, e: &serde_yaml::Error) -> anyhow::Error {
         }
         (_, None) => anyhow::anyhow!("{}: {msg}", path.display()),
     }
+}
+
+/// Inside `model.layers` serde_yaml keeps no position or key: the first entry that fails on
+/// its own, as `file:line:col: model.layers[i].field: message` (the field whose removal
+/// changes the error to a missing one or none, or the one the message names).
+fn layer_error(path: &Path, text: &str) -> Option<anyhow::Error> {
+    let root: Value = serde_yaml::from_str(text).ok()?;
+    let layers = root.get("model")?.get("layers")?.as_sequence()?;
+    for (i, layer) in layers.iter().enumerate() {
+        let Err(e) = serde_yaml::from_value::<quantsweep_train::Layer>(layer.clone()) else {
+            continue;
+        };
+        let raw = strip_location(&e.to_string());
+        let mut msg = with_hint(&raw);
+        let fields: Vec<&str> = layer
+            .as_mapping()
+            .map(|m| m.keys().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let field = if let Some((_, unknown, _)) = unknown_token(&raw, "unknown field `") {
+            Some(unknown.to_owned())
+        } else if let Some((_, unknown, _)) = unknown_token(&raw, "unknown variant `") {
+            // The field whose value is the unknown name: `type` or an `activation`.
+            fields
+                .iter()
+                .find(|f| layer.get(**f).and_then(Value::as_str) == Some(unknown))
+                .map(|f| (*f).to_owned())
+        } else if raw.starts_with("missing field `type`") {
+            msg = format!("every layer needs a `type`: one of {}", layer_types().join(", "));
+            None
+        } else {
+            fields.iter().filter(|f| **f != "type").find_map(|f| {
+                let mut probe = layer.clone();
+                probe.as_mapping_mut()?.remove(*f);
+                let culprit = match serde_yaml::from_value::<quantsweep_train::Layer>(probe) {
+                    Ok(_) => true,
+                    Err(e) => e.to_string().contains(&format!("missing field `{f}`")),
+                };
+                culprit.then(|| (*f).to_owned())
+            })
+        };
+        let key = match &field {
+            Some(f) => format!("model.layers[{i}].{f}"),
+            None => format!("model.layers[{i}]"),
+        };
+        let msg = msg.strip_prefix(&format!("{key}: ")).unwrap_or(&msg);
+        let msg = msg.replace("{kind: ...}", "{type: lstm, units: 32}");
+        return Some(match layer_line(text, i) {
+            Some((line, col)) => anyhow::anyhow!("{}:{line}:{col}: {key}: {msg}", path.display()),
+            None => anyhow::anyhow!("{}: {key}: {msg}", path.display()),
+        });
+    }
+    None
+}
+
+/// Where the layer that a `model.layers[i]...: message` names is written.
+fn layer_key_line(text: &str, message: &str) -> Option<(usize, usize)> {
+    let index = message.strip_prefix("model.layers[")?.split(']').next()?.parse().ok()?;
+    layer_line(text, index)
+}
+
+/// The layer types of `model.layers`, for messages: the ones serde expects.
+fn layer_types() -> Vec<String> {
+    let Err(e) = serde_yaml::from_str::<quantsweep_train::Layer>("type: ''") else {
+        return Vec::new();
+    };
+    let msg = e.to_string();
+    unknown_token(&msg, "unknown variant `")
+        .map(|(_, _, expected)| expected.into_iter().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// Line and column (1-based) of entry `index` of `model.layers` in block style, or of the
+/// `layers:` key when the list is written in flow style.
+fn layer_line(text: &str, index: usize) -> Option<(usize, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let model = lines.iter().position(|l| l.starts_with("model:"))?;
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let key = (model + 1..lines.len())
+        .take_while(|&i| lines[i].trim().is_empty() || lines[i].starts_with([' ', '\t', '#']))
+        .find(|&i| lines[i].trim_start().starts_with("layers:"))?;
+    let after = lines[key].trim_start()["layers:".len()..].trim_start();
+    if after.starts_with('[') {
+        return Some((key + 1, indent(lines[key]) + 1));
+    }
+    let items = (key + 1..lines.len())
+        .filter(|&i| !lines[i].trim().is_empty() && !lines[i].trim_start().starts_with('#'))
+        .take_while(|&i| indent(lines[i]) >= indent(lines[key]) && lines[i].starts_with(' '));
+    let level = items
+        .clone()
+        .find(|&i| lines[i].trim_start().starts_with("- "))
+        .map(|i| indent(lines[i]))?;
+    let item = items
+        .filter(|&i| indent(lines[i]) == level && lines[i].trim_start().starts_with("- "))
+        .nth(index)?;
+    Some((item + 1, level + 3))
 }
 
 /// The `(section, field)` whose removal makes the file deserialize (or miss just that field):

@@ -66,6 +66,19 @@ pub enum ModelConfig {
         #[serde(default)]
         init: InitScheme,
     },
+    /// A stack of Keras-named layers applied in order to the window (see
+    /// [`Layer`](crate::Layer)).
+    Layers {
+        /// The stack, first layer first.
+        layers: Vec<crate::Layer>,
+        /// Weight initialisation. Default: `torch` (PyTorch's layer defaults).
+        #[serde(default = "torch_init")]
+        init: InitScheme,
+    },
+}
+
+fn torch_init() -> InitScheme {
+    InitScheme::Torch
 }
 
 impl Default for ModelConfig {
@@ -156,6 +169,9 @@ pub enum Loss {
     Bce,
     /// Huber loss with `huber_delta`.
     Huber,
+    /// Cross-entropy of a two-unit softmax head against 0/1 class labels (PyTorch's
+    /// `CrossEntropyLoss` on the head's logits).
+    CrossEntropy,
 }
 
 /// Early stopping on the monitored loss (validation loss, or training loss without a

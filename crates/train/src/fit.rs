@@ -11,6 +11,7 @@ use tch::{Device, Kind, Reduction, Tensor};
 
 use crate::TrainError;
 use crate::config::{Head, Loss, ModelConfig, Optimizer, OptimizerDefaults, TrainConfig};
+use crate::layers::{DenseActivation, Ends, Layer, Shape, check_stack};
 use crate::model::Model;
 use crate::noise::{self, Mode};
 
@@ -168,13 +169,14 @@ impl Fitted {
     pub fn load(
         model_cfg: &ModelConfig,
         path: &Path,
+        input_bars: usize,
         n_inputs: usize,
         n_outputs: usize,
         device: DeviceRequest,
     ) -> Result<Fitted, TrainError> {
         let device = device.resolve()?;
         let mut vs = nn::VarStore::new(device);
-        let model = model_cfg.init(&vs.root(), n_inputs, n_outputs);
+        let model = model_cfg.init(&vs.root(), input_bars, n_inputs, n_outputs);
         vs.load(path)?;
         Ok(Fitted { vs, model, device, epochs: Vec::new(), best_epoch: None })
     }
@@ -201,6 +203,7 @@ pub fn fit(
     observer: &mut dyn Observer,
 ) -> Result<Fitted, TrainError> {
     validate_config(model_cfg, cfg)?;
+    validate_shapes(model_cfg, cfg, data.input_bars, Some(data.n_inputs()), data.n_targets)?;
     pin_torch_threads();
     let device = device.resolve()?;
     guarded(|| train(model_cfg, cfg, data, seed, device, observer))?
@@ -219,15 +222,16 @@ fn train(
         let _guard = INIT_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         tch::manual_seed(seed as i64);
         if device == Device::Cpu {
-            model_cfg.init(&vs.root(), data.n_inputs(), data.n_targets)
+            model_cfg.init(&vs.root(), data.input_bars, data.n_inputs(), data.n_targets)
         } else {
             // Draw the weights on the CPU and copy them over, so a seed gives the same initial
             // weights on every device (CUDA's generator draws other numbers from a seed). The
             // model is built on its device, not moved there: tch's LSTM keeps the device it
             // was made on for its zero state.
             let cpu = nn::VarStore::new(Device::Cpu);
-            model_cfg.init(&cpu.root(), data.n_inputs(), data.n_targets);
-            let model = model_cfg.init(&vs.root(), data.n_inputs(), data.n_targets);
+            model_cfg.init(&cpu.root(), data.input_bars, data.n_inputs(), data.n_targets);
+            let model =
+                model_cfg.init(&vs.root(), data.input_bars, data.n_inputs(), data.n_targets);
             vs.copy(&cpu)?;
             model
         }
@@ -245,14 +249,20 @@ fn train(
         Loss::Mae => pred.l1_loss(y, Reduction::Mean),
         Loss::Bce => pred.binary_cross_entropy::<Tensor>(y, None, Reduction::Mean),
         Loss::Huber => pred.huber_loss(y, Reduction::Mean, cfg.huber_delta),
+        Loss::CrossEntropy => pred.nll_loss(&y.select(1, 0).to_kind(Kind::Int64)),
     };
 
     // Up/down labels (what bce trains on, or mse as the Keras seed's grid also does): each
     // epoch then also reports the validation accuracy, as Keras' `metrics=['accuracy']`.
-    let classifier = cfg.loss == Loss::Bce
-        || val
-            .as_ref()
-            .is_some_and(|(_, y)| y.eq(0.0).logical_or(&y.eq(1.0)).all().int64_value(&[]) != 0);
+    let labels = |y: &Tensor| y.eq(0.0).logical_or(&y.eq(1.0)).all().int64_value(&[]) != 0;
+    if cfg.loss == Loss::CrossEntropy && !labels(&y_train) {
+        let message = "cross_entropy needs 0/1 class labels (an up_down target); this target \
+                       has other values"
+            .into();
+        return Err(TrainError::InvalidConfig { key: "train.loss".into(), message });
+    }
+    let classifier = matches!(cfg.loss, Loss::Bce | Loss::CrossEntropy)
+        || val.as_ref().is_some_and(|(_, y)| labels(y));
     let n = data.train.len();
     if n == 0 {
         let message = "the training span has no samples".into();
@@ -307,8 +317,9 @@ fn train(
         let mut metrics = EpochMetrics::new(train_loss);
         metrics.extra.insert("lr".into(), lr);
         if let Some((x_val, y_val)) = &val {
-            let pred = tch::no_grad(|| model.forward(x_val));
-            let loss = loss_fn(&pred, y_val).double_value(&[]);
+            let out = tch::no_grad(|| model.forward_t(x_val, &mut Mode::Eval));
+            let loss = loss_fn(&out, y_val).double_value(&[]);
+            let pred = model.signal(&out);
             if !loss.is_finite() {
                 return Err(TrainError::Diverged { epoch, epochs: history });
             }
@@ -463,14 +474,28 @@ pub fn validate_config(model: &ModelConfig, cfg: &TrainConfig) -> Result<(), Tra
             at_least_one("model.hidden", *hidden)?;
             rate("model.dropout", *dropout)?;
         }
+        ModelConfig::Layers { layers, .. } => {
+            let ends = Ends { targets: None, cross_entropy: cfg.loss == Loss::CrossEntropy };
+            check_stack(layers, Shape::Seq(None, None), ends)?;
+        }
     }
-    let probabilities = matches!(
-        model,
-        ModelConfig::KerasClassifier { .. } | ModelConfig::Blankly { head: Head::Sigmoid, .. }
-    );
+    let probabilities = match model {
+        ModelConfig::KerasClassifier { .. } | ModelConfig::Blankly { head: Head::Sigmoid, .. } => {
+            true
+        }
+        ModelConfig::Layers { layers, .. } => {
+            matches!(layers.last(), Some(Layer::Dense { activation: DenseActivation::Sigmoid, .. }))
+        }
+        _ => false,
+    };
     if cfg.loss == Loss::Bce && !probabilities {
-        let message = "bce needs probabilities: model.kind keras_classifier, or blankly with \
-                       head: sigmoid";
+        let message = "bce needs probabilities: model.kind keras_classifier, blankly with \
+                       head: sigmoid, or layers ending in a dense layer with activation: sigmoid";
+        return bad("train.loss", message.into());
+    }
+    if cfg.loss == Loss::CrossEntropy && !matches!(model, ModelConfig::Layers { .. }) {
+        let message = "cross_entropy trains a two-class softmax head: model.kind layers, \
+                       ending in {type: dense, units: 2, activation: softmax}";
         return bad("train.loss", message.into());
     }
     at_least_one("train.epochs", cfg.epochs)?;
@@ -519,6 +544,21 @@ pub fn validate_config(model: &ModelConfig, cfg: &TrainConfig) -> Result<(), Tra
         rate("train.reduce_lr_on_plateau.threshold", p.threshold)?;
     }
     Ok(())
+}
+
+/// Checks that the model takes windows of `input_bars` steps and `inputs` columns (when
+/// known) and ends as wide as the `targets` columns: the error names the layer
+/// (`model.layers[3].units`), what reached it and what it expected.
+pub fn validate_shapes(
+    model: &ModelConfig,
+    cfg: &TrainConfig,
+    input_bars: usize,
+    inputs: Option<usize>,
+    targets: usize,
+) -> Result<(), TrainError> {
+    let ModelConfig::Layers { layers, .. } = model else { return Ok(()) };
+    let ends = Ends { targets: Some(targets), cross_entropy: cfg.loss == Loss::CrossEntropy };
+    check_stack(layers, Shape::Seq(Some(input_bars), inputs), ends)
 }
 
 /// `[samples, seq, features]` on `device`.

@@ -20,6 +20,7 @@ mod cell;
 mod config;
 mod error;
 mod fit;
+mod layers;
 mod model;
 mod noise;
 
@@ -29,5 +30,6 @@ pub use config::{
     ReduceLrOnPlateau, TrainConfig,
 };
 pub use error::TrainError;
-pub use fit::{DeviceRequest, Fitted, fit, set_torch_threads, validate_config};
+pub use fit::{DeviceRequest, Fitted, fit, set_torch_threads, validate_config, validate_shapes};
+pub use layers::{DenseActivation, Layer, LayerStack};
 pub use model::Model;

@@ -3,6 +3,7 @@ use tch::nn::{self, Module, ModuleT, RNN};
 
 use crate::cell::StackedLstm;
 use crate::config::{Head, ModelConfig};
+use crate::layers::LayerStack;
 use crate::noise::Mode;
 
 /// A model built from a [`ModelConfig`], its variables living in the `VarStore` it was
@@ -46,6 +47,8 @@ pub enum Model {
         /// Rate of both Dropout layers.
         dropout: f64,
     },
+    /// See [`ModelConfig::Layers`]: variables under `layers/<i>/`, named as PyTorch's.
+    Layers(LayerStack),
 }
 
 /// Width of freqAI's first fully connected layer.
@@ -54,7 +57,14 @@ const FREQAI_FC: i64 = 36;
 impl ModelConfig {
     /// Creates the model's variables under `path`, drawing initial values from libtorch's
     /// generator (seed it first).
-    pub fn init(&self, path: &nn::Path, n_inputs: usize, n_outputs: usize) -> Model {
+    /// `input_bars` and `n_inputs` are the window's steps and columns.
+    pub fn init(
+        &self,
+        path: &nn::Path,
+        input_bars: usize,
+        n_inputs: usize,
+        n_outputs: usize,
+    ) -> Model {
         let (n_in, n_out) = (n_inputs as i64, n_outputs as i64);
         match self {
             ModelConfig::Blankly { hidden, layers, head } => {
@@ -109,6 +119,9 @@ impl ModelConfig {
                     dropout: *dropout,
                 }
             }
+            ModelConfig::Layers { layers, init } => {
+                Model::Layers(LayerStack::new(path, layers, input_bars, n_inputs, *init))
+            }
         }
     }
 }
@@ -118,16 +131,33 @@ impl Model {
     ///
     /// # Shapes
     /// `x`: `[batch, seq, features]` → `[batch, outputs]`.
+    /// A two-class softmax head predicts the probability of its second class ("up"),
+    /// `[batch, 1]`.
     pub fn forward(&self, x: &Tensor) -> Tensor {
-        self.forward_t(x, &mut Mode::Eval)
+        self.signal(&self.forward_t(x, &mut Mode::Eval))
+    }
+
+    /// The prediction in what [`Model::forward_t`] gives: the same, but for a two-class
+    /// softmax head, whose log-probabilities `[batch, 2]` become the probability of the
+    /// second class `[batch, 1]`.
+    pub(crate) fn signal(&self, out: &Tensor) -> Tensor {
+        match self {
+            Model::Layers(stack) if stack.classes => out.narrow(1, 1, 1).exp(),
+            _ => out.shallow_clone(),
+        }
     }
 
     /// Whether a minibatch of one sample cannot train it (BatchNorm needs two).
     pub(crate) fn needs_two_samples(&self) -> bool {
-        matches!(self, Model::Freqai { .. })
+        match self {
+            Model::Freqai { .. } => true,
+            Model::Layers(stack) => stack.batch_norm,
+            _ => false,
+        }
     }
 
-    /// A forward pass in `mode` (training draws dropout masks from the trial's generator).
+    /// A forward pass in `mode` (training draws dropout masks from the trial's generator):
+    /// what the loss reads (log-probabilities for a two-class softmax head).
     pub(crate) fn forward_t(&self, x: &Tensor, mode: &mut Mode) -> Tensor {
         match self {
             Model::Blankly { lstm, linear, head } => {
@@ -163,6 +193,7 @@ impl Model {
                 let h = dense.forward(&mode.dropout(&h, *dropout)).relu();
                 out.forward(&mode.dropout(&h, *dropout)).sigmoid()
             }
+            Model::Layers(stack) => stack.forward_t(x, mode),
         }
     }
 }

@@ -1,12 +1,11 @@
 //! Training on real candles (the bundled Binance ETH/USDT daily file) through the public API.
 
+mod common;
+
 use std::ops::ControlFlow;
-use std::path::Path;
 
 use quantsweep_core::{EpochMetrics, NoopObserver, Observer, Stop};
-use quantsweep_features::{
-    Dataset, FeatureConfig, FeatureTable, Scale, SplitConfig, TargetConfig, WindowConfig,
-};
+use quantsweep_features::{Dataset, TargetConfig};
 use quantsweep_train::{
     Activation, DeviceRequest, EarlyStopping, Fitted, Head, InitScheme, Loss, ModelConfig,
     Optimizer, OptimizerDefaults, ReduceLrOnPlateau, TrainConfig, TrainError, fit,
@@ -18,28 +17,7 @@ fn dataset() -> Dataset {
 }
 
 fn dataset_for(target: &TargetConfig) -> Dataset {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/eth-usdt-1d.csv");
-    let (candles, _) =
-        quantsweep_ingest::load(path, &Default::default()).expect("bundled data loads");
-    // 2020-01-01 .. 2021-12-31: a short span keeps the test quick.
-    let candles = candles.between(Some(1_577_836_800_000), Some(1_640_995_200_000));
-    let features = [
-        FeatureConfig::new("close_ratio"),
-        FeatureConfig::new("rsi").with("period", 14.0),
-        FeatureConfig::new("macd").named("macd"),
-    ];
-    let table = FeatureTable::build(&candles, &features).expect("features");
-    let window = WindowConfig {
-        input_bars: 5,
-        inputs: Some(vec![
-            "close_ratio".into(),
-            "rsi_14".into(),
-            "macd.macd".into(),
-            "macd.signal".into(),
-        ]),
-        scale: Scale::Standard,
-    };
-    Dataset::build(&candles, &table, &window, target, &SplitConfig::default()).expect("dataset")
+    common::dataset_for(target, 5)
 }
 
 /// Up or down after 5 bars (the Keras seed's labels).
@@ -304,9 +282,15 @@ fn a_saved_model_predicts_the_same() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("model.safetensors");
     f.save(&path).expect("saves");
-    let loaded =
-        Fitted::load(&freqai(), &path, data.n_inputs(), data.n_targets, DeviceRequest::Cpu)
-            .expect("loads");
+    let loaded = Fitted::load(
+        &freqai(),
+        &path,
+        data.input_bars,
+        data.n_inputs(),
+        data.n_targets,
+        DeviceRequest::Cpu,
+    )
+    .expect("loads");
     let a = f.predict(&data, data.test.clone()).expect("predicts");
     let b = loaded.predict(&data, data.test.clone()).expect("predicts");
     assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));

@@ -20,7 +20,7 @@ fn golden() -> HashMap<String, Tensor> {
 fn check(config: &ModelConfig, prefix: &str, weights_of: &str, expected: &str, outputs: usize) {
     let g = golden();
     let vs = nn::VarStore::new(Device::Cpu);
-    let model = config.init(&vs.root(), 4, outputs);
+    let model = config.init(&vs.root(), 5, 4, outputs);
     let vars = vs.variables();
     let theirs: Vec<&String> = g
         .keys()
