@@ -646,6 +646,35 @@ pub enum TargetConfig {
         #[serde(default)]
         original: bool,
     },
+    /// For a universe (`data.universe`): 1 when the asset's return over the next
+    /// `horizon_bars` beats the universe's median return at that bar, else 0 (Fischer &
+    /// Krauss' label). The cross-section is the assets that have the bar; a bar's labels are
+    /// known once every one of them has its return.
+    CrossSectional {
+        /// `h`. Default: 1.
+        #[serde(default = "one")]
+        horizon_bars: usize,
+        /// The threshold of the cross-section: `median` (the only one).
+        #[serde(default)]
+        above: CrossSection,
+    },
+    /// For a universe: the rank of the asset's return over the next `horizon_bars` among the
+    /// universe's at that bar, in [0, 1] (0 the lowest, 1 the highest; ties share their mean
+    /// rank).
+    CrossSectionalRank {
+        /// `h`. Default: 1.
+        #[serde(default = "one")]
+        horizon_bars: usize,
+    },
+}
+
+/// What a cross-sectional label compares an asset's forward return with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CrossSection {
+    /// The universe's median at that bar.
+    #[default]
+    Median,
 }
 
 fn default_horizon() -> usize {
@@ -676,7 +705,9 @@ impl TargetConfig {
         match self {
             TargetConfig::NextCloseRatios { horizon_bars }
             | TargetConfig::ForwardReturn { horizon_bars, .. }
-            | TargetConfig::UpDown { horizon_bars, .. } => *horizon_bars,
+            | TargetConfig::UpDown { horizon_bars, .. }
+            | TargetConfig::CrossSectional { horizon_bars, .. }
+            | TargetConfig::CrossSectionalRank { horizon_bars } => *horizon_bars,
             TargetConfig::FreqaiScore { original: true, .. } => 0,
             TargetConfig::FreqaiScore { horizon_bars, .. } => *horizon_bars,
         }
@@ -692,7 +723,15 @@ impl TargetConfig {
 
     /// Whether the target is a 0/1 class.
     pub fn is_binary(&self) -> bool {
-        matches!(self, TargetConfig::UpDown { .. })
+        matches!(self, TargetConfig::UpDown { .. } | TargetConfig::CrossSectional { .. })
+    }
+
+    /// Whether the target is computed across a universe's assets.
+    pub fn is_cross_sectional(&self) -> bool {
+        matches!(
+            self,
+            TargetConfig::CrossSectional { .. } | TargetConfig::CrossSectionalRank { .. }
+        )
     }
 
     /// Column names in `quantsweep features` output: `target`, or `target.1` .. `target.h`.
@@ -731,6 +770,21 @@ pub struct WindowConfig {
     /// Input scaling. Default: `none`.
     #[serde(default)]
     pub scale: Scale,
+    /// For a universe with `scale: standard`: each asset scaled by its own training span's
+    /// statistics (`asset`, the default) or every asset by the pooled ones (`universe`).
+    #[serde(default)]
+    pub scale_by: ScaleBy,
+}
+
+/// Whose training statistics scale a universe's inputs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScaleBy {
+    /// Each asset its own.
+    #[default]
+    Asset,
+    /// All assets' training windows pooled.
+    Universe,
 }
 
 fn default_input_bars() -> usize {
@@ -739,7 +793,12 @@ fn default_input_bars() -> usize {
 
 impl Default for WindowConfig {
     fn default() -> Self {
-        Self { input_bars: default_input_bars(), inputs: None, scale: Scale::None }
+        Self {
+            input_bars: default_input_bars(),
+            inputs: None,
+            scale: Scale::None,
+            scale_by: ScaleBy::Asset,
+        }
     }
 }
 

@@ -28,12 +28,14 @@ pub mod ta_all;
 mod table;
 pub mod targets;
 pub mod transforms;
+mod universe;
 mod windows;
 
 pub use config::{
-    Balance, FeatureConfig, Param, Scale, SplitConfig, SplitKind, TargetConfig, WindowConfig,
-    freqai_weights,
+    Balance, CrossSection, FeatureConfig, Param, Scale, ScaleBy, SplitConfig, SplitKind,
+    TargetConfig, WindowConfig, freqai_weights,
 };
 pub use error::FeatureError;
 pub use table::FeatureTable;
+pub use universe::{Asset, universe_folds};
 pub use windows::{Dataset, Fold};

@@ -37,7 +37,84 @@ pub fn target_columns(candles: &Candles, config: &TargetConfig) -> Vec<Vec<f64>>
             let h = if original { 0 } else { horizon_bars };
             vec![ahead(h, &|t| score[t + h])]
         }
+        // The asset's own forward return: [`cross_sectional`] turns a universe's into labels.
+        TargetConfig::CrossSectional { horizon_bars: h, .. }
+        | TargetConfig::CrossSectionalRank { horizon_bars: h } => {
+            vec![ahead(h, &|t| c[t + h] / c[t] - 1.0)]
+        }
     }
+}
+
+/// Cross-sectional labels of a universe: `forward[a]` is asset `a`'s forward return at each of
+/// its rows (at `times[a]`, increasing). At each time, the cross-section is the assets that
+/// have a row then; its labels are known (not NaN) only when every one of those has its
+/// return, so that later bars never change a label once it is known. `config` picks above the
+/// median (1/0) or the rank in [0, 1].
+pub fn cross_sectional(
+    times: &[&[i64]],
+    forward: &[Vec<f64>],
+    config: &TargetConfig,
+) -> Vec<Vec<f64>> {
+    let mut out: Vec<Vec<f64>> = forward.iter().map(|f| vec![f64::NAN; f.len()]).collect();
+    // Every (time, asset, row), in time order.
+    let mut at: Vec<(i64, usize, usize)> = times
+        .iter()
+        .enumerate()
+        .flat_map(|(a, ts)| ts.iter().enumerate().map(move |(r, t)| (*t, a, r)))
+        .collect();
+    at.sort_unstable();
+    for group in at.chunk_by(|x, y| x.0 == y.0) {
+        let values: Vec<f64> = group.iter().map(|&(_, a, r)| forward[a][r]).collect();
+        if values.iter().any(|v| !v.is_finite()) {
+            continue;
+        }
+        match config {
+            TargetConfig::CrossSectionalRank { .. } => {
+                let ranks = ranks01(&values);
+                for (&(_, a, r), rank) in group.iter().zip(ranks) {
+                    out[a][r] = rank;
+                }
+            }
+            _ => {
+                let m = median(&values);
+                for (&(_, a, r), v) in group.iter().zip(&values) {
+                    out[a][r] = f64::from(u8::from(*v > m));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    if n % 2 == 1 { s[n / 2] } else { (s[n / 2 - 1] + s[n / 2]) / 2.0 }
+}
+
+/// Ranks scaled to [0, 1] (ties share their mean rank; one value ranks 0.5).
+fn ranks01(v: &[f64]) -> Vec<f64> {
+    let n = v.len();
+    if n == 1 {
+        return vec![0.5];
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&i, &j| v[i].total_cmp(&v[j]));
+    let mut rank = vec![0.0; n];
+    let mut i = 0;
+    while i < n {
+        let mut j = i;
+        while j + 1 < n && v[order[j + 1]] == v[order[i]] {
+            j += 1;
+        }
+        let mean = (i + j) as f64 / 2.0;
+        for k in i..=j {
+            rank[order[k]] = mean / (n - 1) as f64;
+        }
+        i = j + 1;
+    }
+    rank
 }
 
 /// freqAI-LSTM's aggregate score `T` at each row (from rows up to it), as its

@@ -51,24 +51,29 @@ pub struct Dataset {
     /// Samples dropped by `split.balance`.
     pub balanced_out: usize,
     /// Per input, the `(mean, std)` it is scaled by (`(0, 1)` unless `window.scale:
-    /// standard`; `minmax` scales each window on its own).
+    /// standard`; `minmax` scales each window on its own). For a universe scaled per asset,
+    /// the first asset's.
     pub scaler: Vec<(f64, f64)>,
+    /// For a universe (`data.universe`), the asset of each sample (an index into the
+    /// universe's assets; `decision_row` is then a row of that asset's candles); empty for
+    /// one market.
+    pub asset: Vec<u32>,
 }
 
 /// The samples every split of the same data shares: the decision rows whose window is clean
 /// and whose target is known, with the input columns and targets they read.
-struct Samples<'a> {
+pub(crate) struct Samples<'a> {
     inputs: Vec<&'a [f64]>,
     input_names: Vec<String>,
-    targets: Vec<Vec<f64>>,
+    pub(crate) targets: Vec<Vec<f64>>,
     /// Candle row of each sample, increasing.
-    rows: Vec<usize>,
+    pub(crate) rows: Vec<usize>,
     /// Window length and target horizon.
-    w: usize,
-    h: usize,
-    n: usize,
+    pub(crate) w: usize,
+    pub(crate) h: usize,
+    pub(crate) n: usize,
     first_valid: usize,
-    skipped: usize,
+    pub(crate) skipped: usize,
     feature_leaks: Vec<String>,
 }
 
@@ -79,6 +84,18 @@ impl<'a> Samples<'a> {
         window: &WindowConfig,
         target: &TargetConfig,
         split: &SplitConfig,
+    ) -> Result<Self, FeatureError> {
+        Self::with_targets(candles, table, window, target, split, target_columns(candles, target))
+    }
+
+    /// [`Samples::new`] with the target columns given (a universe's cross-sectional labels).
+    pub(crate) fn with_targets(
+        candles: &Candles,
+        table: &'a FeatureTable,
+        window: &WindowConfig,
+        target: &TargetConfig,
+        split: &SplitConfig,
+        targets: Vec<Vec<f64>>,
     ) -> Result<Self, FeatureError> {
         let w = window.input_bars;
         let h = target.horizon_bars();
@@ -115,8 +132,6 @@ impl<'a> Samples<'a> {
         if inputs.is_empty() {
             return Err(invalid("window.inputs", "no input columns"));
         }
-        let targets = target_columns(candles, target);
-
         // Rows with a non-finite input, counted cumulatively: a window is clean when the count
         // does not change across it.
         let n = candles.len();
@@ -196,13 +211,52 @@ impl<'a> Samples<'a> {
 
     /// The dataset of these training, validation and test samples: inputs scaled with
     /// statistics of the rows the training windows read, and nothing later.
+    /// The rows the windows of `samples` read.
+    pub(crate) fn read_rows(&self, samples: &[usize]) -> Vec<bool> {
+        let mut read = vec![false; self.n];
+        for &s in samples {
+            read[self.rows[s] + 1 - self.w..=self.rows[s]].fill(true);
+        }
+        read
+    }
+
+    /// Per input, `(count, sum, sum of squares)` over the rows marked in `read`: a universe
+    /// pools them into one scaler.
+    pub(crate) fn moments(&self, read: &[bool]) -> Vec<(f64, f64, f64)> {
+        self.inputs
+            .iter()
+            .map(|c| {
+                c.iter()
+                    .zip(read)
+                    .filter(|(_, r)| **r)
+                    .fold((0.0, 0.0, 0.0), |(n, s, q), (x, _)| (n + 1.0, s + x, q + x * x))
+            })
+            .collect()
+    }
+
+    /// The scaler `scale` fits on the rows the training samples' windows read.
+    pub(crate) fn scaler(&self, train_idx: &[usize], scale: Scale) -> Vec<(f64, f64)> {
+        match scale {
+            Scale::None | Scale::Minmax => vec![(0.0, 1.0); self.inputs.len()],
+            Scale::Standard => {
+                let read = self.read_rows(train_idx);
+                self.inputs.iter().map(|c| mean_std(c, &read)).collect()
+            }
+        }
+    }
+
+    /// The input columns' names.
+    pub(crate) fn input_names(&self) -> &[String] {
+        &self.input_names
+    }
+
     fn assemble(
         &self,
         train_idx: &[usize],
         val_idx: &[usize],
         test: Range<usize>,
         scale: Scale,
-        mut leaks: Vec<String>,
+        leaks: Vec<String>,
         balanced_out: usize,
     ) -> Result<Dataset, FeatureError> {
         if train_idx.is_empty() {
@@ -210,17 +264,23 @@ impl<'a> Samples<'a> {
                 "split.balance: the training span has only one class".into(),
             ));
         }
-        let (w, n) = (self.w, self.n);
-        let scaler: Vec<(f64, f64)> = match scale {
-            Scale::None | Scale::Minmax => vec![(0.0, 1.0); self.inputs.len()],
-            Scale::Standard => {
-                let mut read = vec![false; n];
-                for &s in train_idx {
-                    read[self.rows[s] + 1 - w..=self.rows[s]].fill(true);
-                }
-                self.inputs.iter().map(|c| mean_std(c, &read)).collect()
-            }
-        };
+        let scaler = self.scaler(train_idx, scale);
+        Ok(self.assemble_scaled(train_idx, val_idx, test, scale, scaler, leaks, balanced_out))
+    }
+
+    /// The dataset of these samples, inputs scaled by `scaler`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn assemble_scaled(
+        &self,
+        train_idx: &[usize],
+        val_idx: &[usize],
+        test: Range<usize>,
+        scale: Scale,
+        scaler: Vec<(f64, f64)>,
+        mut leaks: Vec<String>,
+        balanced_out: usize,
+    ) -> Dataset {
+        let w = self.w;
         let order: Vec<usize> =
             train_idx.iter().chain(val_idx).copied().chain(test.clone()).collect();
         let f = self.inputs.len();
@@ -245,7 +305,7 @@ impl<'a> Samples<'a> {
         }
         let (n_train, n_val) = (train_idx.len(), val_idx.len());
         leaks.extend(self.feature_leaks.iter().cloned());
-        Ok(Dataset {
+        Dataset {
             x,
             y,
             decision_row: order.iter().map(|&s| self.rows[s]).collect(),
@@ -259,7 +319,8 @@ impl<'a> Samples<'a> {
             skipped: self.skipped,
             balanced_out,
             scaler,
-        })
+            asset: Vec::new(),
+        }
     }
 }
 
@@ -346,13 +407,7 @@ impl Dataset {
         target: &TargetConfig,
         split: &SplitConfig,
     ) -> Result<Vec<Fold>, FeatureError> {
-        let need = |key: &str, v: Option<usize>| match v {
-            Some(v) if v > 0 => Ok(v),
-            _ => Err(invalid(key, "walk_forward needs a positive number of samples")),
-        };
-        let train_bars = need("split.train_bars", split.train_bars)?;
-        let test_bars = need("split.test_bars", split.test_bars)?;
-        let step = need("split.step_bars", split.step_bars.or(Some(test_bars)))?;
+        let (train_bars, test_bars, step) = walk_forward_lengths(split)?;
         let s = Samples::new(candles, table, window, target, split)?;
         let samples = s.rows.len();
         let gap = s.gap() + split.embargo_bars;
@@ -410,13 +465,27 @@ impl Dataset {
     }
 }
 
-fn invalid(key: &str, message: &str) -> FeatureError {
+/// `split.train_bars`, `test_bars` and `step_bars` (default: `test_bars`), each positive.
+pub(crate) fn walk_forward_lengths(
+    split: &SplitConfig,
+) -> Result<(usize, usize, usize), FeatureError> {
+    let need = |key: &str, v: Option<usize>| match v {
+        Some(v) if v > 0 => Ok(v),
+        _ => Err(invalid(key, "walk_forward needs a positive number of samples")),
+    };
+    let train_bars = need("split.train_bars", split.train_bars)?;
+    let test_bars = need("split.test_bars", split.test_bars)?;
+    let step = need("split.step_bars", split.step_bars.or(Some(test_bars)))?;
+    Ok((train_bars, test_bars, step))
+}
+
+pub(crate) fn invalid(key: &str, message: &str) -> FeatureError {
     FeatureError::InvalidParameter { key: key.into(), message: message.into() }
 }
 
 /// The Keras seed's balancing of `samples` (indices into `rows`): the first
 /// `min(ups, downs)` of each class, in the order given.
-fn truncate_classes(samples: &[usize], rows: &[usize], y: &[f64]) -> Vec<usize> {
+pub(crate) fn truncate_classes(samples: &[usize], rows: &[usize], y: &[f64]) -> Vec<usize> {
     let up = |s: &usize| y[rows[*s]] > 0.5;
     let ups = samples.iter().filter(|s| up(s)).count();
     let keep = ups.min(samples.len() - ups);
@@ -487,6 +556,7 @@ mod tests {
                 "macd.signal".into(),
             ]),
             scale,
+            ..Default::default()
         };
         Dataset::build(
             c,
@@ -689,7 +759,7 @@ mod tests {
 
     fn folds(c: &Candles, split: &SplitConfig, scale: Scale) -> Vec<Fold> {
         let table = FeatureTable::build(c, &features()).expect("features");
-        let window = WindowConfig { input_bars: 5, inputs: None, scale };
+        let window = WindowConfig { input_bars: 5, inputs: None, scale, ..Default::default() };
         let target = TargetConfig::NextCloseRatios { horizon_bars: 3 };
         Dataset::walk_forward(c, &table, &window, &target, split).expect("folds")
     }

@@ -80,6 +80,7 @@ fn dataset(dir: &Path, name: &str) -> Dataset {
         skipped: 0,
         balanced_out: 0,
         scaler: vec![(0.0, 1.0); inputs],
+        asset: Vec::new(),
     }
 }
 

@@ -29,6 +29,7 @@ pub fn dataset_for(target: &TargetConfig, input_bars: usize) -> Dataset {
             "macd.signal".into(),
         ]),
         scale: Scale::Standard,
+        ..Default::default()
     };
     Dataset::build(&candles, &table, &window, target, &SplitConfig::default()).expect("dataset")
 }
