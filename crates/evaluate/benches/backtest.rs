@@ -5,8 +5,14 @@
 //!
 //! `cargo bench -p quantsweep-evaluate --bench backtest -- BARS.csv [--repeat N]`
 //! (`BARS.csv`: `timestamp_ms,open,close,value` with a header.)
+//!
+//! `... -- --universe DIR [--repeat N]`: the ranking backtest (`long_short_rank`, long 10,
+//! short 10, every bar) on `DIR/{open,close,prediction}.f64` (little-endian `[bars ×
+//! assets]`, sizes in `DIR/shape.txt`: `bars assets`); prints milliseconds per backtest.
 
-use quantsweep_evaluate::{BacktestConfig, Bar, StrategyConfig, backtest};
+use quantsweep_evaluate::{
+    BacktestConfig, Bar, RankRule, RankedUniverse, StrategyConfig, backtest, backtest_ranked,
+};
 
 // The `quantsweep` binary's allocator: each backtest allocates its equity curve afresh.
 #[global_allocator]
@@ -20,6 +26,9 @@ fn main() {
         .position(|a| a == "--repeat")
         .and_then(|i| args.get(i + 1))
         .map_or(2_000, |r| r.parse().expect("--repeat N"));
+    if path == "--universe" {
+        return universe(Path::new(args.get(1).expect("--universe DIR")), repeat.min(200));
+    }
     let text = std::fs::read_to_string(path).expect("bars file");
     let (mut bars, mut values) = (Vec::new(), Vec::new());
     for line in text.lines().skip(1) {
@@ -56,4 +65,41 @@ fn main() {
             bars.len()
         );
     }
+}
+
+use std::path::Path;
+
+/// The ranking backtest on a universe written by `scripts/bench-evaluate`.
+fn universe(dir: &Path, repeat: usize) {
+    let shape = std::fs::read_to_string(dir.join("shape.txt")).expect("shape.txt");
+    let n: Vec<usize> = shape.split_whitespace().map(|v| v.parse().expect("size")).collect();
+    let (bars, assets) = (n[0], n[1]);
+    let read = |name: &str| -> Vec<f64> {
+        let bytes = std::fs::read(dir.join(name)).expect("matrix");
+        bytes.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes"))).collect()
+    };
+    let (open, close, prediction) = (read("open.f64"), read("close.f64"), read("prediction.f64"));
+    let times: Vec<i64> = (0..bars as i64).map(|i| i * 86_400_000).collect();
+    let names: Vec<String> = (0..assets).map(|a| format!("A{a}")).collect();
+    let u = RankedUniverse {
+        names: &names,
+        times: &times,
+        open: &open,
+        close: &close,
+        prediction: &prediction,
+    };
+    let rule = RankRule { long: 10, short: 10, rebalance_bars: 1 };
+    let cfg = BacktestConfig { fee_bps: 5.0, ..BacktestConfig::default() };
+    let mut end = 0.0;
+    let mut trades = 0;
+    let start = std::time::Instant::now();
+    for _ in 0..repeat {
+        let run = backtest_ranked(&u, &rule, &cfg).expect("backtest");
+        end = run.equity.last().expect("bars").equity;
+        trades = run.trades.len();
+    }
+    let ms = start.elapsed().as_secs_f64() * 1000.0 / repeat as f64;
+    println!(
+        r#"{{"strategy": "long_short_rank", "bars": {bars}, "assets": {assets}, "ms_per_backtest": {ms:.3}, "trades": {trades}, "final_equity": {end:.6}}}"#
+    );
 }

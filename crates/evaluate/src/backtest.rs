@@ -183,7 +183,7 @@ pub fn backtest(
         if let Some(decision) = decision {
             book.execute(decision, price, at);
         }
-        book.bars_held += usize::from(book.units != 0.0);
+        book.bars_held += usize::from(book.holding.units != 0.0);
         equity.push(book.mark(&bars[i]));
     }
     Ok(book.finish(equity, bars))
@@ -212,7 +212,7 @@ fn backtest_proportional(
     equity.push(book.mark(&bars[0]));
     // The account and the round trip in progress, as locals; `book` gets them back at the
     // end.
-    let (mut cash, mut units, mut fees, mut fills) = (book.cash, book.units, 0.0, 0);
+    let (mut cash, mut units, mut fees, mut fills) = (book.cash, book.holding.units, 0.0, 0);
     // The round trip's units and value in and out, its start, its last fill, and the fees
     // paid before it (its own are what was paid since).
     let mut trip = [0.0; 4];
@@ -275,7 +275,9 @@ fn backtest_proportional(
                 trip = [trip[0] + bought, trip[1] + spent, trip[2] + sold, trip[3] + received];
                 last_ms = at;
                 if units == 0.0 {
-                    book.trades.push(trade(trip, entry_ms, at, fees - fees_before).closed());
+                    book.holding
+                        .trades
+                        .push(trade(trip, entry_ms, at, fees - fees_before).closed());
                     open = false;
                 }
             }
@@ -290,8 +292,8 @@ fn backtest_proportional(
             pair: None,
         });
     }
-    (book.cash, book.units, book.fees, book.fills) = (cash, units, fees, fills);
-    book.open = open.then(|| trade(trip, entry_ms, last_ms, fees - fees_before));
+    (book.cash, book.holding.units, book.fees, book.fills) = (cash, units, fees, fills);
+    book.holding.open = open.then(|| trade(trip, entry_ms, last_ms, fees - fees_before));
     book.finish(equity, bars)
 }
 
@@ -389,16 +391,14 @@ pub fn backtest_portfolio(
 struct Book<'a> {
     cfg: &'a BacktestConfig,
     cash: f64,
-    units: f64,
     fills: usize,
     fees: f64,
     bars_held: usize,
-    open: Option<OpenTrade>,
-    trades: Vec<Trade>,
+    holding: Holding,
 }
 
 /// A round trip in progress.
-struct OpenTrade {
+pub(crate) struct OpenTrade {
     entry_ms: i64,
     exit_ms: i64,
     long: bool,
@@ -460,12 +460,10 @@ impl<'a> Book<'a> {
         Book {
             cfg,
             cash: cfg.initial_cash,
-            units: 0.0,
             fills: 0,
             fees: 0.0,
             bars_held: 0,
-            open: None,
-            trades: Vec::new(),
+            holding: Holding::default(),
         }
     }
 
@@ -473,9 +471,9 @@ impl<'a> Book<'a> {
         EquityPoint {
             timestamp_ms: bar.timestamp_ms,
             price: bar.close,
-            position: self.units,
+            position: self.holding.units,
             cash: self.cash,
-            equity: self.cash + self.units * bar.close,
+            equity: self.cash + self.holding.units * bar.close,
             fold: None,
             pair: None,
         }
@@ -484,9 +482,9 @@ impl<'a> Book<'a> {
     fn position(&self, close: f64) -> Position {
         Position {
             cash: self.cash,
-            units: self.units,
-            equity: self.cash + self.units * close,
-            entry_price: self.open.as_ref().map(OpenTrade::entry_price),
+            units: self.holding.units,
+            equity: self.cash + self.holding.units * close,
+            entry_price: self.holding.open.as_ref().map(OpenTrade::entry_price),
             bars_held: self.bars_held,
         }
     }
@@ -496,7 +494,7 @@ impl<'a> Book<'a> {
         let fee = self.cfg.fee_bps / 10_000.0;
         let slip = self.cfg.slippage_bps / 10_000.0;
         let (buy_price, sell_price) = (price * (1.0 + slip), price * (1.0 - slip));
-        let equity = self.cash + self.units * price;
+        let equity = self.cash + self.holding.units * price;
         // No leverage: the largest long the cash buys, the largest short the equity covers
         // (each worked out only when the order goes that way).
         // Units per unit of cash, worked out apart from the cash: the divisions stay off the
@@ -504,8 +502,8 @@ impl<'a> Book<'a> {
         let (per_cash_long, per_cash_short) =
             (1.0 / (buy_price * (1.0 + fee)), 1.0 / (sell_price * (1.0 + fee)));
         let max_long = || {
-            let budget = if self.units >= 0.0 { self.cash } else { equity };
-            self.units.max(0.0) + budget.max(0.0) * per_cash_long
+            let budget = if self.holding.units >= 0.0 { self.cash } else { equity };
+            self.holding.units.max(0.0) + budget.max(0.0) * per_cash_long
         };
         let max_short = || equity.max(0.0) * per_cash_short;
         let target = match decision {
@@ -514,7 +512,7 @@ impl<'a> Book<'a> {
             // Both bounds, without a branch on the order's side.
             Decision::Units(u) => u.min(max_long()).max(-max_short()),
         };
-        let mut delta = target - self.units;
+        let mut delta = target - self.holding.units;
         let closes = target == 0.0;
         if let Some(lot) = self.cfg.lot_size
             && !closes
@@ -529,34 +527,59 @@ impl<'a> Book<'a> {
     }
 
     /// The backtest's outcome: the trade still open at the end marked at the last close.
-    fn finish(mut self, equity: Vec<EquityPoint>, bars: &[Bar]) -> Backtest {
+    fn finish(self, equity: Vec<EquityPoint>, bars: &[Bar]) -> Backtest {
         let last = bars[bars.len() - 1];
-        let mut trades = std::mem::take(&mut self.trades);
-        if let Some(open) = self.open.take() {
-            trades.push(open.marked(last.close, last.timestamp_ms, self.units));
-        }
+        let trades = self.holding.finish(last.close, last.timestamp_ms);
         Backtest { equity, trades, fills: self.fills, fees: self.fees }
     }
 
-    /// Applies a fill of `delta` units at `price`, splitting it at a reversal so that each
-    /// round trip gets its share of the fill and its fee.
+    /// Applies a fill of `delta` units at `price` (see [`Holding::fill`]).
     fn fill(&mut self, delta: f64, price: f64, fee_rate: f64, at: i64) {
+        if self.holding.fill(delta, price, fee_rate, at, &mut self.cash, &mut self.fees) {
+            self.bars_held = 0;
+        }
+        self.fills += 1;
+    }
+}
+
+/// One asset's units and its round trips: the open one and those done.
+#[derive(Default)]
+pub(crate) struct Holding {
+    pub(crate) units: f64,
+    pub(crate) open: Option<OpenTrade>,
+    pub(crate) trades: Vec<Trade>,
+}
+
+impl Holding {
+    /// Applies a fill of `delta` units at `price` at time `at`, paying `fee_rate` of its value
+    /// from `cash` (and adding it to `fees`), splitting it at a reversal so that each round
+    /// trip gets its share of the fill and its fee. True when it opened a position from flat.
+    pub(crate) fn fill(
+        &mut self,
+        delta: f64,
+        price: f64,
+        fee_rate: f64,
+        at: i64,
+        cash: &mut f64,
+        fees: &mut f64,
+    ) -> bool {
         let crosses = self.units != 0.0
             && (self.units + delta).signum() != self.units.signum()
             && self.units + delta != 0.0;
         let parts = if crosses { [-self.units, self.units + delta] } else { [delta, 0.0] };
+        let mut opened = false;
         for part in parts.into_iter().filter(|p| *p != 0.0) {
             let fee = part.abs() * price * fee_rate;
             let flow = -part * price - fee;
-            self.cash += flow;
-            self.fees += fee;
+            *cash += flow;
+            *fees += fee;
             let before = self.units;
             self.units += part;
             if self.units.abs() < 1e-12 * part.abs().max(1.0) {
                 self.units = 0.0;
             }
             if before == 0.0 {
-                self.bars_held = 0;
+                opened = true;
                 self.open = Some(OpenTrade::new(at, part > 0.0));
             }
             if let Some(trade) = self.open.as_mut() {
@@ -578,7 +601,15 @@ impl<'a> Book<'a> {
                 self.trades.push(trade.closed());
             }
         }
-        self.fills += 1;
+        opened
+    }
+
+    /// Its trades, the one still open marked at `close` at time `at`.
+    pub(crate) fn finish(mut self, close: f64, at: i64) -> Vec<Trade> {
+        if let Some(open) = self.open.take() {
+            self.trades.push(open.marked(close, at, self.units));
+        }
+        self.trades
     }
 }
 

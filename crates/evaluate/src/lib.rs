@@ -26,6 +26,7 @@ mod backtest;
 mod error;
 mod metrics;
 mod overfit;
+mod ranking;
 mod strategy;
 
 pub use backtest::{
@@ -40,4 +41,7 @@ pub use overfit::{
     DeflatedSharpe, Overfitting, deflated_sharpe, norm_cdf, norm_ppf, probability_of_overfitting,
     sharpe,
 };
-pub use strategy::{Decision, ProportionalOrders, RoiExit, Strategy, StrategyConfig, TrailingStop};
+pub use ranking::{RankRule, RankedBacktest, RankedUniverse, backtest_ranked};
+pub use strategy::{
+    Decision, ProportionalOrders, RoiExit, Strategy, StrategyConfig, TrailingStop, Weighting,
+};

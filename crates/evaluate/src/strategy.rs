@@ -98,6 +98,39 @@ pub enum StrategyConfig {
     },
     /// Long from the first decision to the end: the baseline.
     BuyAndHold,
+    /// A universe (`data.universe`) traded by rank: at each rebalance, long the `long` assets
+    /// with the highest predictions and short the `short` lowest, equally weighted (see
+    /// [`crate::backtest_ranked`]).
+    LongShortRank {
+        /// Assets held long. Default: 10.
+        #[serde(default = "ten")]
+        long: usize,
+        /// Assets held short. Default: 10.
+        #[serde(default = "ten")]
+        short: usize,
+        /// Bars between rebalances. Default: 1 (every bar).
+        #[serde(default = "one_bar")]
+        rebalance_bars: usize,
+        /// `equal` (the only weighting).
+        #[serde(default)]
+        weighting: Weighting,
+    },
+}
+
+/// How [`StrategyConfig::LongShortRank`] sizes its positions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Weighting {
+    /// Every position `1 / (long + short)` of the equity.
+    #[default]
+    Equal,
+}
+
+fn ten() -> usize {
+    10
+}
+fn one_bar() -> usize {
+    1
 }
 
 /// See [`StrategyConfig::Threshold`].
@@ -198,7 +231,27 @@ impl StrategyConfig {
                 Ok(())
             }
             StrategyConfig::BuyAndHold => Ok(()),
+            StrategyConfig::LongShortRank { long, short, rebalance_bars, .. } => {
+                if long + short == 0 {
+                    return Err(EvaluateError::invalid(
+                        "strategy.long",
+                        "long and short are both 0: hold at least one asset",
+                    ));
+                }
+                if *rebalance_bars == 0 {
+                    return Err(EvaluateError::invalid(
+                        "strategy.rebalance_bars",
+                        "must be at least 1",
+                    ));
+                }
+                Ok(())
+            }
         }
+    }
+
+    /// Whether it trades a universe by rank (not a market bar by bar).
+    pub fn is_ranking(&self) -> bool {
+        matches!(self, StrategyConfig::LongShortRank { .. })
     }
 
     /// The prediction each decision bar acts on, from predictions laid out `[samples,
@@ -257,6 +310,12 @@ impl StrategyConfig {
                 })
             }
             StrategyConfig::BuyAndHold => Box::new(BuyAndHold),
+            StrategyConfig::LongShortRank { .. } => {
+                return Err(EvaluateError::invalid(
+                    "strategy.kind",
+                    "long_short_rank ranks the assets of a universe: set data.universe",
+                ));
+            }
         })
     }
 }
