@@ -149,7 +149,38 @@ pub struct DataConfig {
     /// Candles before this date are used (ISO date, exclusive). Default: all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<String>,
+    /// A universe of assets with one model trained on all their windows pooled: a list
+    /// (`[ETH/USDT, BTC/USDT]`, `[AAPL, MSFT]`) or `all`, read from `datadir` at `timeframe`,
+    /// or from the folder `source` names (one file per asset, named by the file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub universe: Option<Universe>,
+    /// The market's calendar: `continuous` (every bar of the timeframe; crypto) or
+    /// `weekdays` (no bars on Saturdays and Sundays; stock markets). Default: detected from
+    /// the data (daily candles without weekend bars are `weekdays`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<quantsweep_ingest::Calendar>,
 }
+
+/// `data.universe`: the assets listed, or every one the data holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Universe {
+    /// `all`.
+    All(AllAssets),
+    /// The assets, in the order given.
+    List(Vec<String>),
+}
+
+/// The word `all` of `data.universe: all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AllAssets {
+    /// Every asset of the data.
+    All,
+}
+
+/// Candle file extensions a folder of per-asset files may hold.
+const CANDLE_FILES: [&str; 5] = [".csv", ".parquet", ".feather", ".json", ".json.gz"];
 
 /// `data.pair`: one pair, or several traded side by side.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -213,8 +244,11 @@ impl DataConfig {
     }
 
     /// The markets to trade: `source`, or the freqtrade file `datadir`/`pair`/`timeframe`
-    /// names for each pair (named when there are several).
+    /// names for each pair (named when there are several), or a universe's assets.
     pub fn markets(&self) -> Result<Vec<Market>> {
+        if let Some(universe) = &self.universe {
+            return self.assets(universe);
+        }
         match self.location_parts()? {
             Location::Source(s) => Ok(vec![Market { pair: None, location: s.to_owned() }]),
             Location::Freqtrade { dir, pairs, tf } => {
@@ -230,6 +264,78 @@ impl DataConfig {
                     .collect()
             }
         }
+    }
+
+    /// A universe's assets, each named: from `datadir` at `timeframe`, or from the folder
+    /// `source` (one file per asset, named by the file without the suffix all the files
+    /// share: `AAPL_data.csv` → `AAPL`).
+    fn assets(&self, universe: &Universe) -> Result<Vec<Market>> {
+        if self.pair.is_some() {
+            bail!(
+                "data.universe: give either a universe or data.pair (a portfolio of pairs with a \
+                 model each), not both"
+            );
+        }
+        // Every asset available: (name, file).
+        let available: Vec<(String, String)> = match (&self.datadir, &self.timeframe, &self.source)
+        {
+            (Some(dir), Some(tf), None) => quantsweep_ingest::freqtrade_contents(Path::new(dir))
+                .into_iter()
+                .filter(|f| &f.timeframe == tf)
+                .map(|f| (f.pair, f.path.to_string_lossy().into_owned()))
+                .collect(),
+            (None, None, Some(folder)) if Path::new(folder).is_dir() => asset_files(folder)?,
+            (None, None, Some(file)) => bail!(
+                "data.universe: data.source is the file {file}: a universe reads a folder of \
+                 per-asset files (data.source: FOLDER), or a freqtrade directory (data.datadir \
+                 with data.timeframe)"
+            ),
+            (Some(_), None, _) => bail!("data.timeframe: a universe from data.datadir needs it"),
+            _ => bail!(
+                "data.universe: read it from data.datadir with data.timeframe, or from a folder \
+                 of per-asset files in data.source"
+            ),
+        };
+        let whence = match (&self.datadir, &self.timeframe, &self.source) {
+            (Some(dir), Some(tf), _) => format!("{dir} at {tf}"),
+            (_, _, Some(folder)) => folder.clone(),
+            _ => String::new(),
+        };
+        let assets: Vec<(String, String)> = match universe {
+            Universe::All(_) => available,
+            Universe::List(names) => {
+                let mut picked = Vec::with_capacity(names.len());
+                for (i, name) in names.iter().enumerate() {
+                    if names[..i].contains(name) {
+                        bail!("data.universe: `{name}` is listed twice");
+                    }
+                    let Some(found) = available.iter().find(|(n, _)| n == name) else {
+                        let hint = quantsweep_core::did_you_mean(
+                            name,
+                            available.iter().map(|(n, _)| n.as_str()),
+                        );
+                        bail!("data.universe: no `{name}` in {whence}{hint}");
+                    };
+                    picked.push(found.clone());
+                }
+                picked
+            }
+        };
+        if assets.len() < 2 {
+            bail!(
+                "data.universe: a universe needs at least two assets, {whence} gives {}: trade \
+                 one market with data.pair or data.source",
+                match assets.as_slice() {
+                    [] => "none".to_owned(),
+                    [(name, _)] => format!("one ({name})"),
+                    _ => unreachable!("two or more"),
+                }
+            );
+        }
+        Ok(assets
+            .into_iter()
+            .map(|(name, location)| Market { pair: Some(name), location })
+            .collect())
     }
 
     /// Where the candles of a correlated `pair` are: `pairs[pair]`, or the freqtrade file in
@@ -260,6 +366,7 @@ impl DataConfig {
             columns: self.columns.clone(),
             last_candle: self.last_candle,
             fill_gaps: self.fill_gaps,
+            calendar: self.calendar,
         }
     }
 
@@ -280,6 +387,39 @@ impl DataConfig {
         }
         Ok(Timerange { start_ms, end_ms })
     }
+}
+
+/// The candle files of `folder`, each named by its file name without the suffix (after a
+/// `_`, `-` or `.`) that every file shares: `AAPL_data.csv` → `AAPL`.
+fn asset_files(folder: &str) -> Result<Vec<(String, String)>> {
+    let entries = std::fs::read_dir(folder).with_context(|| format!("data.source: {folder}"))?;
+    let mut files: Vec<(String, String)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let ext = CANDLE_FILES.iter().find(|x| name.ends_with(*x))?;
+            let stem = name[..name.len() - ext.len()].to_owned();
+            Some((stem, e.path().to_string_lossy().into_owned()))
+        })
+        .collect();
+    files.sort();
+    // The longest suffix every stem shares, starting at a separator, and leaving a name.
+    if files.len() > 1 {
+        let first = files[0].0.clone();
+        let shared = first
+            .char_indices()
+            .filter(|(_, c)| matches!(c, '_' | '-' | '.'))
+            .map(|(i, _)| &first[i..])
+            .find(|suffix| {
+                files.iter().all(|(s, _)| s.len() > suffix.len() && s.ends_with(suffix))
+            });
+        if let Some(suffix) = shared.map(str::to_owned) {
+            for (stem, _) in &mut files {
+                stem.truncate(stem.len() - suffix.len());
+            }
+        }
+    }
+    Ok(files)
 }
 
 /// A loaded pipeline: its typed config, the YAML value trials are resolved from, and the
@@ -1240,6 +1380,9 @@ fn pipeline_metrics(config: &PipelineConfig) -> Vec<String> {
         names.push(name.into());
     }
     names.extend(["val_loss", "train_loss", "folds"].map(String::from));
+    if config.strategy.is_ranking() {
+        names.push("turnover".into());
+    }
     names.sort();
     names.dedup();
     names
@@ -1259,6 +1402,25 @@ fn validate_evaluation(config: &PipelineConfig) -> Result<()> {
     }
     config.strategy.validate()?;
     config.backtest.validate()?;
+    let universe = config.data.universe.is_some();
+    if config.target.is_cross_sectional() && !universe {
+        bail!(
+            "target.kind: a cross-sectional target compares assets at each bar: it needs a \
+             universe (data.universe: [A, B, ...] or all)"
+        );
+    }
+    if config.strategy.is_ranking() && !universe {
+        bail!(
+            "strategy.kind: long_short_rank ranks the assets of a universe: set data.universe \
+             (data.pair: [..] trades a portfolio of pairs, each by its own strategy)"
+        );
+    }
+    if universe && !config.strategy.is_ranking() {
+        bail!(
+            "strategy.kind: a universe trades its assets by rank: use {{kind: long_short_rank, \
+             long: 10, short: 10}}"
+        );
+    }
     let reads_ratios = matches!(
         config.strategy,
         StrategyConfig::LongFlat { .. } | StrategyConfig::BlanklyProportional { .. }
@@ -1276,6 +1438,9 @@ fn validate_data(data: &DataConfig) -> Result<()> {
     data.range()?;
     if let Some(tf) = &data.resample {
         Timeframe::parse(tf).map_err(|e| anyhow::anyhow!("data.resample: {e}"))?;
+    }
+    if data.universe.is_some() {
+        return data.markets().map(|_| ());
     }
     data.location_parts().map(|_| ())
 }

@@ -22,6 +22,7 @@ mod luck;
 mod objective;
 mod progress;
 mod store;
+mod universe;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -82,6 +82,14 @@ pub fn load_markets(config: &PipelineConfig) -> Result<Vec<MarketCandles>> {
 /// Correlated pairs' candles, by pair name.
 pub type Pairs = BTreeMap<String, Candles>;
 
+/// Bars per year for annualised metrics: `backtest.periods_per_year`, or the market's
+/// calendar's (252 daily bars on a weekday calendar, 365 otherwise).
+pub(crate) fn periods_per_year(config: &PipelineConfig, market: &MarketCandles) -> f64 {
+    config.backtest.periods_per_year.unwrap_or_else(|| {
+        market.candles.timeframe().map_or(365.0, |tf| market.report.calendar.periods_per_year(tf))
+    })
+}
+
 /// A relative `data.source` or `data.datadir` that is not there: says that relative paths
 /// are read from the current directory, and where the file is when it is beside the pipeline
 /// file instead (#23).
@@ -90,7 +98,11 @@ fn check_relative_paths(pipeline: &Pipeline) -> Result<()> {
     for (key, value) in [("data.source", &data.source), ("data.datadir", &data.datadir)] {
         let Some(value) = value else { continue };
         let given = Path::new(value);
-        if key == "data.source" && !value.contains("://") && given.is_dir() {
+        if key == "data.source"
+            && !value.contains("://")
+            && given.is_dir()
+            && data.universe.is_none()
+        {
             let files = quantsweep_ingest::freqtrade_contents(given);
             let mut pairs: Vec<&str> = files.iter().map(|f| f.pair.as_str()).collect();
             pairs.dedup();
@@ -153,8 +165,8 @@ fn check_relative_paths(pipeline: &Pipeline) -> Result<()> {
 }
 
 /// Loads a pipeline's markets and correlated pairs, and builds the first trial's dataset on
-/// each market: the data problems every trial would hit, found before anything runs. Errors
-/// name the pipeline file.
+/// each market (a universe: its folds' pooled datasets): the data problems every trial would
+/// hit, found before anything runs. Errors name the pipeline file.
 pub fn load_checked(pipeline: &Pipeline) -> Result<(Vec<MarketCandles>, Pairs, Vec<Dataset>)> {
     let path = pipeline.path.display();
     check_relative_paths(pipeline)?;
@@ -163,6 +175,12 @@ pub fn load_checked(pipeline: &Pipeline) -> Result<(Vec<MarketCandles>, Pairs, V
     let representative = pipeline.representative_trials();
     let first = representative.first().context("the sweep has no trials")?;
     let config = pipeline.trial_config(first)?;
+    if config.data.universe.is_some() {
+        // One dataset per fold, every asset's samples pooled.
+        let folds = crate::universe::build_universe_folds(&config, &markets, &pairs)
+            .with_context(|| format!("{path}: trial 0"))?;
+        return Ok((markets, pairs, folds.into_iter().map(|f| f.dataset).collect()));
+    }
     let mut datasets = Vec::with_capacity(markets.len());
     for market in &markets {
         let data =
@@ -254,9 +272,9 @@ pub fn build_dataset(
 
 /// One worker's objective.
 pub struct PipelineObjective {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     /// This worker's device (`auto` and `cuda` spread the workers over the GPUs).
-    device: DeviceRequest,
+    pub(crate) device: DeviceRequest,
 }
 
 impl PipelineObjective {
@@ -275,6 +293,9 @@ impl PipelineObjective {
         let config = self.shared.pipeline.trial_config(trial).map_err(failed)?;
         let walk_forward = config.split.kind == SplitKind::WalkForward;
         let mut tb = open_tensorboard(&self.shared.tensorboard_dir, trial, &config.name)?;
+        if config.data.universe.is_some() {
+            return self.run_universe(trial, &config, obs, tb);
+        }
 
         // Each market's own models: train each fold and predict its test span.
         let several = self.shared.markets.len() > 1;
@@ -346,10 +367,7 @@ impl PipelineObjective {
         };
 
         let candles = &self.shared.markets[0].candles;
-        let periods = config
-            .backtest
-            .periods_per_year
-            .unwrap_or_else(|| candles.timeframe().map_or(365.0, |tf| tf.periods_per_year()));
+        let periods = periods_per_year(&config, &self.shared.markets[0]);
         let n_targets = legs[0].folds[0].dataset.n_targets;
         let prediction_metrics = |pred: &[f32], actual: &[f32]| match config.target {
             // Probabilities of "up": classification metrics.
@@ -384,25 +402,9 @@ impl PipelineObjective {
         metrics.extend(prediction_metrics(&all_pred, &all_actual));
         // The model's epoch: the best one when early stopping restored it; averaged over
         // folds (and pairs).
-        let finals: Vec<&EpochMetrics> = legs.iter().flat_map(|l| &l.finals).collect();
-        let mean = |get: &dyn Fn(&EpochMetrics) -> Option<f64>| {
-            let v: Vec<f64> = finals.iter().filter_map(|m| get(m)).collect();
-            (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-        };
-        if let Some(v) = mean(&|m| m.val_loss) {
-            metrics.insert("val_loss".into(), v);
-        }
-        if let Some(v) = mean(&|m| Some(m.train_loss)) {
-            metrics.insert("train_loss".into(), v);
-        }
-        // Validation metrics the training reported (`val_accuracy` with bce).
-        let extras: std::collections::BTreeSet<&String> =
-            finals.iter().flat_map(|m| m.extra.keys()).filter(|k| k.starts_with("val_")).collect();
-        for key in extras {
-            if let Some(v) = mean(&|m| m.extra.get(key).copied()) {
-                metrics.insert(key.clone(), v);
-            }
-        }
+        let finals: Vec<EpochMetrics> =
+            legs.iter().flat_map(|l| l.finals.iter().cloned()).collect();
+        crate::universe::insert_epoch_metrics(&mut metrics, &finals);
 
         // Per fold: its stretch of the stitched curve (from the bar before its first decision
         // fills to its last), and its predictions. Folds are cut by time, so a portfolio's
@@ -505,24 +507,8 @@ impl PipelineObjective {
             let fitted = match fitted {
                 Ok(f) => f,
                 Err(e) => {
-                    let so_far = |mut more: Vec<EpochMetrics>| {
-                        tag_epochs(&mut more, fold_tag, ctx.index);
-                        ctx.epochs.iter().cloned().chain(more).collect()
-                    };
                     let at = market.pair.as_ref().map_or(String::new(), |p| format!(" ({p})"));
-                    return Err(match e {
-                        TrainError::Stopped { stop: Stop::Pruned, epochs: e } => {
-                            TrialError::Pruned { epochs: so_far(e) }
-                        }
-                        TrainError::Diverged { epoch, epochs: e } => TrialError::Failed {
-                            reason: format!("loss became NaN at epoch {epoch}{at}"),
-                            epochs: so_far(e),
-                        },
-                        TrainError::Stopped { epochs: e, .. } => {
-                            TrialError::Failed { reason: "cancelled".into(), epochs: so_far(e) }
-                        }
-                        other => TrialError::failed(format!("{other}{at}")),
-                    });
+                    return Err(fit_error(e, ctx.epochs, fold_tag, ctx.index, &at));
                 }
             };
             let mut fold_epochs = fitted.epochs.clone();
@@ -544,18 +530,8 @@ impl PipelineObjective {
                         .collect();
                     format!("-{slug}")
                 });
-                let name = if walk_forward {
-                    format!("{}{pair}-fold{}.safetensors", trial.id, fold.index)
-                } else {
-                    format!("{}{pair}.safetensors", trial.id)
-                };
-                let path = self.shared.models_dir.join(name);
-                std::fs::create_dir_all(&self.shared.models_dir).map_err(|e| {
-                    with_curve(format!("creating {}: {e}", self.shared.models_dir.display()))
-                })?;
-                fitted
-                    .save(&path)
-                    .map_err(|e| with_curve(format!("saving {}: {e}", path.display())))?;
+                let fold_tag = walk_forward.then_some(fold.index);
+                self.save_model(fitted, trial, &pair, fold_tag).map_err(with_curve)?;
             }
             let data = &fold.dataset;
             preds.push(
@@ -596,6 +572,54 @@ impl PipelineObjective {
             .cloned()
             .collect();
         Ok(LegRun { market, folds, finals, preds, bars, values, fold_starts })
+    }
+}
+
+impl PipelineObjective {
+    /// Saves a fold's model as `<trial_id><pair>[-fold<k>].safetensors` in the models folder.
+    pub(crate) fn save_model(
+        &self,
+        fitted: &quantsweep_train::Fitted,
+        trial: &TrialSpec,
+        pair: &str,
+        fold: Option<usize>,
+    ) -> Result<(), String> {
+        let name = match fold {
+            Some(k) => format!("{}{pair}-fold{k}.safetensors", trial.id),
+            None => format!("{}{pair}.safetensors", trial.id),
+        };
+        let path = self.shared.models_dir.join(name);
+        std::fs::create_dir_all(&self.shared.models_dir)
+            .map_err(|e| format!("creating {}: {e}", self.shared.models_dir.display()))?;
+        fitted.save(&path).map_err(|e| format!("saving {}: {e}", path.display()))
+    }
+}
+
+/// A training failure as the trial's: pruned, diverged (naming the epoch), cancelled or
+/// failed, with the epochs so far (`before`, then the fold's, tagged). `at` names the pair.
+pub(crate) fn fit_error(
+    e: TrainError,
+    before: &[EpochMetrics],
+    fold: Option<usize>,
+    pair: Option<usize>,
+    at: &str,
+) -> TrialError {
+    let so_far = |mut more: Vec<EpochMetrics>| {
+        tag_epochs(&mut more, fold, pair);
+        before.iter().cloned().chain(more).collect()
+    };
+    match e {
+        TrainError::Stopped { stop: Stop::Pruned, epochs: e } => {
+            TrialError::Pruned { epochs: so_far(e) }
+        }
+        TrainError::Diverged { epoch, epochs: e } => TrialError::Failed {
+            reason: format!("loss became NaN at epoch {epoch}{at}"),
+            epochs: so_far(e),
+        },
+        TrainError::Stopped { epochs: e, .. } => {
+            TrialError::Failed { reason: "cancelled".into(), epochs: so_far(e) }
+        }
+        other => TrialError::failed(format!("{other}{at}")),
     }
 }
 
@@ -747,11 +771,11 @@ pub fn open_tensorboard(
 
 /// Forwards epochs with a running epoch number across folds (and pairs), and the fold and
 /// pair as extra scalars.
-struct FoldObserver<'a> {
-    inner: &'a mut dyn Observer,
-    offset: usize,
-    fold: Option<usize>,
-    pair: Option<usize>,
+pub(crate) struct FoldObserver<'a> {
+    pub(crate) inner: &'a mut dyn Observer,
+    pub(crate) offset: usize,
+    pub(crate) fold: Option<usize>,
+    pub(crate) pair: Option<usize>,
 }
 
 impl Observer for FoldObserver<'_> {
@@ -764,7 +788,7 @@ impl Observer for FoldObserver<'_> {
 
 /// Marks epochs with their walk-forward fold, and with their pair's place in `data.pair`
 /// when a portfolio trades several.
-fn tag_epochs(epochs: &mut [EpochMetrics], fold: Option<usize>, pair: Option<usize>) {
+pub(crate) fn tag_epochs(epochs: &mut [EpochMetrics], fold: Option<usize>, pair: Option<usize>) {
     for m in epochs {
         if let Some(fold) = fold {
             m.extra.insert("fold".into(), fold as f64);

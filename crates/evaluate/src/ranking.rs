@@ -55,7 +55,7 @@ pub struct RankedBacktest {
 /// close and a finite prediction are ranked; the `long` highest get weight `+1 / (long +
 /// short)` of the equity, the `short` lowest `−1 / (long + short)` (gross exposure 1, the
 /// positions equally weighted), every other asset 0. With fewer than `long + short` ranked
-/// assets, each side takes at most half of them. Orders fill as `cfg.fill` says (next open, or
+/// assets, each side takes at most half of them (a side alone, all of them). Orders fill as `cfg.fill` says (next open, or
 /// the decision bar's close), each paying `fee_bps` of its value (a half-turn) and slippage;
 /// an asset without a price at the fill keeps its position. Positions are valued at their
 /// last close.
@@ -127,10 +127,11 @@ pub fn backtest_ranked(
         order.clear();
         order.extend((0..a_len).filter(|&a| close[a].is_finite() && pred[a].is_finite()));
         let n = order.len();
-        let (long, short) = if n >= rule.long + rule.short {
-            (rule.long, rule.short)
-        } else {
-            (rule.long.min(n / 2), rule.short.min(n / 2))
+        let (long, short) = match (rule.long, rule.short) {
+            (l, s) if n >= l + s => (l, s),
+            (l, 0) => (l.min(n), 0),
+            (0, s) => (0, s.min(n)),
+            (l, s) => (l.min(n / 2), s.min(n / 2)),
         };
         let higher = |x: &usize, y: &usize| pred[*y].total_cmp(&pred[*x]).then(x.cmp(y));
         if long > 0 && long < n {

@@ -40,7 +40,7 @@ pub mod fuzzing;
 pub use candles::{Candles, Timeframe};
 pub use error::{IngestError, Position};
 pub use options::{
-    ColumnMap, DuplicatePolicy, FillGaps, Format, InvalidPolicy, LastCandle, LoadOptions,
+    Calendar, ColumnMap, DuplicatePolicy, FillGaps, Format, InvalidPolicy, LastCandle, LoadOptions,
     OrderPolicy,
 };
 pub use pairs::{Aligned, FreqtradeFile, align, freqtrade_contents, freqtrade_file, load_pairs};

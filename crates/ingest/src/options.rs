@@ -207,4 +207,106 @@ pub struct LoadOptions {
     pub last_candle: LastCandle,
     /// Default: `none`.
     pub fill_gaps: FillGaps,
+    /// Default: detected ([`Calendar::detect`]).
+    pub calendar: Option<Calendar>,
+}
+
+/// When a market trades: which missing bars are gaps, and how many bars make a year.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Calendar {
+    /// Every bar of the timeframe, every day (crypto).
+    #[default]
+    Continuous,
+    /// Monday to Friday (stock markets): weekends are not gaps, and a year of daily bars is
+    /// 252 trading days.
+    Weekdays,
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+impl Calendar {
+    /// `weekdays` for daily candles (at least ten) none of which falls on a Saturday or a
+    /// Sunday (UTC); else `continuous`.
+    pub fn detect(timestamps: &[i64], timeframe: Option<crate::Timeframe>) -> Calendar {
+        let daily = timeframe == Some(crate::Timeframe::DAY);
+        if daily && timestamps.len() >= 10 && timestamps.iter().all(|&t| is_weekday(t)) {
+            Calendar::Weekdays
+        } else {
+            Calendar::Continuous
+        }
+    }
+
+    /// Whether the market trades at `ms`.
+    pub fn trades_at(self, ms: i64) -> bool {
+        self == Calendar::Continuous || is_weekday(ms)
+    }
+
+    /// Bars of `timeframe` in a year: 365 days' worth, or for `weekdays` 252 trading days'
+    /// (252 daily bars).
+    pub fn periods_per_year(self, timeframe: crate::Timeframe) -> f64 {
+        match self {
+            Calendar::Continuous => timeframe.periods_per_year(),
+            Calendar::Weekdays => timeframe.periods_per_year() * 252.0 / 365.0,
+        }
+    }
+
+    /// Bars of `timeframe` this calendar has strictly between `a` and `b`.
+    pub fn bars_between(self, a: i64, b: i64, timeframe: crate::Timeframe) -> i64 {
+        let all = (b.saturating_sub(a) / timeframe.0).saturating_sub(1).max(0);
+        if self == Calendar::Continuous || all == 0 {
+            return all;
+        }
+        if timeframe == crate::Timeframe::DAY {
+            // Weekdays among the days strictly between.
+            let (d0, d1) = (a.div_euclid(DAY_MS), b.div_euclid(DAY_MS));
+            return (weekdays_before(d1) - weekdays_before(d0 + 1)).max(0);
+        }
+        // Other timeframes: about five days in seven.
+        all * 5 / 7
+    }
+}
+
+/// Monday to Friday, UTC (1970-01-01 was a Thursday).
+fn is_weekday(ms: i64) -> bool {
+    (ms.div_euclid(DAY_MS) + 3).rem_euclid(7) < 5
+}
+
+/// Weekdays before day `day` (since the epoch), counted from the Monday 1970-01-05 (negative
+/// before it): differences count the weekdays in between.
+fn weekdays_before(day: i64) -> i64 {
+    let d = day - 4;
+    d.div_euclid(7) * 5 + d.rem_euclid(7).min(5)
+}
+
+#[cfg(test)]
+mod calendar_tests {
+    use super::*;
+    use crate::Timeframe;
+
+    const DAY: i64 = 86_400_000;
+
+    /// 2024-01-05 was a Friday, 2024-01-08 a Monday.
+    #[test]
+    fn weekends_are_not_gaps_on_a_weekday_calendar() {
+        let friday = 19_727 * DAY;
+        let monday = friday + 3 * DAY;
+        assert!(
+            Calendar::Weekdays.trades_at(friday) && !Calendar::Weekdays.trades_at(friday + DAY)
+        );
+        assert_eq!(Calendar::Weekdays.bars_between(friday, monday, Timeframe::DAY), 0);
+        assert_eq!(Calendar::Continuous.bars_between(friday, monday, Timeframe::DAY), 2);
+        // Friday to the next Wednesday: Monday and Tuesday are missing.
+        assert_eq!(Calendar::Weekdays.bars_between(friday, monday + 2 * DAY, Timeframe::DAY), 2);
+        // Two weeks: ten weekdays, the two Fridays excluded: nine.
+        assert_eq!(Calendar::Weekdays.bars_between(friday, friday + 14 * DAY, Timeframe::DAY), 9);
+        assert_eq!(Calendar::Weekdays.periods_per_year(Timeframe::DAY), 252.0);
+        let days: Vec<i64> = (0..20)
+            .map(|i| monday + i * DAY)
+            .filter(|t| Calendar::Weekdays.trades_at(*t))
+            .collect();
+        assert_eq!(Calendar::detect(&days, Some(Timeframe::DAY)), Calendar::Weekdays);
+        let all: Vec<i64> = (0..20).map(|i| monday + i * DAY).collect();
+        assert_eq!(Calendar::detect(&all, Some(Timeframe::DAY)), Calendar::Continuous);
+    }
 }

@@ -49,6 +49,13 @@ pub struct LoadReport {
     pub last_maybe_unfinished: bool,
     /// The last candle was dropped (`LastCandle`).
     pub last_dropped: bool,
+    /// The calendar gaps were found by (given, or detected).
+    #[serde(serialize_with = "display_debug")]
+    pub calendar: crate::Calendar,
+}
+
+fn display_debug<S: serde::Serializer>(v: &crate::Calendar, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&format!("{v:?}").to_ascii_lowercase())
 }
 
 fn display<S: serde::Serializer, T: std::fmt::Display>(v: &T, s: S) -> Result<S::Ok, S::Error> {
@@ -231,12 +238,16 @@ pub(crate) fn repair(
     }
     // No pair wider than the timeframe: no gap (dropping the last candle adds none).
     let gapless = |tf: Timeframe| unchanged && tf.0 == spacing.step && spacing.wider == 0;
+    let calendar = options
+        .calendar
+        .unwrap_or_else(|| crate::Calendar::detect(&candles.timestamp_ms, report.timeframe));
+    report.calendar = calendar;
     if let Some(tf) = report.timeframe.filter(|&tf| !gapless(tf)) {
         report.gaps = candles
             .timestamp_ms
             .windows(2)
             .filter(|w| w[1].saturating_sub(w[0]) > tf.0)
-            .map(|w| Gap { after_ms: w[0], missing: w[1].saturating_sub(w[0]) / tf.0 - 1 })
+            .map(|w| Gap { after_ms: w[0], missing: calendar.bars_between(w[0], w[1], tf) })
             .filter(|g| g.missing > 0)
             .collect();
         if options.fill_gaps == FillGaps::Ffill && !report.gaps.is_empty() {
@@ -257,7 +268,7 @@ pub(crate) fn repair(
                 });
             }
             report.gaps_filled = filled as usize;
-            candles = forward_fill(&candles, tf);
+            candles = forward_fill(&candles, tf, calendar);
         }
     }
     Ok((candles, report))
@@ -271,14 +282,16 @@ const MIN_FILL: u64 = 1_000_000;
 
 /// Inserts a flat candle (open = high = low = close = the previous close, volume 0) at every
 /// missing step of `tf`.
-fn forward_fill(c: &Candles, tf: Timeframe) -> Candles {
+fn forward_fill(c: &Candles, tf: Timeframe, calendar: crate::Calendar) -> Candles {
     let mut out = Candles::default();
     for i in 0..c.len() {
         if i > 0 {
             let prev = c.close[i - 1];
             let mut t = c.timestamp_ms[i - 1].checked_add(tf.0);
             while let Some(at) = t.filter(|&at| at < c.timestamp_ms[i]) {
-                out.push(at, prev, prev, prev, prev, 0.0);
+                if calendar.trades_at(at) {
+                    out.push(at, prev, prev, prev, prev, 0.0);
+                }
                 t = at.checked_add(tf.0);
             }
         }

@@ -108,6 +108,13 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
     outln!("first       {} UTC", format_ms(first));
     outln!("last        {} UTC", format_ms(last));
     outln!("timeframe   {}", report.timeframe.map_or("-".into(), |t| t.to_string()));
+    let calendar = match report.calendar {
+        quantsweep_ingest::Calendar::Weekdays => {
+            "weekdays (no weekend bars: weekends are not gaps)"
+        }
+        quantsweep_ingest::Calendar::Continuous => "continuous",
+    };
+    outln!("calendar    {calendar}");
     outln!("order       {}", if report.reordered { "not ascending (sorted)" } else { "ascending" });
     outln!(
         "duplicates  {} rows dropped ({})",

@@ -29,6 +29,9 @@ pub fn validate(args: &PipelineArgs) -> Result<()> {
         return Ok(());
     }
     let (markets, _, datasets) = load_checked(&pipeline)?;
+    if pipeline.config.data.universe.is_some() {
+        return universe_summary(&path.to_string(), &method, &pipeline, &markets, &datasets);
+    }
     let mut lines = Vec::with_capacity(markets.len());
     for (MarketCandles { pair, candles, report }, data) in markets.iter().zip(&datasets) {
         let at = pair.as_ref().map_or(String::new(), |p| format!("pair {p}: "));
@@ -62,6 +65,62 @@ pub fn validate(args: &PipelineArgs) -> Result<()> {
     );
     for line in lines {
         outln!("{line}");
+    }
+    Ok(())
+}
+
+/// `validate` on a universe: its assets, their candles and repairs in total, the assets with
+/// repairs by name, and the first fold's pooled samples.
+fn universe_summary(
+    path: &str,
+    method: &str,
+    pipeline: &Pipeline,
+    markets: &[MarketCandles],
+    folds: &[quantsweep_features::Dataset],
+) -> Result<()> {
+    outln!(
+        "{path}: ok: {} trials ({method} sweep) on a universe of {} assets, one model per fold \
+         on their windows pooled",
+        pipeline.total(),
+        markets.len()
+    );
+    let candles: usize = markets.iter().map(|m| m.candles.len()).sum();
+    let gaps: usize = markets.iter().map(|m| m.report.gaps.len()).sum();
+    let repaired: Vec<String> = markets
+        .iter()
+        .filter_map(|m| {
+            let r = &m.report;
+            let mut what = Vec::new();
+            for (n, label) in [
+                (r.null_rows_dropped, "null rows"),
+                (r.invalid_dropped, "invalid candles"),
+                (r.duplicates_dropped, "duplicates"),
+            ] {
+                if n > 0 {
+                    what.push(format!("{n} {label}"));
+                }
+            }
+            (!what.is_empty())
+                .then(|| format!("{} ({})", m.pair.as_deref().unwrap_or_default(), what.join(", ")))
+        })
+        .collect();
+    let calendar = format!("{:?}", markets[0].report.calendar).to_ascii_lowercase();
+    outln!(
+        "  {candles} candles ({calendar} calendar, {gaps} gaps); dropped: {}",
+        if repaired.is_empty() { "none".to_owned() } else { repaired.join(", ") }
+    );
+    if let Some(d) = folds.first() {
+        let leaks =
+            if d.leaky() { format!(" (leaky: {})", d.leaks.join(", ")) } else { String::new() };
+        outln!(
+            "  {} fold{}; the first: {} samples: train {}, validation {}, test {}{leaks}",
+            folds.len(),
+            if folds.len() == 1 { "" } else { "s" },
+            d.len(),
+            d.train.len(),
+            d.val.len(),
+            d.test.len()
+        );
     }
     Ok(())
 }
