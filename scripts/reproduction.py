@@ -33,6 +33,10 @@ def pct(x):
     return "–" if pd.isna(x) else f"{100 * x:+.1f}%"
 
 
+def pct3(x):
+    return "–" if pd.isna(x) else f"{100 * x:+.3f}%"
+
+
 def num(x, digits=2):
     return "–" if pd.isna(x) else f"{x:.{digits}f}"
 
@@ -173,8 +177,57 @@ def freqai():
         print(sweep_note + "\n")
 
 
+def fischer_krauss():
+    run = load("fischer-krauss-2018")
+    if run is None:
+        return
+    t = run["trials"][lambda d: d.status == "complete"]
+    pred = run["predictions"]
+    # The paper's measure, before costs, from our predictions and the bundled closes: each day
+    # the mean next-day return of the 10 stocks with the highest probability of beating the
+    # median, minus that of the 10 lowest ($1 long and $1 short).
+    prices = pd.read_parquet("datasets/sp500-2013-2018.parquet", columns=["date", "close", "Name"])
+    close = prices.pivot(index="date", columns="Name", values="close")
+    nxt = close.pct_change(fill_method=None).shift(-1)
+    rows = []
+    for trial_id, p in pred.groupby("trial_id"):
+        wide = p.pivot(index="timestamp", columns="pair", values="prediction")
+        daily = []
+        for day, probs in wide.iterrows():
+            probs = probs.dropna()
+            k = min(10, len(probs) // 2)
+            if k == 0 or day not in nxt.index:
+                continue
+            ranked = probs.sort_values(ascending=False)
+            r = nxt.loc[day]
+            long, short = r[ranked.index[:k]].mean(), r[ranked.index[-k:]].mean()
+            daily.append((day, long - short, long, short))
+        d = pd.DataFrame(daily, columns=["day", "ls", "long", "short"]).dropna()
+        folds = p.groupby("fold").timestamp.agg(["min", "max"]) if "fold" in p else None
+        for fold, (lo, hi) in (folds.iterrows() if folds is not None else []):
+            f = d[(d.day >= lo) & (d.day <= hi)]
+            acc = p[(p.fold == fold)]
+            acc = ((acc.prediction > 0.5) == (acc.actual > 0.5)).mean()
+            rows.append([trial_id, fold, f"{lo:%Y-%m-%d} .. {hi:%Y-%m-%d}", len(f), num(acc, 3),
+                         pct3(f.ls.mean()), num(f.ls.mean() / f.ls.std() * 252 ** 0.5),
+                         pct3(f.long.mean()), pct3(-f.short.mean())])
+        tr = t[t.trial_id == trial_id].iloc[0]
+        rows.append([trial_id, "all", "", len(d), num(tr["metric.accuracy"], 3), pct3(d.ls.mean()),
+                     num(d.ls.mean() / d.ls.std() * 252 ** 0.5), pct3(d.long.mean()), pct3(-d.short.mean())])
+        ours = (f"Trial {trial_id}, our backtest ($1 of equity split over the 20 positions, 5 bps a "
+                f"half-turn, fills at the close): return {pct(tr['metric.total_return'])}, Sharpe "
+                f"{num(tr['metric.sharpe'])}, max drawdown {pct(tr['metric.max_drawdown'])}, turnover "
+                f"{num(tr['metric.turnover'])} of the equity a day; the equal-weight universe bought "
+                f"and held: {pct(tr['metric.buy_hold_return'])}.")
+    print("### Fischer & Krauss (2018): LSTM on the S&P 500, long the top 10 / short the flop 10\n")
+    table(["trial", "study period", "trading days", "days", "accuracy", "daily return before costs (mean)",
+           "Sharpe before costs", "long leg (mean)", "short leg (mean)"], rows)
+    print(ours + " " + luck(run["summary"]) + ".\n")
+
+
 blankly()
 blankly_walk_forward()
 keras("keras-binance-15m", "Keras classifier: raw OHLCV")
 keras("keras-binance-15m-ta", "Keras classifier: OHLCV and the `ta` package's 86 indicators")
 freqai()
+fischer_krauss()

@@ -2155,6 +2155,7 @@ fn every_published_pipeline_validates_and_runs_its_smoke_budget() {
     for expected in [
         "blankly-eth-daily",
         "blankly-eth-walk-forward",
+        "fischer-krauss-2018",
         "freqai-lstm",
         "keras-binance-15m",
         "keras-binance-15m-ta",

@@ -154,6 +154,10 @@ pub struct DataConfig {
     /// or from the folder `source` names (one file per asset, named by the file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub universe: Option<Universe>,
+    /// With a universe: `data.source` is one long table (CSV or Parquet, a row per asset and
+    /// bar) whose column of this name says the asset (`Name`, `symbol`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbol_column: Option<String>,
     /// The market's calendar: `continuous` (every bar of the timeframe; crypto) or
     /// `weekdays` (no bars on Saturdays and Sundays; stock markets). Default: detected from
     /// the data (daily candles without weekend bars are `weekdays`).
@@ -276,6 +280,18 @@ impl DataConfig {
                  model each), not both"
             );
         }
+        if self.symbol_column.is_some() {
+            // One long table: its assets are known once it is read (objective::load_markets).
+            return match (&self.source, &self.datadir) {
+                (Some(file), None) if !Path::new(file).is_dir() => {
+                    Ok(vec![Market { pair: None, location: file.clone() }])
+                }
+                _ => bail!(
+                    "data.symbol_column: names the asset column of one long table in data.source \
+                     (a CSV or Parquet file)"
+                ),
+            };
+        }
         // Every asset available: (name, file).
         let available: Vec<(String, String)> = match (&self.datadir, &self.timeframe, &self.source)
         {
@@ -336,6 +352,38 @@ impl DataConfig {
             .into_iter()
             .map(|(name, location)| Market { pair: Some(name), location })
             .collect())
+    }
+
+    /// The assets of a universe among those a long table holds (`available`, its names): all,
+    /// or the ones listed, each checked.
+    pub fn pick_assets(&self, available: &[String]) -> Result<Vec<String>> {
+        let whence = self.source.as_deref().unwrap_or_default();
+        let picked = match &self.universe {
+            Some(Universe::List(names)) => {
+                for (i, name) in names.iter().enumerate() {
+                    if names[..i].contains(name) {
+                        bail!("data.universe: `{name}` is listed twice");
+                    }
+                    if !available.contains(name) {
+                        let hint = quantsweep_core::did_you_mean(
+                            name,
+                            available.iter().map(String::as_str),
+                        );
+                        bail!("data.universe: no `{name}` in {whence}{hint}");
+                    }
+                }
+                names.clone()
+            }
+            _ => available.to_vec(),
+        };
+        if picked.len() < 2 {
+            bail!(
+                "data.universe: a universe needs at least two assets, {whence} gives {}: trade \
+                 one market with data.pair or data.source",
+                picked.len()
+            );
+        }
+        Ok(picked)
     }
 
     /// Where the candles of a correlated `pair` are: `pairs[pair]`, or the freqtrade file in
@@ -1438,6 +1486,12 @@ fn validate_data(data: &DataConfig) -> Result<()> {
     data.range()?;
     if let Some(tf) = &data.resample {
         Timeframe::parse(tf).map_err(|e| anyhow::anyhow!("data.resample: {e}"))?;
+    }
+    if data.symbol_column.is_some() && data.universe.is_none() {
+        bail!(
+            "data.symbol_column: a long table holds a universe: set data.universe (all, or a \
+             list of its assets)"
+        );
     }
     if data.universe.is_some() {
         return data.markets().map(|_| ());

@@ -52,6 +52,9 @@ pub struct MarketCandles {
 /// `data.pair: [..]`), restricted to its time range.
 pub fn load_markets(config: &PipelineConfig) -> Result<Vec<MarketCandles>> {
     let data = &config.data;
+    if let (Some(column), Some(source)) = (&data.symbol_column, &data.source) {
+        return load_table(config, source, column);
+    }
     let key = if data.source.is_some() { "data.source" } else { "data.datadir" };
     let mut markets = Vec::new();
     for market in data.markets()? {
@@ -75,6 +78,47 @@ pub fn load_markets(config: &PipelineConfig) -> Result<Vec<MarketCandles>> {
             );
         }
         markets.push(MarketCandles { pair: market.pair, candles, report });
+    }
+    Ok(markets)
+}
+
+/// A universe's assets from one long table (`data.symbol_column`), each restricted to the
+/// time range and resampled as one market's candles are.
+fn load_table(config: &PipelineConfig, source: &str, column: &str) -> Result<Vec<MarketCandles>> {
+    let data = &config.data;
+    let bytes = if source.contains("://") {
+        quantsweep_ingest::fetch(source, &data.storage)?
+    } else {
+        std::fs::read(source).with_context(|| format!("data.source: {source}"))?
+    };
+    let assets =
+        quantsweep_ingest::load_by_symbol(bytes, Path::new(source), &data.load_options(), column)
+            .context("data.source")?;
+    let names: Vec<String> = assets.iter().map(|(n, _, _)| n.clone()).collect();
+    let picked = data.pick_assets(&names)?;
+    let range = data.range()?;
+    let mut by_name: BTreeMap<String, (Candles, LoadReport)> =
+        assets.into_iter().map(|(n, c, r)| (n, (c, r))).collect();
+    let mut markets = Vec::with_capacity(picked.len());
+    for name in picked {
+        let (mut candles, report) = by_name.remove(&name).context("a picked asset is there")?;
+        if let Some(tf) = &data.resample {
+            let tf = Timeframe::parse(tf).map_err(|e| anyhow::anyhow!("data.resample: {e}"))?;
+            candles =
+                candles.resample(tf).map_err(|e| anyhow::anyhow!("data.resample ({name}): {e}"))?;
+        }
+        let candles = candles.between(range.start_ms, range.end_ms);
+        // An asset with no candles in the range is left out (listed later, or delisted).
+        if candles.len() >= 2 {
+            markets.push(MarketCandles { pair: Some(name), candles, report });
+        }
+    }
+    if markets.len() < 2 {
+        anyhow::bail!(
+            "data.universe: {} assets of {source} have candles in the selected time range: a \
+             universe needs at least two",
+            markets.len()
+        );
     }
     Ok(markets)
 }

@@ -874,6 +874,24 @@ pub struct SplitConfig {
     /// beyond the purge gap (for serially correlated inputs). Default: 0.
     #[serde(default)]
     pub embargo_bars: usize,
+    /// What the gap between spans keeps apart: `window` (default) leaves out every training
+    /// sample whose target reads a bar that a later span's windows read (window + horizon
+    /// bars); `horizon` only those whose target reads a bar at or after the later span's
+    /// first decision (horizon bars), as most papers split: a later window may then hold
+    /// bars that were training targets, all in the past at its decision.
+    #[serde(default)]
+    pub purge: Purge,
+}
+
+/// See [`SplitConfig::purge`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purge {
+    /// No training target in a later span's windows.
+    #[default]
+    Window,
+    /// No training target at or after a later span's first decision.
+    Horizon,
 }
 
 fn default_fraction() -> f64 {
@@ -900,6 +918,7 @@ impl Default for SplitConfig {
             step_bars: None,
             expanding: false,
             embargo_bars: 0,
+            purge: Purge::Window,
         }
     }
 }

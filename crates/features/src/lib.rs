@@ -32,7 +32,7 @@ mod universe;
 mod windows;
 
 pub use config::{
-    Balance, CrossSection, FeatureConfig, Param, Scale, ScaleBy, SplitConfig, SplitKind,
+    Balance, CrossSection, FeatureConfig, Param, Purge, Scale, ScaleBy, SplitConfig, SplitKind,
     TargetConfig, WindowConfig, freqai_weights,
 };
 pub use error::FeatureError;

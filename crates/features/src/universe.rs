@@ -5,10 +5,10 @@
 //!   feature table exactly as for one market.
 //! - Spans are cut by time across the universe: the calendar is every time at which some asset
 //!   has a sample, and the split's fractions and walk-forward lengths count its times. The
-//!   purge gap between spans is window + horizon times (plus `split.embargo_bars`), and on top
-//!   of it no training or validation sample is kept whose target reads a bar at or after the
-//!   earliest bar any next-span window of any asset reads: no asset's future is in another's
-//!   training.
+//!   purge gap between spans is window + horizon times (`split.purge: horizon`: horizon times;
+//!   plus `split.embargo_bars`), and on top of it no training or validation sample is kept
+//!   whose target reads a bar at or after the earliest bar any next-span window of any asset
+//!   reads (or its first decision): no asset's future is in another's training.
 //! - Inputs are scaled per asset on its own training windows, or on all assets' training
 //!   windows pooled (`window.scale_by: universe`).
 //! - Samples are stored span by span (training, validation, test), asset by asset within a
@@ -18,7 +18,9 @@ use std::ops::Range;
 
 use quantsweep_ingest::Candles;
 
-use crate::config::{Balance, Scale, ScaleBy, SplitConfig, SplitKind, TargetConfig, WindowConfig};
+use crate::config::{
+    Balance, Purge, Scale, ScaleBy, SplitConfig, SplitKind, TargetConfig, WindowConfig,
+};
 use crate::targets::{cross_sectional, target_columns};
 use crate::windows::{Samples, invalid, truncate_classes, walk_forward_lengths};
 use crate::{Dataset, FeatureError, FeatureTable, Fold};
@@ -90,7 +92,9 @@ pub fn universe_folds(
     calendar.sort_unstable();
     calendar.dedup();
     let (w, h) = (samples[0].w, samples[0].h);
-    let spans = spans(calendar.len(), w + h, split)?;
+    let spans = spans(calendar.len(), samples[0].gap(), split)?;
+    // How far back from a later span's first decision no training target may reach.
+    let back = if split.purge == Purge::Window { w - 1 } else { 0 };
     let mut folds = Vec::with_capacity(spans.len());
     for (index, (train, val, test)) in spans.into_iter().enumerate() {
         let times = |r: &Range<usize>| {
@@ -106,12 +110,13 @@ pub fn universe_folds(
         let mut parts: Vec<[Vec<usize>; 3]> = (0..assets.len())
             .map(|a| [pick(a, &train_t), pick(a, &val_t), pick(a, &test_t)])
             .collect();
-        // The earliest bar any window of a span reads, across the universe.
+        // The earliest bar any window of a span reads (or, purging by horizon, its first
+        // decision), across the universe.
         let first_read = |parts: &[[Vec<usize>; 3]], k: usize| -> Option<i64> {
             parts
                 .iter()
                 .enumerate()
-                .filter_map(|(a, p)| p[k].first().map(|&i| time(a, samples[a].rows[i] + 1 - w)))
+                .filter_map(|(a, p)| p[k].first().map(|&i| time(a, samples[a].rows[i] - back)))
                 .min()
         };
         // No training or validation target reads a bar the next span's windows read.

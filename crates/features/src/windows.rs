@@ -2,7 +2,7 @@ use std::ops::Range;
 
 use quantsweep_ingest::Candles;
 
-use crate::config::{Balance, Scale, SplitConfig, SplitKind, TargetConfig, WindowConfig};
+use crate::config::{Balance, Purge, Scale, SplitConfig, SplitKind, TargetConfig, WindowConfig};
 use crate::targets::target_columns;
 use crate::transforms::minmax_window;
 use crate::{FeatureError, FeatureTable};
@@ -72,6 +72,7 @@ pub(crate) struct Samples<'a> {
     pub(crate) w: usize,
     pub(crate) h: usize,
     pub(crate) n: usize,
+    purge: Purge,
     first_valid: usize,
     pub(crate) skipped: usize,
     feature_leaks: Vec<String>,
@@ -166,15 +167,20 @@ impl<'a> Samples<'a> {
             w,
             h,
             n,
+            purge: split.purge,
             first_valid,
             skipped,
             feature_leaks,
         })
     }
 
-    /// The purge gap: no target of one span shares a bar with another span's windows.
-    fn gap(&self) -> usize {
-        self.w + self.h
+    /// The purge gap (`split.purge`): no target of one span shares a bar with another span's
+    /// windows, or (`horizon`) with its decisions and what follows.
+    pub(crate) fn gap(&self) -> usize {
+        match self.purge {
+            Purge::Window => self.w + self.h,
+            Purge::Horizon => self.h,
+        }
     }
 
     /// Training and validation samples of the window `start..end` (chronological: validation

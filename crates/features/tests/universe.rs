@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use quantsweep_features::targets::{cross_sectional, target_columns};
 use quantsweep_features::{
-    Asset, CrossSection, Dataset, FeatureConfig, FeatureTable, Scale, ScaleBy, SplitConfig,
+    Asset, CrossSection, Dataset, FeatureConfig, FeatureTable, Purge, Scale, ScaleBy, SplitConfig,
     SplitKind, TargetConfig, WindowConfig, universe_folds,
 };
 use quantsweep_ingest::{Candles, LoadOptions, load};
@@ -48,6 +48,15 @@ fn labels(assets: &[Candles], target: &TargetConfig) -> Vec<Vec<f64>> {
 }
 
 fn folds(assets: &[Candles], tables: &[FeatureTable], scale_by: ScaleBy) -> Vec<Dataset> {
+    folds_purged(assets, tables, scale_by, Purge::Window)
+}
+
+fn folds_purged(
+    assets: &[Candles],
+    tables: &[FeatureTable],
+    scale_by: ScaleBy,
+    purge: Purge,
+) -> Vec<Dataset> {
     let names = ["BTC", "ETH", "SOL"];
     let universe: Vec<Asset> = assets
         .iter()
@@ -62,6 +71,7 @@ fn folds(assets: &[Candles], tables: &[FeatureTable], scale_by: ScaleBy) -> Vec<
         train_bars: Some(300),
         test_bars: Some(100),
         val: 0.2,
+        purge,
         ..SplitConfig::default()
     };
     universe_folds(&universe, &window, &cross(true), &split)
@@ -139,8 +149,19 @@ proptest! {
 fn no_training_target_reads_a_bar_a_later_window_reads() {
     let all: Vec<Candles> = candles().iter().map(|c| head(c, 1500)).collect();
     let folds = folds(&all, &tables(&all), ScaleBy::Asset);
+    check_purged(&all, &folds, 1 - 8);
+    // `split.purge: horizon`: no training target reads a later span's decision bar or later;
+    // the spans lose fewer samples to the gap.
+    let horizon = folds_purged(&all, &tables(&all), ScaleBy::Asset, Purge::Horizon);
+    check_purged(&all, &horizon, 0);
+    assert!(horizon[0].train.len() > folds[0].train.len());
+}
+
+/// Every fold of `folds`: each training or validation target ends before the bar `offset`
+/// from the next span's earliest decision (the first bar its windows read, or the decision).
+fn check_purged(all: &[Candles], folds: &[Dataset], offset: isize) {
     assert!(folds.len() >= 8, "{} folds", folds.len());
-    let (w, h) = (8, 3);
+    let h = 3;
     let time = |d: &Dataset, s: usize, offset: isize| {
         let c = &all[d.asset[s] as usize];
         c.timestamp_ms[(d.decision_row[s] as isize + offset) as usize]
@@ -154,8 +175,7 @@ fn no_training_target_reads_a_bar_a_later_window_reads() {
                 continue;
             }
             let last_target = before.clone().map(|s| time(d, s, h)).max().expect("samples");
-            let first_input =
-                after.clone().map(|s| time(d, s, 1 - w as isize)).min().expect("samples");
+            let first_input = after.clone().map(|s| time(d, s, offset)).min().expect("samples");
             assert!(last_target < first_input, "fold {k}: a target reads a later window's bar");
         }
         let mut test_assets: Vec<u32> = d.asset[d.test.clone()].to_vec();

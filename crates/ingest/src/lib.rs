@@ -29,6 +29,7 @@ mod options;
 mod pairs;
 mod resample;
 mod source;
+mod symbols;
 mod timerange;
 mod validate;
 
@@ -45,6 +46,7 @@ pub use options::{
 };
 pub use pairs::{Aligned, FreqtradeFile, align, freqtrade_contents, freqtrade_file, load_pairs};
 pub use source::{Located, StorageOptions, fetch, load_source, memory_store, open_store};
+pub use symbols::load_by_symbol;
 pub use timerange::Timerange;
 pub use validate::{Gap, LoadReport, format_ms};
 
@@ -108,7 +110,18 @@ pub fn parse_at(
     } else {
         bytes
     };
-    let parsed = match format {
+    let parsed = read_parsed(bytes, path, options, format)?;
+    validate::repair(parsed, path, options, modified_ms)
+}
+
+/// The rows of a file's (decompressed) bytes in `format`, before validation.
+fn read_parsed(
+    bytes: Vec<u8>,
+    path: &Path,
+    options: &LoadOptions,
+    format: Format,
+) -> Result<validate::Parsed, IngestError> {
+    Ok(match format {
         Format::FreqtradeJson => json_reader::read_freqtrade_json(&bytes, path)?,
         Format::Feather => columnar::read_feather(&bytes, path)?,
         Format::Parquet => columnar::read_parquet(bytes, path)?,
@@ -126,8 +139,7 @@ pub fn parse_at(
             })?;
             csv_reader::read_csv(&text, path, format, options.columns.as_ref())?
         }
-    };
-    validate::repair(parsed, path, options, modified_ms)
+    })
 }
 
 /// The decompressed bytes of a gzip file, or an error saying what is wrong with it.

@@ -315,7 +315,26 @@ fn load_data(pipeline: &Pipeline) -> Result<Option<(Vec<MarketCandles>, Pairs)>>
         return Ok(None);
     }
     let (markets, pairs, _) = load_checked(pipeline)?;
-    // Repairs are noted once the data is known to be usable.
+    // Repairs are noted once the data is known to be usable; a universe's in one line.
+    if markets.len() > 1 && pipeline.config.data.universe.is_some() {
+        let sum = |f: &dyn Fn(&quantsweep_ingest::LoadReport) -> usize| -> usize {
+            markets.iter().map(|m| f(&m.report)).sum()
+        };
+        let (gaps, duplicates, nulls, invalid) = (
+            sum(&|r| r.gaps.len()),
+            sum(&|r| r.duplicates_dropped),
+            sum(&|r| r.null_rows_dropped),
+            sum(&|r| r.invalid_dropped),
+        );
+        if gaps + duplicates + nulls + invalid > 0 {
+            eprintln!(
+                "note: {} assets: {gaps} gaps left as they are, {duplicates} duplicate, {nulls} \
+                 null and {invalid} invalid rows dropped (quantsweep validate lists them by asset)",
+                markets.len()
+            );
+        }
+        return Ok(Some((markets, pairs)));
+    }
     for MarketCandles { report, .. } in &markets {
         if !report.gaps.is_empty() || report.duplicates_dropped > 0 || report.null_rows_dropped > 0
         {
