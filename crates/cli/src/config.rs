@@ -155,7 +155,7 @@ pub struct DataConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub universe: Option<Universe>,
     /// With a universe: `data.source` is one long table (CSV or Parquet, a row per asset and
-    /// bar) whose column of this name says the asset (`Name`, `symbol`).
+    /// bar), or a folder of them, whose column of this name says the asset (`Name`, `symbol`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub symbol_column: Option<String>,
     /// The market's calendar: `continuous` (every bar of the timeframe; crypto) or
@@ -283,12 +283,10 @@ impl DataConfig {
         if self.symbol_column.is_some() {
             // One long table: its assets are known once it is read (objective::load_markets).
             return match (&self.source, &self.datadir) {
-                (Some(file), None) if !Path::new(file).is_dir() => {
-                    Ok(vec![Market { pair: None, location: file.clone() }])
-                }
+                (Some(file), None) => Ok(vec![Market { pair: None, location: file.clone() }]),
                 _ => bail!(
-                    "data.symbol_column: names the asset column of one long table in data.source \
-                     (a CSV or Parquet file)"
+                    "data.symbol_column: names the asset column of the table (or the folder of \
+                     tables) in data.source"
                 ),
             };
         }
@@ -439,7 +437,7 @@ impl DataConfig {
 
 /// The candle files of `folder`, each named by its file name without the suffix (after a
 /// `_`, `-` or `.`) that every file shares: `AAPL_data.csv` → `AAPL`.
-fn asset_files(folder: &str) -> Result<Vec<(String, String)>> {
+pub(crate) fn asset_files(folder: &str) -> Result<Vec<(String, String)>> {
     let entries = std::fs::read_dir(folder).with_context(|| format!("data.source: {folder}"))?;
     let mut files: Vec<(String, String)> = entries
         .flatten()

@@ -86,14 +86,30 @@ pub fn load_markets(config: &PipelineConfig) -> Result<Vec<MarketCandles>> {
 /// time range and resampled as one market's candles are.
 fn load_table(config: &PipelineConfig, source: &str, column: &str) -> Result<Vec<MarketCandles>> {
     let data = &config.data;
-    let bytes = if source.contains("://") {
-        quantsweep_ingest::fetch(source, &data.storage)?
+    // One table, or a folder of them (a file per asset, each naming its asset in `column`).
+    let files: Vec<String> = if !source.contains("://") && Path::new(source).is_dir() {
+        crate::config::asset_files(source)?.into_iter().map(|(_, path)| path).collect()
     } else {
-        std::fs::read(source).with_context(|| format!("data.source: {source}"))?
+        vec![source.to_owned()]
     };
-    let assets =
-        quantsweep_ingest::load_by_symbol(bytes, Path::new(source), &data.load_options(), column)
-            .context("data.source")?;
+    let mut assets = Vec::new();
+    for file in &files {
+        let bytes = if file.contains("://") {
+            quantsweep_ingest::fetch(file, &data.storage)?
+        } else {
+            std::fs::read(file).with_context(|| format!("data.source: {file}"))?
+        };
+        let found =
+            quantsweep_ingest::load_by_symbol(bytes, Path::new(file), &data.load_options(), column)
+                .context("data.source")?;
+        for (name, candles, report) in found {
+            if assets.iter().any(|(n, _, _)| *n == name) {
+                anyhow::bail!("data.source: asset `{name}` is in more than one file ({file})");
+            }
+            assets.push((name, candles, report));
+        }
+    }
+    assets.sort_by(|a, b| a.0.cmp(&b.0));
     let names: Vec<String> = assets.iter().map(|(n, _, _)| n.clone()).collect();
     let picked = data.pick_assets(&names)?;
     let range = data.range()?;
