@@ -1036,6 +1036,69 @@ print("ok")
     assert!(text(&o).contains("2 trials of 2 in"), "{}", text(&o));
 }
 
+/// A universe from a freqtrade directory (#24): `features` writes every asset's rows with the
+/// cross-sectional label, which pandas recomputes from the candle files; `run` trains one
+/// model on the pooled windows and trades the three pairs by rank, with trades and
+/// predictions by asset, one portfolio curve and its turnover.
+#[test]
+fn a_universe_trains_one_model_and_trades_its_assets_by_rank() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let table = dir.path().join("features.parquet");
+    let o = quantsweep(&[
+        "features",
+        "tests/pipelines/universe-crypto.yaml",
+        "--out",
+        table.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = dir.path().join("run");
+    let o = quantsweep(&[
+        "run",
+        "tests/pipelines/universe-crypto.yaml",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let checked = check_python(
+        r#"
+import sys, os
+import pandas as pd
+table, out, repo = sys.argv[1], sys.argv[2], sys.argv[3]
+f = pd.read_parquet(table)
+pairs = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+assert sorted(f.asset.unique()) == pairs
+# The label from the candle files: the 4-bar return above the three pairs' median.
+ret = {}
+for p in pairs:
+    c = pd.read_feather(f"{repo}/datasets/binance-2024/{p.replace('/', '_')}-1h.feather")
+    c = c[(c.date >= "2024-01-01") & (c.date < "2024-04-01")].set_index("date").close
+    ret[p] = c.shift(-4) / c - 1
+ret = pd.DataFrame(ret)
+label = ret.gt(ret.median(axis=1), axis=0).astype(float).where(ret.notna().all(axis=1))
+ours = f.pivot(index="timestamp", columns="asset", values="target")
+ours.index = ours.index.tz_convert("UTC")
+label.index = pd.to_datetime(label.index, utc=True)
+both = ours.join(label.add_suffix("_pandas")).dropna()
+assert len(both) > 2000, len(both)
+for p in pairs:
+    assert (both[p] == both[p + "_pandas"]).all(), p
+t = pd.read_parquet(os.path.join(out, "trials.parquet"))
+assert list(t.status) == ["complete"] * 2, t[["status", "error"]]
+assert (t["metric.turnover"] > 0).all()
+tr = pd.read_parquet(os.path.join(out, "trades.parquet"))
+assert set(tr.pair) == set(pairs), set(tr.pair)
+assert set(tr.side) == {"long", "short"}
+pr = pd.read_parquet(os.path.join(out, "predictions.parquet"))
+assert set(pr.pair) == set(pairs) and pr.prediction.between(0, 1).all()
+e = pd.read_parquet(os.path.join(out, "equity.parquet"))
+assert ("pair" not in e or e.pair.isna().all()) and e.groupby("trial_id").size().nunique() == 1
+print("ok", len(both), len(tr))
+"#,
+        &[table.as_os_str(), out.as_os_str(), repo().as_os_str()],
+    );
+    assert!(checked.starts_with("ok"), "{checked}");
+}
+
 /// Starts the `tensorboard` server on the run's logs and asks its HParams plugin what its tab
 /// shows: the experiment's hyperparameters and metrics, and one session group per trial with
 /// its hyperparameters and final metric values.

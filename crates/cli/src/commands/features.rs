@@ -18,7 +18,7 @@ use crate::objective::{MarketCandles, build_table, load_markets, load_pairs};
 /// A column of the output: a name and its values (NaN written as null / empty).
 enum Column {
     Number(String, Vec<f64>),
-    Text(String, Vec<Option<&'static str>>),
+    Text(String, Vec<Option<String>>),
 }
 
 /// Writes `timestamp`, every feature column, the model inputs as the model sees them
@@ -30,6 +30,9 @@ pub fn features(args: &FeaturesArgs) -> Result<()> {
     let path = args.pipeline.pipeline.display();
     let config = &pipeline.config;
     let markets = load_markets(config).with_context(|| path.to_string())?;
+    if config.data.universe.is_some() {
+        return universe_features(args, &pipeline, &markets);
+    }
     let [MarketCandles { candles, .. }, rest @ ..] = markets.as_slice() else {
         bail!("{path}: data names no market");
     };
@@ -64,20 +67,14 @@ pub fn features(args: &FeaturesArgs) -> Result<()> {
     let mut split = vec![None; candles.len()];
     for (span, label) in [(&data.train, "train"), (&data.val, "val"), (&data.test, "test")] {
         for s in span.clone() {
-            split[data.decision_row[s]] = Some(label);
+            split[data.decision_row[s]] = Some(label.to_owned());
         }
     }
     columns.push(Column::Text("split".into(), split));
-
-    let out = &args.out;
-    match out.extension().and_then(|e| e.to_str()) {
-        Some("parquet") => write_parquet(out, &candles.timestamp_ms, columns)?,
-        Some("csv") => write_csv(out, &candles.timestamp_ms, &columns)?,
-        _ => bail!("--out: {} must end in .parquet or .csv", out.display()),
-    }
+    write(&args.out, &candles.timestamp_ms, columns)?;
     eprintln!(
         "wrote {}: {} rows, {} feature columns, {} samples (train {}, validation {}, test {}{})",
-        out.display(),
+        args.out.display(),
         candles.len(),
         table.columns.len(),
         data.len(),
@@ -85,6 +82,103 @@ pub fn features(args: &FeaturesArgs) -> Result<()> {
         data.val.len(),
         data.test.len(),
         if data.leaky() { format!("; leaky: {}", data.leaks.join(", ")) } else { String::new() }
+    );
+    Ok(())
+}
+
+/// Writes `columns` beside `timestamps` as Parquet or CSV, by `out`'s extension.
+fn write(out: &Path, timestamps: &[i64], columns: Vec<Column>) -> Result<()> {
+    match out.extension().and_then(|e| e.to_str()) {
+        Some("parquet") => write_parquet(out, timestamps, columns),
+        Some("csv") => write_csv(out, timestamps, &columns),
+        _ => bail!("--out: {} must end in .parquet or .csv", out.display()),
+    }
+}
+
+/// A universe's table: every asset's rows one after the other, with an `asset` column; the
+/// target as the model sees it (a cross-sectional label across the universe); `split` of the
+/// first fold's pooled spans. Inputs scaled as the model sees them (`input.NAME`) only where
+/// one scaler serves every asset (`scale: none`, or `standard` with `scale_by: universe`).
+fn universe_features(
+    args: &FeaturesArgs,
+    pipeline: &Pipeline,
+    markets: &[MarketCandles],
+) -> Result<()> {
+    let path = args.pipeline.pipeline.display();
+    let config = &pipeline.config;
+    let pairs = load_pairs(config, []).with_context(|| path.to_string())?;
+    let folds = crate::universe::build_universe_folds(config, markets, &pairs)
+        .with_context(|| path.to_string())?;
+    let data = &folds[0].dataset;
+    let tables: Vec<_> = markets
+        .iter()
+        .map(|m| build_table(config, &m.candles, &pairs))
+        .collect::<Result<_>>()
+        .with_context(|| path.to_string())?;
+    let targets: Vec<Vec<Vec<f64>>> = if config.target.is_cross_sectional() {
+        let times: Vec<&[i64]> = markets.iter().map(|m| &m.candles.timestamp_ms[..]).collect();
+        let forward: Vec<Vec<f64>> = markets
+            .iter()
+            .map(|m| target_columns(&m.candles, &config.target).swap_remove(0))
+            .collect();
+        quantsweep_features::targets::cross_sectional(&times, &forward, &config.target)
+            .into_iter()
+            .map(|c| vec![c])
+            .collect()
+    } else {
+        markets.iter().map(|m| target_columns(&m.candles, &config.target)).collect()
+    };
+    let starts: Vec<usize> = markets
+        .iter()
+        .scan(0, |at, m| {
+            let start = *at;
+            *at += m.candles.len();
+            Some(start)
+        })
+        .collect();
+    let rows: usize = markets.iter().map(|m| m.candles.len()).sum();
+    let timestamps: Vec<i64> =
+        markets.iter().flat_map(|m| m.candles.timestamp_ms.iter().copied()).collect();
+    let asset: Vec<Option<String>> =
+        markets.iter().flat_map(|m| std::iter::repeat_n(m.pair.clone(), m.candles.len())).collect();
+    let mut columns = vec![Column::Text("asset".into(), asset)];
+    for (k, (name, _)) in tables[0].columns.iter().enumerate() {
+        let values = tables.iter().flat_map(|t| t.columns[k].1.iter().copied()).collect();
+        columns.push(Column::Number(name.clone(), values));
+    }
+    let one_scaler = config.window.scale == Scale::None
+        || config.window.scale_by == quantsweep_features::ScaleBy::Universe;
+    if config.window.scale != Scale::Minmax && one_scaler {
+        for (name, (mean, std)) in data.input_names.iter().zip(&data.scaler) {
+            let values = tables
+                .iter()
+                .flat_map(|t| t.column(name).unwrap_or(&[]).iter().map(|v| (v - mean) / std))
+                .collect();
+            columns.push(Column::Number(format!("input.{name}"), values));
+        }
+    }
+    for (j, name) in config.target.names().into_iter().enumerate() {
+        let values = targets.iter().flat_map(|t| t[j].iter().copied()).collect();
+        columns.push(Column::Number(name, values));
+    }
+    let mut split = vec![None; rows];
+    for (span, label) in [(&data.train, "train"), (&data.val, "val"), (&data.test, "test")] {
+        for s in span.clone() {
+            split[starts[data.asset[s] as usize] + data.decision_row[s]] = Some(label.to_owned());
+        }
+    }
+    columns.push(Column::Text("split".into(), split));
+    write(&args.out, &timestamps, columns)?;
+    eprintln!(
+        "wrote {}: {rows} rows of {} assets, {} feature columns, the first fold's {} samples \
+         (train {}, validation {}, test {})",
+        args.out.display(),
+        markets.len(),
+        tables[0].columns.len(),
+        data.len(),
+        data.train.len(),
+        data.val.len(),
+        data.test.len(),
     );
     Ok(())
 }
@@ -128,7 +222,7 @@ fn write_csv(out: &Path, timestamps: &[i64], columns: &[Column]) -> Result<()> {
             match column {
                 Column::Number(_, v) if v[i].is_nan() => {}
                 Column::Number(_, v) => write!(text, "{}", v[i])?,
-                Column::Text(_, v) => text.push_str(v[i].unwrap_or("")),
+                Column::Text(_, v) => text.push_str(v[i].as_deref().unwrap_or("")),
             }
         }
         text.push('\n');
