@@ -581,6 +581,26 @@ fn data_inspect_reports_format_range_and_repairs() {
     assert_eq!(report["candles"], 3142);
     assert_eq!(report["format"], "crypto_data_download");
     assert_eq!(report["gaps"].as_array().map(Vec::len), Some(4));
+    assert_eq!(report["calendar"], "continuous");
+    // A long table, asset by asset (#24): each asset's repairs are its own, and a stock market's
+    // weekends are not gaps (45 holidays in five years, not 272 "gaps").
+    let o = quantsweep(&[
+        "data",
+        "inspect",
+        "datasets/sp500-2013-2018.parquet",
+        "--symbol-column",
+        "Name",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    for expected in [
+        "assets      505 (by column Name)",
+        "  AAPL        1259 2013-02-08 2018-02-07    45     0       0  weekdays",
+        "  DHR         1240 2013-02-08 2018-02-07    53     2       1  weekdays",
+        "  APTV          44 2017-12-05 2018-02-07     3     0       0  weekdays",
+    ] {
+        assert!(out.contains(expected), "{expected:?} in\n{out}");
+    }
 }
 
 #[test]

@@ -90,6 +90,10 @@ pub struct InspectArgs {
     /// The timeframe of the pairs to read from the data directory (e.g. 1h).
     #[arg(long)]
     pub timeframe: Option<String>,
+    /// SOURCE is a long table (CSV or Parquet, a row per asset and bar): this column names
+    /// each row's asset; each asset is inspected on its own (e.g. --symbol-column Name).
+    #[arg(long)]
+    pub symbol_column: Option<String>,
 }
 
 /// The pipeline file and its overrides, shared by every command that reads one.

@@ -203,8 +203,8 @@ impl Shape {
     }
 }
 
-/// What the stack must end with: `targets` outputs, or a two-unit softmax (class
-/// probabilities of a 0/1 label, trained with `cross_entropy`) when `two_class`.
+/// What the stack must end with: `targets` outputs (when known), or a two-unit softmax
+/// (class probabilities of a 0/1 label) when the loss is `cross_entropy`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ends {
     pub targets: Option<usize>,

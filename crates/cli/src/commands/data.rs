@@ -78,6 +78,9 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
     if !args.pairs.is_empty() {
         return inspect_pairs(args, &options);
     }
+    if let Some(column) = &args.symbol_column {
+        return inspect_table(args, &options, column);
+    }
     if Path::new(&args.source).is_dir() {
         return inspect_directory(args);
     }
@@ -144,6 +147,61 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
         if gaps.is_empty() { String::new() } else { format!(": {}", gaps.join(", ")) },
         if more > 0 { format!(", and {more} more") } else { String::new() }
     );
+    Ok(())
+}
+
+/// `data inspect TABLE --symbol-column C`: each asset of a long table, a line each.
+fn inspect_table(args: &InspectArgs, options: &LoadOptions, column: &str) -> Result<()> {
+    let bytes = if args.source.contains("://") {
+        quantsweep_ingest::fetch(&args.source, &Default::default())?
+    } else {
+        std::fs::read(&args.source).with_context(|| args.source.clone())?
+    };
+    let assets =
+        quantsweep_ingest::load_by_symbol(bytes, Path::new(&args.source), options, column)?;
+    if args.json {
+        let rows: Vec<serde_json::Value> = assets
+            .iter()
+            .map(|(name, candles, report)| {
+                let mut v = serde_json::to_value(report).unwrap_or_default();
+                v["asset"] = name.clone().into();
+                v["candles"] = candles.len().into();
+                v
+            })
+            .collect();
+        outln!("{}", serde_json::to_string_pretty(&rows).context("serializing the reports")?);
+        return Ok(());
+    }
+    outln!("source      {}", args.source);
+    outln!("assets      {} (by column {column})", assets.len());
+    outln!(
+        "  {:<8} {:>7} {:<10} {:<10} {:>5} {:>5} {:>7}  calendar",
+        "asset",
+        "candles",
+        "first",
+        "last",
+        "gaps",
+        "nulls",
+        "invalid"
+    );
+    let day = |ms: i64| quantsweep_ingest::format_ms(ms).chars().take(10).collect::<String>();
+    for (name, candles, report) in &assets {
+        let (Some(&first), Some(&last)) =
+            (candles.timestamp_ms.first(), candles.timestamp_ms.last())
+        else {
+            continue;
+        };
+        outln!(
+            "  {name:<8} {:>7} {:<10} {:<10} {:>5} {:>5} {:>7}  {}",
+            candles.len(),
+            day(first),
+            day(last),
+            report.gaps.len(),
+            report.null_rows_dropped,
+            report.invalid_dropped,
+            format!("{:?}", report.calendar).to_ascii_lowercase(),
+        );
+    }
     Ok(())
 }
 
