@@ -545,9 +545,11 @@ impl LayerStack {
                 Layer::Dropout { rate } => Built::Dropout(*rate),
                 Layer::AlphaDropout { rate } => Built::AlphaDropout(*rate),
                 Layer::BatchNorm { momentum, eps } => {
+                    // PyTorch's and Keras' initial scale is 1 (tch's default draws U(0, 1)).
                     let cfg = nn::BatchNormConfig {
                         momentum: *momentum,
                         eps: *eps,
+                        ws_init: Init::Const(1.0),
                         ..Default::default()
                     };
                     Built::BatchNorm(nn::batch_norm1d(&p, width, cfg))
@@ -879,6 +881,15 @@ mod tests {
                 assert!(diff < 1e-6, "{init:?}: sample {i} depends on its batch ({diff})");
             }
         }
+    }
+
+    /// BatchNorm starts as PyTorch's and Keras': scale 1, shift 0.
+    #[test]
+    fn batch_norm_starts_at_scale_one() {
+        let (vs, _s) = stack(r#"[{"type": "batch_norm"}, {"type": "last"}]"#, InitScheme::Torch);
+        let vars = vs.variables();
+        assert!(vars["layers.0.weight"].eq(1.0).all().int64_value(&[]) == 1);
+        assert!(vars["layers.0.bias"].eq(0.0).all().int64_value(&[]) == 1);
     }
 
     /// Keras initialisation: orthogonal recurrent kernels and the forget gate's bias at one.
