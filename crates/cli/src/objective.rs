@@ -57,6 +57,7 @@ pub fn load_markets(config: &PipelineConfig) -> Result<Vec<MarketCandles>> {
     }
     let key = if data.source.is_some() { "data.source" } else { "data.datadir" };
     let mut markets = Vec::new();
+    let mut left_out = Vec::new();
     for market in data.markets()? {
         let location = &market.location;
         let at = match &market.pair {
@@ -71,6 +72,12 @@ pub fn load_markets(config: &PipelineConfig) -> Result<Vec<MarketCandles>> {
         }
         let range = data.range()?;
         let candles = candles.between(range.start_ms, range.end_ms);
+        if candles.len() < 2 && data.universe.is_some() {
+            // A universe goes on without an asset that has no candles in the range (listed
+            // later, or delisted), and says so.
+            left_out.extend(market.pair);
+            continue;
+        }
         if candles.len() < 2 {
             anyhow::bail!(
                 "data: only {} candles of {location} fall in the selected time range",
@@ -79,7 +86,27 @@ pub fn load_markets(config: &PipelineConfig) -> Result<Vec<MarketCandles>> {
         }
         markets.push(MarketCandles { pair: market.pair, candles, report });
     }
+    note_left_out(&left_out);
+    if data.universe.is_some() && markets.len() < 2 {
+        anyhow::bail!(
+            "data.universe: {} assets have candles in the selected time range: a universe needs \
+             at least two",
+            markets.len()
+        );
+    }
     Ok(markets)
+}
+
+/// Says which assets of a universe have no candles in the selected time range.
+fn note_left_out(left_out: &[String]) {
+    if !left_out.is_empty() {
+        eprintln!(
+            "note: data.universe: {} assets have fewer than two candles in the selected time \
+             range and are left out: {}",
+            left_out.len(),
+            left_out.join(", ")
+        );
+    }
 }
 
 /// A universe's assets from one long table (`data.symbol_column`), each restricted to the
@@ -116,6 +143,7 @@ fn load_table(config: &PipelineConfig, source: &str, column: &str) -> Result<Vec
     let mut by_name: BTreeMap<String, (Candles, LoadReport)> =
         assets.into_iter().map(|(n, c, r)| (n, (c, r))).collect();
     let mut markets = Vec::with_capacity(picked.len());
+    let mut left_out = Vec::new();
     for name in picked {
         let (mut candles, report) = by_name.remove(&name).context("a picked asset is there")?;
         if let Some(tf) = &data.resample {
@@ -124,11 +152,15 @@ fn load_table(config: &PipelineConfig, source: &str, column: &str) -> Result<Vec
                 candles.resample(tf).map_err(|e| anyhow::anyhow!("data.resample ({name}): {e}"))?;
         }
         let candles = candles.between(range.start_ms, range.end_ms);
-        // An asset with no candles in the range is left out (listed later, or delisted).
+        // An asset with no candles in the range (listed later, or delisted) is left out, and
+        // said so.
         if candles.len() >= 2 {
             markets.push(MarketCandles { pair: Some(name), candles, report });
+        } else {
+            left_out.push(name);
         }
     }
+    note_left_out(&left_out);
     if markets.len() < 2 {
         anyhow::bail!(
             "data.universe: {} assets of {source} have candles in the selected time range: a \
