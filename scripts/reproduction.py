@@ -189,7 +189,7 @@ def fischer_krauss():
     prices = pd.read_parquet("datasets/sp500-2013-2018.parquet", columns=["date", "close", "Name"])
     close = prices.pivot(index="date", columns="Name", values="close")
     nxt = close.pct_change(fill_method=None).shift(-1)
-    rows = []
+    rows, ours = [], []
     for trial_id, p in pred.groupby("trial_id"):
         wide = p.pivot(index="timestamp", columns="pair", values="prediction")
         daily = []
@@ -214,7 +214,7 @@ def fischer_krauss():
         tr = t[t.trial_id == trial_id].iloc[0]
         rows.append([trial_id, "all", "", len(d), num(tr["metric.accuracy"], 3), pct3(d.ls.mean()),
                      num(d.ls.mean() / d.ls.std() * 252 ** 0.5), pct3(d.long.mean()), pct3(-d.short.mean())])
-        ours = (f"Trial {trial_id}, our backtest ($1 of equity split over the 20 positions, 5 bps a "
+        ours.append(f"Trial {trial_id} (seed {tr['seed']}), our backtest ($1 of equity split over the 20 positions, 5 bps a "
                 f"half-turn, fills at the close): return {pct(tr['metric.total_return'])}, Sharpe "
                 f"{num(tr['metric.sharpe'])}, max drawdown {pct(tr['metric.max_drawdown'])}, turnover "
                 f"{num(tr['metric.turnover'])} of the equity a day; the equal-weight universe bought "
@@ -222,7 +222,8 @@ def fischer_krauss():
     print("### Fischer & Krauss (2018): LSTM on the S&P 500, long the top 10 / short the flop 10\n")
     table(["trial", "study period", "trading days", "days", "accuracy", "daily return before costs (mean)",
            "Sharpe before costs", "long leg (mean)", "short leg (mean)"], rows)
-    print(ours + " " + luck(run["summary"]) + ".\n")
+    print("\n".join(ours) + "\n")
+    print("Across the seeds: " + luck(run["summary"]) + ".\n")
 
 
 blankly()
