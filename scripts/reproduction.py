@@ -222,7 +222,7 @@ def fischer_krauss():
     print("### Fischer & Krauss (2018): LSTM on the S&P 500, long the top 10 / short the flop 10\n")
     table(["trial", "study period", "trading days", "days", "accuracy", "daily return before costs (mean)",
            "Sharpe before costs", "long leg (mean)", "short leg (mean)"], rows)
-    print("\n".join(ours) + "\n")
+    print("\n\n".join(ours) + "\n")
     print("Across the seeds: " + luck(run["summary"]) + ".\n")
 
 
