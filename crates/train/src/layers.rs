@@ -211,6 +211,14 @@ pub(crate) struct Ends {
     pub cross_entropy: bool,
 }
 
+/// `nn.BatchNorm1d(width, eps, momentum)` as PyTorch starts it: scale 1, shift 0 (tch's
+/// default draws the scale from U(0, 1)).
+pub(crate) fn batch_norm1d(p: &nn::Path, width: i64, momentum: f64, eps: f64) -> nn::BatchNorm {
+    let cfg =
+        nn::BatchNormConfig { momentum, eps, ws_init: Init::Const(1.0), ..Default::default() };
+    nn::batch_norm1d(p, width, cfg)
+}
+
 /// Whether the stack ends in `dense(units: 2, activation: softmax)`: its output is then read
 /// as class probabilities of a one-column 0/1 label.
 pub(crate) fn softmax_head(layers: &[Layer]) -> bool {
@@ -545,14 +553,7 @@ impl LayerStack {
                 Layer::Dropout { rate } => Built::Dropout(*rate),
                 Layer::AlphaDropout { rate } => Built::AlphaDropout(*rate),
                 Layer::BatchNorm { momentum, eps } => {
-                    // PyTorch's and Keras' initial scale is 1 (tch's default draws U(0, 1)).
-                    let cfg = nn::BatchNormConfig {
-                        momentum: *momentum,
-                        eps: *eps,
-                        ws_init: Init::Const(1.0),
-                        ..Default::default()
-                    };
-                    Built::BatchNorm(nn::batch_norm1d(&p, width, cfg))
+                    Built::BatchNorm(batch_norm1d(&p, width, *momentum, *eps))
                 }
                 Layer::LayerNorm { eps } => {
                     let cfg = nn::LayerNormConfig { eps: *eps, ..Default::default() };

@@ -3,7 +3,7 @@ use tch::nn::{self, Module, ModuleT, RNN};
 
 use crate::cell::StackedLstm;
 use crate::config::{Head, ModelConfig};
-use crate::layers::LayerStack;
+use crate::layers::{LayerStack, batch_norm1d};
 use crate::noise::Mode;
 
 /// A model built from a [`ModelConfig`], its variables living in the `VarStore` it was
@@ -87,7 +87,7 @@ impl ModelConfig {
                     })
                     .collect();
                 let norms = (0..*layers)
-                    .map(|i| nn::batch_norm1d(path / "batch_norms" / i, h, Default::default()))
+                    .map(|i| batch_norm1d(&(path / "batch_norms" / i), h, 0.1, 1e-5))
                     .collect();
                 Model::Freqai {
                     lstms,

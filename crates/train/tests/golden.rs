@@ -66,3 +66,19 @@ fn keras_classifier_with_the_relu_cell_matches_pytorch() {
     };
     check(&config, "keras", "keras", "keras", 1);
 }
+
+/// freqAI's `nn.BatchNorm1d` starts as PyTorch's: scale 1, shift 0 (tch's default scale was
+/// drawn from U(0, 1) until session 16; docs/REPRODUCTION.md's freqAI rows were regenerated).
+#[test]
+fn freqai_batch_norm_starts_at_scale_one() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let config = ModelConfig::Freqai { hidden: 8, layers: 3, dropout: 0.3, original: false };
+    let _model = config.init(&vs.root(), 5, 4, 2);
+    let vars = vs.variables();
+    for i in 0..3 {
+        let (w, b) =
+            (&vars[&format!("batch_norms.{i}.weight")], &vars[&format!("batch_norms.{i}.bias")]);
+        assert!(w.eq(1.0).all().int64_value(&[]) == 1, "batch_norms.{i}.weight: {w}");
+        assert!(b.eq(0.0).all().int64_value(&[]) == 1, "batch_norms.{i}.bias: {b}");
+    }
+}
