@@ -86,19 +86,15 @@ pub fn load_markets(config: &PipelineConfig) -> Result<Vec<MarketCandles>> {
         }
         markets.push(MarketCandles { pair: market.pair, candles, report });
     }
-    note_left_out(&left_out);
-    if data.universe.is_some() && markets.len() < 2 {
-        anyhow::bail!(
-            "data.universe: {} assets have candles in the selected time range: a universe needs \
-             at least two",
-            markets.len()
-        );
+    if data.universe.is_some() {
+        check_universe(&markets, &left_out, "")?;
     }
     Ok(markets)
 }
 
-/// Says which assets of a universe have no candles in the selected time range.
-fn note_left_out(left_out: &[String]) {
+/// Says which assets of a universe have no candles in the selected time range (they are left
+/// out), and fails when fewer than two are left (`of`: where they were read from).
+fn check_universe(markets: &[MarketCandles], left_out: &[String], of: &str) -> Result<()> {
     if !left_out.is_empty() {
         eprintln!(
             "note: data.universe: {} assets have fewer than two candles in the selected time \
@@ -107,6 +103,14 @@ fn note_left_out(left_out: &[String]) {
             left_out.join(", ")
         );
     }
+    if markets.len() < 2 {
+        anyhow::bail!(
+            "data.universe: {} assets{of} have candles in the selected time range: a universe \
+             needs at least two",
+            markets.len()
+        );
+    }
+    Ok(())
 }
 
 /// A universe's assets from one long table (`data.symbol_column`), each restricted to the
@@ -160,14 +164,7 @@ fn load_table(config: &PipelineConfig, source: &str, column: &str) -> Result<Vec
             left_out.push(name);
         }
     }
-    note_left_out(&left_out);
-    if markets.len() < 2 {
-        anyhow::bail!(
-            "data.universe: {} assets of {source} have candles in the selected time range: a \
-             universe needs at least two",
-            markets.len()
-        );
-    }
+    check_universe(&markets, &left_out, &format!(" of {source}"))?;
     Ok(markets)
 }
 
@@ -406,14 +403,7 @@ impl PipelineObjective {
             };
             match self.run_leg(market, &mut ctx) {
                 Ok(leg) => legs.push(leg),
-                Err(e) => {
-                    let status = match e {
-                        TrialError::Pruned { .. } => TrialStatus::Pruned,
-                        _ => TrialStatus::Failed,
-                    };
-                    let _ = tb.finish(status, std::iter::empty(), 0);
-                    return Err(e);
-                }
+                Err(e) => return Err(finish_unfinished(tb, e)),
             }
         }
         let with_curve = |reason: String| TrialError::Failed { reason, epochs: epochs.clone() };
@@ -475,17 +465,7 @@ impl PipelineObjective {
             // The seed's own metric table, beside ours, to compare with the published numbers.
             metrics.extend(blankly_metrics(&curve));
         }
-        let hold_metrics = trading_metrics(&baseline, periods);
-        for name in ["total_return", "sharpe", "max_drawdown"] {
-            if let Some(v) = hold_metrics.get(name) {
-                let key = if name == "total_return" {
-                    "buy_hold_return".into()
-                } else {
-                    format!("buy_hold_{name}")
-                };
-                metrics.insert(key, *v);
-            }
-        }
+        insert_buy_hold_metrics(&mut metrics, &baseline, periods);
         let (all_pred, all_actual): (Vec<f32>, Vec<f32>) = legs
             .iter()
             .flat_map(|l| l.folds.iter().zip(&l.preds))
@@ -658,11 +638,7 @@ impl PipelineObjective {
             })
             .collect();
         // The model's epoch: the best one when early stopping restored it.
-        let finals = fitted_folds
-            .iter()
-            .filter_map(|f| f.best_epoch.map_or(f.epochs.last(), |e| f.epochs.get(e)))
-            .cloned()
-            .collect();
+        let finals = fitted_folds.iter().filter_map(|f| f.final_epoch()).cloned().collect();
         Ok(LegRun { market, folds, finals, preds, bars, values, fold_starts })
     }
 }
@@ -684,6 +660,36 @@ impl PipelineObjective {
         std::fs::create_dir_all(&self.shared.models_dir)
             .map_err(|e| format!("creating {}: {e}", self.shared.models_dir.display()))?;
         fitted.save(&path).map_err(|e| format!("saving {}: {e}", path.display()))
+    }
+}
+
+/// Ends the TensorBoard run of a trial that did not complete (pruned or failed), and gives
+/// back its error.
+pub(crate) fn finish_unfinished(tb: TensorBoardObserver, e: TrialError) -> TrialError {
+    let status = match e {
+        TrialError::Pruned { .. } => TrialStatus::Pruned,
+        _ => TrialStatus::Failed,
+    };
+    let _ = tb.finish(status, std::iter::empty(), 0);
+    e
+}
+
+/// The buy-and-hold baseline's `buy_hold_return`, `buy_hold_sharpe` and
+/// `buy_hold_max_drawdown`.
+pub(crate) fn insert_buy_hold_metrics(
+    metrics: &mut BTreeMap<String, f64>,
+    baseline: &[EquityPoint],
+    periods: f64,
+) {
+    let hold = trading_metrics(baseline, periods);
+    for (name, key) in [
+        ("total_return", "buy_hold_return"),
+        ("sharpe", "buy_hold_sharpe"),
+        ("max_drawdown", "buy_hold_max_drawdown"),
+    ] {
+        if let Some(v) = hold.get(name) {
+            metrics.insert(key.into(), *v);
+        }
     }
 }
 

@@ -19,8 +19,8 @@ use quantsweep_train::fit;
 
 use crate::config::PipelineConfig;
 use crate::objective::{
-    FoldObserver, MarketCandles, Pairs, PipelineObjective, build_table, fit_error,
-    periods_per_year, tag_epochs,
+    FoldObserver, MarketCandles, Pairs, PipelineObjective, build_table, finish_unfinished,
+    fit_error, insert_buy_hold_metrics, periods_per_year, tag_epochs,
 };
 
 /// The folds of a universe trial: every asset's features, then the pooled datasets.
@@ -65,14 +65,7 @@ impl PipelineObjective {
                 })?;
                 Ok(result)
             }
-            Err(e) => {
-                let status = match e {
-                    TrialError::Pruned { .. } => TrialStatus::Pruned,
-                    _ => TrialStatus::Failed,
-                };
-                let _ = tb.finish(status, std::iter::empty(), 0);
-                Err(e)
-            }
+            Err(e) => Err(finish_unfinished(tb, e)),
         }
     }
 
@@ -111,9 +104,7 @@ impl PipelineObjective {
             }
             let d = &fold.dataset;
             preds.push(fitted.predict(d, d.test.clone()).map_err(|e| with_curve(e.to_string()))?);
-            finals.extend(
-                fitted.best_epoch.map_or(fitted.epochs.last(), |e| fitted.epochs.get(e)).cloned(),
-            );
+            finals.extend(fitted.final_epoch().cloned());
         }
         let with_curve = |reason: String| TrialError::Failed { reason, epochs: epochs.clone() };
 
@@ -210,16 +201,7 @@ impl PipelineObjective {
         let mut metrics = trading_metrics(&run.equity, periods);
         metrics.extend(trade_metrics(&run.trades));
         metrics.insert("turnover".into(), run.turnover);
-        let hold_metrics = trading_metrics(&baseline.equity, periods);
-        for (name, key) in [
-            ("total_return", "buy_hold_return"),
-            ("sharpe", "buy_hold_sharpe"),
-            ("max_drawdown", "buy_hold_max_drawdown"),
-        ] {
-            if let Some(v) = hold_metrics.get(name) {
-                metrics.insert(key.into(), *v);
-            }
-        }
+        insert_buy_hold_metrics(&mut metrics, &baseline.equity, periods);
         let prediction_metrics = |pred: &[f32], actual: &[f32]| {
             if config.target.is_binary() {
                 classification_metrics(pred, actual)

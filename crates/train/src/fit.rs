@@ -154,6 +154,12 @@ impl Fitted {
         Ok(Vec::<f32>::try_from(pred.flatten(0, -1))?)
     }
 
+    /// The epoch whose weights the model has: the best one when early stopping restored it,
+    /// else the last.
+    pub fn final_epoch(&self) -> Option<&EpochMetrics> {
+        self.best_epoch.map_or(self.epochs.last(), |e| self.epochs.get(e))
+    }
+
     /// The device the model lives on, as tables name it (`cpu`, `cuda:0`).
     pub fn device_name(&self) -> String {
         device_name(self.device)
